@@ -1,0 +1,22 @@
+import type { FastifyRequest } from 'fastify';
+import type { Store } from '../store/types.js';
+import type { TaskService } from '../tasks/task-service.js';
+import type { UrlSigner } from '../storage/signed-urls.js';
+import type { ResultStorage } from '../storage/result-storage.js';
+
+/** What the routes need from the rest of the service. */
+export interface ApiContext {
+  store: Store;
+  tasks: TaskService;
+  signer: UrlSigner;
+  storage: ResultStorage;
+  clock: () => number;
+  publicUrl: string | undefined;
+  bodyLimitBytes: number;
+  readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+}
+
+/** VIDGATE_PUBLIC_URL when set, else the address the client used to reach us. */
+export function publicBase(ctx: ApiContext, request: FastifyRequest): string {
+  return ctx.publicUrl ?? `${request.protocol}://${request.host}`;
+}

@@ -1,0 +1,49 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApiError } from '../contract/errors.js';
+
+/** `/image_with_roles/1/role` → `image_with_roles[1].role` */
+function paramFromPath(instancePath: string): string | undefined {
+  const parts = instancePath.split('/').filter(Boolean);
+  if (parts.length === 0) return undefined;
+  return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+function toApiError(error: FastifyError, bodyLimit: number): ApiError {
+  if (error instanceof ApiError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const issue = error.validation[0]!;
+    const param = paramFromPath(issue.instancePath);
+    const where = error.validationContext === 'body' ? '' : `${error.validationContext} `;
+    const text = issue.message ?? 'invalid value';
+    const message = param && !text.includes(param.replace(/\[\d+\]/g, '')) ? `${param}: ${text}` : text;
+    return new ApiError(400, `${where}${message}`.trim(), { param });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, `request body is larger than the ${bodyLimit} bytes allowed`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, 'request body is empty: send a JSON object');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError(400, `request body is not valid JSON: ${error.message}`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(400, 'unsupported Content-Type: send application/json');
+  }
+  if (error instanceof SyntaxError) return new ApiError(400, `request body is not valid JSON: ${error.message}`);
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new ApiError(status, error.message);
+  return new ApiError(500, 'Internal server error, please try again later');
+}
+
+/** Every answer that is not a success uses the envelope of SPEC §2.3. */
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const apiError = toApiError(error, bodyLimit);
+    if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+    reply.code(apiError.status).headers(apiError.headers).send(apiError.toEnvelope());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    reply.code(404).send(new ApiError(404, `no route ${request.method} ${path}`).toEnvelope());
+  });
+}

@@ -1,0 +1,74 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import type { ApiContext } from './context.js';
+import { installErrorHandling } from './errors.js';
+import { bearerAuth } from './auth.js';
+import { videoRoutes } from './videos.js';
+import { taskRoutes } from './tasks.js';
+import { fileRoutes } from './files.js';
+import { healthRoutes } from './health.js';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export async function buildServer(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: ctx.bodyLimitBytes,
+    return503OnClosing: true,
+    // A caller's x-request-id is kept when it is sane, so its logs and ours line up.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid();
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  // Responses are built by our own code from typed views; the schemas document them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Clients that forget Content-Type still send JSON; parse it with the same safe parser.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  installErrorHandling(app, ctx.bodyLimitBytes);
+  app.decorateRequest('caller', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'vidgate',
+        version: '0.1.0',
+        description: 'The APIMart Seedance 2.0 video API, self-hosted. Submit a task, poll it, download the MP4.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyStatic, { root: ctx.storage.root, serve: false });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(healthRoutes(ctx));
+  await app.register(fileRoutes(ctx));
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', bearerAuth(ctx.store));
+    await v1.register(videoRoutes(ctx));
+    await v1.register(taskRoutes(ctx));
+  });
+  return app;
+}

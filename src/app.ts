@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/env.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/types.js';
+import { ResultStorage } from './storage/result-storage.js';
+import { ResultSweeper } from './storage/result-sweeper.js';
+import { UrlSigner } from './storage/signed-urls.js';
+import { ProviderRegistry } from './providers/registry.js';
+import { LocalProvider } from './providers/local/local-provider.js';
+import { locateFfmpeg, type FfmpegBinary } from './render/ffmpeg.js';
+import { locateTts } from './render/speech.js';
+import { Dispatcher } from './tasks/dispatcher.js';
+import { newLeaseOwner } from './tasks/lease-owner.js';
+import { TaskService } from './tasks/task-service.js';
+import { noAssets } from './assets/asset-directory.js';
+import { buildServer } from './api/server.js';
+import { createAccountWithKey, ensureBootstrapKey } from './auth/keys.js';
+
+export interface AppOptions {
+  logger?: Logger;
+  clock?: () => number;
+  /** Start claiming tasks (default true); tests of the queue itself may drive it by hand. */
+  runDispatcher?: boolean;
+}
+
+export interface App {
+  config: Config;
+  server: FastifyInstance;
+  store: Store;
+  dispatcher: Dispatcher;
+  sweeper: ResultSweeper;
+  ffmpeg: FfmpegBinary;
+  logger: Logger;
+  /** Stops taking requests and work, lets running tasks finish or requeues them, closes the database. */
+  close(): Promise<void>;
+}
+
+export function createLogger(level: Config['logLevel']): Logger {
+  return pino({ level, base: { service: 'vidgate' } });
+}
+
+async function signingSecret(config: Config, store: Store): Promise<string> {
+  // Persisted so result URLs survive a restart.
+  return config.signingSecret ?? store.initSetting('url_signing_secret', randomBytes(32).toString('base64url'));
+}
+
+async function ensureSomeoneCanSignIn(config: Config, store: Store, logger: Logger): Promise<void> {
+  if (config.bootstrapKey) {
+    const created = await ensureBootstrapKey(store, config.bootstrapKey, config.bootstrapBalance);
+    if (created) logger.info({ account: created.key.accountId, key: created.key.prefix }, 'bootstrap API key registered');
+    return;
+  }
+  if (await store.hasApiKeys()) return;
+  const created = await createAccountWithKey(store, { name: 'default' });
+  logger.warn(
+    { account: created.key.accountId },
+    `no API key existed: created one for a first account. API key (shown once): ${created.secret}`,
+  );
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? Date.now;
+  await mkdir(config.dataDir, { recursive: true });
+  const store = new SqliteStore(join(config.dataDir, 'vidgate.db'));
+  try {
+    const storage = new ResultStorage(config.dataDir);
+    await storage.init();
+    const ffmpeg = await locateFfmpeg(config.ffmpegPath);
+    const tts = await locateTts();
+    logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, tts: tts?.path ?? null }, 'renderer ready');
+
+    const providers = new ProviderRegistry('local').register(new LocalProvider(config.localConcurrency, ffmpeg, tts));
+    const dispatcher = new Dispatcher({
+      store,
+      providers,
+      storage,
+      owner: newLeaseOwner(),
+      logger: logger.child({ component: 'dispatcher' }),
+      clock,
+      leaseMs: config.leaseMs,
+      maxAttempts: config.maxAttempts,
+      resultTtlMs: config.resultTtlMs,
+      workRoot: join(config.dataDir, 'work'),
+    });
+    const tasks = new TaskService(store, providers, noAssets, clock, () => dispatcher.poke());
+    const sweeper = new ResultSweeper(store, storage, clock, logger.child({ component: 'sweeper' }));
+    await ensureSomeoneCanSignIn(config, store, logger);
+
+    let closing = false;
+    const server = await buildServer(
+      {
+        store,
+        tasks,
+        signer: new UrlSigner(await signingSecret(config, store)),
+        storage,
+        clock,
+        publicUrl: config.publicUrl,
+        bodyLimitBytes: config.bodyLimitBytes,
+        readiness: async () => {
+          const checks: Record<string, string> = { renderer: ffmpeg.version };
+          let ready = !closing;
+          checks.shutdown = closing ? 'in progress' : 'no';
+          try {
+            await store.ping();
+            checks.database = 'ok';
+          } catch (err) {
+            checks.database = (err as Error).message;
+            ready = false;
+          }
+          return { ready, checks };
+        },
+      },
+      logger,
+    );
+
+    if (options.runDispatcher !== false) await dispatcher.start();
+    sweeper.start(10 * 60 * 1000);
+
+    const close = async () => {
+      if (closing) return;
+      closing = true;
+      sweeper.stop();
+      await server.close();
+      await dispatcher.stop(config.shutdownGraceMs);
+      await store.close();
+    };
+    return { config, server, store, dispatcher, sweeper, ffmpeg, logger, close };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

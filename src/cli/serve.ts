@@ -1,0 +1,24 @@
+import type { Config } from '../config/env.js';
+import { createApp } from '../app.js';
+
+export async function serve(config: Config): Promise<void> {
+  const app = await createApp(config);
+  const address = await app.server.listen({ host: config.host, port: config.port });
+  app.logger.info({ address, dataDir: config.dataDir }, `vidgate listening on ${address}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down: no new work; running tasks finish or return to the queue');
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        app.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,81 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+
+const EnvSchema = z.object({
+  VIDGATE_HOST: z.string().default('0.0.0.0'),
+  VIDGATE_PORT: int(0, 65535).optional(),
+  PORT: int(0, 65535).optional(),
+  VIDGATE_DATA_DIR: z.string().default('./data'),
+  VIDGATE_PUBLIC_URL: z.url().optional(),
+  VIDGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  VIDGATE_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  VIDGATE_LOCAL_CONCURRENCY: int(1, 256).optional(),
+  VIDGATE_FFMPEG: optionalText,
+  VIDGATE_BOOTSTRAP_KEY: optionalText,
+  VIDGATE_BOOTSTRAP_BALANCE: z.coerce.number().min(0).optional(),
+  VIDGATE_RESULT_TTL_SECONDS: int(1, 365 * 24 * 3600).default(72 * 3600),
+  VIDGATE_LEASE_SECONDS: int(2, 3600).default(30),
+  VIDGATE_MAX_ATTEMPTS: int(1, 100).default(3),
+  VIDGATE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
+  VIDGATE_SIGNING_SECRET: optionalText,
+  VIDGATE_MEDIA_ALLOW_HOSTS: z.string().default(''),
+});
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  publicUrl: string | undefined;
+  logLevel: z.infer<typeof EnvSchema>['VIDGATE_LOG_LEVEL'];
+  bodyLimitBytes: number;
+  localConcurrency: number;
+  ffmpegPath: string | undefined;
+  bootstrapKey: string | undefined;
+  /** USD; undefined = unlimited. */
+  bootstrapBalance: number | undefined;
+  resultTtlMs: number;
+  leaseMs: number;
+  maxAttempts: number;
+  shutdownGraceMs: number;
+  signingSecret: string | undefined;
+  /** Host names and CIDRs media may be fetched from although private (tests, intranets). */
+  mediaAllowHosts: string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    host: e.VIDGATE_HOST,
+    port: e.VIDGATE_PORT ?? e.PORT ?? 3000,
+    dataDir: resolve(e.VIDGATE_DATA_DIR),
+    publicUrl: e.VIDGATE_PUBLIC_URL?.replace(/\/+$/, ''),
+    logLevel: e.VIDGATE_LOG_LEVEL,
+    bodyLimitBytes: e.VIDGATE_BODY_LIMIT_BYTES,
+    localConcurrency: e.VIDGATE_LOCAL_CONCURRENCY ?? availableParallelism(),
+    ffmpegPath: e.VIDGATE_FFMPEG,
+    bootstrapKey: e.VIDGATE_BOOTSTRAP_KEY,
+    bootstrapBalance: e.VIDGATE_BOOTSTRAP_BALANCE,
+    resultTtlMs: e.VIDGATE_RESULT_TTL_SECONDS * 1000,
+    leaseMs: e.VIDGATE_LEASE_SECONDS * 1000,
+    maxAttempts: e.VIDGATE_MAX_ATTEMPTS,
+    shutdownGraceMs: e.VIDGATE_SHUTDOWN_GRACE_SECONDS * 1000,
+    signingSecret: e.VIDGATE_SIGNING_SECRET,
+    mediaAllowHosts: e.VIDGATE_MEDIA_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}

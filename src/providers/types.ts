@@ -1,0 +1,39 @@
+import type { TaskRequest } from '../contract/submit.js';
+import type { TaskFailure } from '../contract/failures.js';
+import type { OutputFile } from '../storage/result-storage.js';
+
+export interface RunContext {
+  signal: AbortSignal;
+  /** Private scratch folder for this attempt; removed afterwards. */
+  workDir: string;
+  /** 0..1; the dispatcher keeps the stored progress monotonic. */
+  reportProgress(fraction: number): void;
+}
+
+export interface RunInput {
+  taskId: string;
+  request: TaskRequest;
+  seed: number;
+}
+
+export interface RunOutput {
+  video: OutputFile;
+  lastFrame: OutputFile | null;
+}
+
+/** One way of turning a task into a video. Each provider lives in its own folder. */
+export interface Provider {
+  readonly name: string;
+  /** How many of its tasks one instance runs at once. */
+  readonly concurrency: number;
+  estimateSeconds(request: TaskRequest): number;
+  run(input: RunInput, ctx: RunContext): Promise<RunOutput>;
+}
+
+/** A failure that is the task's own (bad input, refused by upstream): it ends the task without retry. */
+export class TaskFailureError extends Error {
+  constructor(readonly failure: TaskFailure) {
+    super(`${failure.code}: ${JSON.stringify(failure.params)}`);
+    this.name = 'TaskFailureError';
+  }
+}

@@ -1,0 +1,139 @@
+import { execFile, spawn } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export interface FfmpegBinary {
+  path: string;
+  version: string;
+  source: 'env' | 'path' | 'npm';
+}
+
+export interface RunFfmpegOptions {
+  signal?: AbortSignal;
+  totalFrames?: number;
+  onProgress?: (fraction: number) => void;
+}
+
+const STDERR_TAIL_BYTES = 4096;
+const VERSION_TIMEOUT_MS = 10_000;
+
+export async function locateFfmpeg(envPath?: string): Promise<FfmpegBinary> {
+  if (envPath) {
+    // An explicit override that does not work is a configuration error, not a hint to fall back.
+    const version = await readVersion(envPath);
+    if (version === null) throw new Error(`VIDGATE_FFMPEG=${envPath} is not a runnable ffmpeg binary`);
+    return { path: envPath, version, source: 'env' };
+  }
+  const onPath = await findOnPath('ffmpeg');
+  if (onPath) {
+    const version = await readVersion(onPath);
+    if (version !== null) return { path: onPath, version, source: 'path' };
+  }
+  const bundled = bundledFfmpegPath();
+  if (bundled) {
+    const version = await readVersion(bundled);
+    if (version !== null) return { path: bundled, version, source: 'npm' };
+  }
+  throw new Error(
+    'ffmpeg not found: set VIDGATE_FFMPEG, put ffmpeg on PATH, or install @ffmpeg-installer/ffmpeg for this platform',
+  );
+}
+
+export async function findOnPath(name: string, searchPath = process.env.PATH ?? ''): Promise<string | null> {
+  for (const dir of searchPath.split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return null;
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function bundledFfmpegPath(): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    const installer = require('@ffmpeg-installer/ffmpeg') as { path?: unknown };
+    return typeof installer.path === 'string' ? installer.path : null;
+  } catch {
+    // The installer throws when no binary package exists for this platform.
+    return null;
+  }
+}
+
+function readVersion(binary: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(binary, ['-hide_banner', '-version'], { timeout: VERSION_TIMEOUT_MS }, (error, stdout) => {
+      if (error) return resolve(null);
+      resolve(parseVersion(stdout));
+    });
+  });
+}
+
+function parseVersion(output: string): string | null {
+  const firstLine = output.split('\n', 1)[0]?.trim() ?? '';
+  if (!firstLine) return null;
+  return /^ffmpeg version (\S+)/.exec(firstLine)?.[1] ?? firstLine;
+}
+
+export function runFfmpeg(bin: FfmpegBinary, args: string[], opts: RunFfmpegOptions = {}): Promise<void> {
+  const { signal, totalFrames, onProgress } = opts;
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  const fullArgs = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', ...args];
+
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin.path, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderrTail = '';
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', progressParser(totalFrames, onProgress));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    });
+
+    // 'close' fires only after the child has been reaped and its pipes drained, so no zombie outlives the promise.
+    child.on('error', (error) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new Error(`failed to start ffmpeg at ${bin.path}: ${error.message}`));
+    });
+    child.on('close', (code, killedBy) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (aborted && signal) return reject(abortReason(signal));
+      if (code === 0) return resolve();
+      const status = killedBy ? `signal ${killedBy}` : `exit code ${code}`;
+      reject(new Error(`ffmpeg failed (${status}): ${stderrTail.trim() || 'no error output'}`));
+    });
+  });
+}
+
+function progressParser(totalFrames?: number, onProgress?: (fraction: number) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    if (!onProgress || !totalFrames) return;
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const match = /^frame=(\d+)/.exec(line.trim());
+      if (match) onProgress(Math.min(1, Number(match[1]) / totalFrames));
+    }
+  };
+}
+
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}

@@ -1,0 +1,28 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Result files are public to whoever holds the URL until it expires, like the upstreams' own links:
+ * `/files/<key>?expires=<unix s>&signature=<HMAC-SHA256(key \n expires)>`.
+ */
+export class UrlSigner {
+  constructor(private readonly secret: string) {}
+
+  private signature(key: string, expiresUnix: number): string {
+    return createHmac('sha256', this.secret).update(`${key}\n${expiresUnix}`).digest('base64url');
+  }
+
+  /** Path and query only; the caller puts its public base URL in front. */
+  signedPath(key: string, expiresAtMs: number): string {
+    const expires = Math.floor(expiresAtMs / 1000);
+    const path = key.split('/').map(encodeURIComponent).join('/');
+    return `/files/${path}?expires=${expires}&signature=${this.signature(key, expires)}`;
+  }
+
+  verify(key: string, expires: string | undefined, signature: string | undefined, nowMs: number): 'ok' | 'invalid' | 'expired' {
+    if (!expires || !signature || !/^\d{1,12}$/.test(expires)) return 'invalid';
+    const expected = Buffer.from(this.signature(key, Number(expires)));
+    const given = Buffer.from(signature);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return 'invalid';
+    return Number(expires) * 1000 <= nowMs ? 'expired' : 'ok';
+  }
+}

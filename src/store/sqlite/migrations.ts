@@ -1,0 +1,64 @@
+/**
+ * Versioned schema. A migration is never edited once released: add a new one. Times are unix ms,
+ * money integer micro-USD.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, keys, tasks',
+    sql: `
+      CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      CREATE TABLE accounts (
+        id             TEXT PRIMARY KEY,
+        name           TEXT NOT NULL,
+        unlimited      INTEGER NOT NULL,
+        balance_micros INTEGER NOT NULL CHECK (balance_micros >= 0),
+        created_at     INTEGER NOT NULL
+      );
+      CREATE TABLE api_keys (
+        id         TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        hash       TEXT NOT NULL UNIQUE,
+        prefix     TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        disabled   INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE tasks (
+        id                TEXT PRIMARY KEY,
+        account_id        TEXT NOT NULL REFERENCES accounts(id),
+        key_id            TEXT NOT NULL REFERENCES api_keys(id),
+        status            TEXT NOT NULL CHECK (status IN ('pending','processing','completed','failed','cancelled')),
+        progress          INTEGER NOT NULL DEFAULT 0,
+        model             TEXT NOT NULL,
+        request           TEXT NOT NULL,
+        seed              INTEGER NOT NULL,
+        provider          TEXT NOT NULL,
+        estimated_seconds INTEGER NOT NULL,
+        cost_micros       INTEGER NOT NULL,
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        lease_owner       TEXT,
+        lease_expires_at  INTEGER,
+        created_at        INTEGER NOT NULL,
+        started_at        INTEGER,
+        finished_at       INTEGER,
+        result            TEXT,
+        error             TEXT,
+        result_expires_at INTEGER,
+        results_collected INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX tasks_by_account ON tasks (account_id, id);
+      CREATE INDEX tasks_due ON tasks (provider, status, lease_expires_at) WHERE status IN ('pending', 'processing');
+      CREATE INDEX tasks_results_to_collect ON tasks (result_expires_at) WHERE results_collected = 0 AND result_expires_at IS NOT NULL;
+    `,
+  },
+];

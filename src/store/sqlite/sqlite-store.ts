@@ -1,0 +1,295 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type {
+  Account,
+  ApiKeyRecord,
+  ClaimOptions,
+  LeaseGuard,
+  NewTask,
+  Store,
+  TaskListQuery,
+  TaskRecord,
+  TaskResult,
+} from '../types.js';
+import type { TaskFailure } from '../../contract/failures.js';
+import { MIGRATIONS } from './migrations.js';
+
+interface TaskRow {
+  id: string;
+  account_id: string;
+  key_id: string;
+  status: TaskRecord['status'];
+  progress: number;
+  request: string;
+  seed: number;
+  provider: string;
+  estimated_seconds: number;
+  cost_micros: number;
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  result: string | null;
+  error: string | null;
+  results_collected: number;
+}
+
+const toTask = (row: TaskRow): TaskRecord => ({
+  id: row.id,
+  accountId: row.account_id,
+  keyId: row.key_id,
+  status: row.status,
+  progress: row.progress,
+  request: JSON.parse(row.request),
+  seed: row.seed,
+  provider: row.provider,
+  estimatedSeconds: row.estimated_seconds,
+  costMicros: row.cost_micros,
+  attempts: row.attempts,
+  leaseOwner: row.lease_owner,
+  leaseExpiresAt: row.lease_expires_at,
+  createdAt: row.created_at,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+  result: row.result ? JSON.parse(row.result) : null,
+  error: row.error ? JSON.parse(row.error) : null,
+  resultsCollected: row.results_collected === 1,
+});
+
+interface AccountRow {
+  id: string;
+  name: string;
+  unlimited: number;
+  balance_micros: number;
+  created_at: number;
+}
+interface KeyRow {
+  id: string;
+  account_id: string;
+  hash: string;
+  prefix: string;
+  name: string;
+  disabled: number;
+  created_at: number;
+}
+
+/** Fenced by the lease owner: a worker whose lease was taken over cannot write any more. */
+const HELD = `id = @id AND status = 'processing' AND lease_owner = @owner`;
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly claimStatements = new Map<number, Database.Statement>();
+  private readonly stmt: ReturnType<SqliteStore['prepareStatements']>;
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a process crash (kill -9); only a power loss can drop the last commits.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    this.stmt = this.prepareStatements();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
+    );
+    const record = this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(migration.sql);
+        record.run(migration.version, migration.name, Date.now());
+      }).immediate();
+    }
+  }
+
+  private prepareStatements() {
+    const db = this.db;
+    return {
+      getSetting: db.prepare('SELECT value FROM settings WHERE name = ?').pluck(),
+      initSetting: db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+      insertAccount: db.prepare(
+        'INSERT INTO accounts (id, name, unlimited, balance_micros, created_at) VALUES (@id, @name, @unlimited, @balanceMicros, @createdAt)',
+      ),
+      getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
+      insertKey: db.prepare(
+        'INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at) VALUES (@id, @accountId, @hash, @prefix, @name, @disabled, @createdAt)',
+      ),
+      keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
+      anyKey: db.prepare('SELECT 1 FROM api_keys LIMIT 1').pluck(),
+      insertTask: db.prepare(`
+        INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, created_at)
+        VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @createdAt)`),
+      getTask: db.prepare('SELECT * FROM tasks WHERE id = ?'),
+      renew: db.prepare(`UPDATE tasks SET lease_expires_at = @until WHERE ${HELD}`),
+      progress: db.prepare(`UPDATE tasks SET progress = MAX(progress, @progress) WHERE ${HELD}`),
+      complete: db.prepare(`
+        UPDATE tasks SET status = 'completed', progress = 100, result = @result, result_expires_at = @expiresAt,
+          finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
+        WHERE ${HELD}`),
+      fail: db.prepare(`
+        UPDATE tasks SET status = 'failed', error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
+        WHERE ${HELD}`),
+      release: db.prepare(`UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`),
+      expire: db.prepare(`UPDATE tasks SET lease_expires_at = 0 WHERE ${HELD}`),
+      leasedBy: db.prepare(`SELECT id, lease_owner AS owner FROM tasks WHERE status = 'processing' AND lease_owner LIKE ? ESCAPE '\\'`),
+      expiredResults: db.prepare(`
+        SELECT * FROM tasks WHERE results_collected = 0 AND result_expires_at IS NOT NULL AND result_expires_at <= ?
+        ORDER BY result_expires_at LIMIT ?`),
+      markCollected: db.prepare('UPDATE tasks SET results_collected = 1 WHERE id = ?'),
+    };
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async getSetting(name: string): Promise<string | null> {
+    return (this.stmt.getSetting.get(name) as string | undefined) ?? null;
+  }
+
+  async initSetting(name: string, value: string): Promise<string> {
+    this.stmt.initSetting.run(name, value);
+    return this.stmt.getSetting.get(name) as string;
+  }
+
+  async createAccount(account: Account): Promise<void> {
+    this.stmt.insertAccount.run({ ...account, unlimited: account.unlimited ? 1 : 0 });
+  }
+
+  async getAccount(id: string): Promise<Account | null> {
+    const row = this.stmt.getAccount.get(id) as AccountRow | undefined;
+    return row
+      ? { id: row.id, name: row.name, unlimited: row.unlimited === 1, balanceMicros: row.balance_micros, createdAt: row.created_at }
+      : null;
+  }
+
+  async createApiKey(key: ApiKeyRecord): Promise<void> {
+    this.stmt.insertKey.run({ ...key, disabled: key.disabled ? 1 : 0 });
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const row = this.stmt.keyByHash.get(hash) as KeyRow | undefined;
+    return row
+      ? {
+          id: row.id,
+          accountId: row.account_id,
+          hash: row.hash,
+          prefix: row.prefix,
+          name: row.name,
+          disabled: row.disabled === 1,
+          createdAt: row.created_at,
+        }
+      : null;
+  }
+
+  async hasApiKeys(): Promise<boolean> {
+    return this.stmt.anyKey.get() !== undefined;
+  }
+
+  async insertTask(task: NewTask): Promise<void> {
+    this.stmt.insertTask.run({ ...task, model: task.request.model, request: JSON.stringify(task.request) });
+  }
+
+  async getTask(id: string): Promise<TaskRecord | null> {
+    const row = this.stmt.getTask.get(id) as TaskRow | undefined;
+    return row ? toTask(row) : null;
+  }
+
+  async listTasks(q: TaskListQuery): Promise<TaskRecord[]> {
+    const where = ['account_id = @accountId'];
+    if (q.status) where.push('status = @status');
+    if (q.model) where.push('model = @model');
+    if (q.after) where.push('id < @after');
+    const rows = this.db
+      .prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`)
+      .all({ ...q }) as TaskRow[];
+    return rows.map(toTask);
+  }
+
+  private claimStatement(providerCount: number): Database.Statement {
+    let statement = this.claimStatements.get(providerCount);
+    if (!statement) {
+      const providers = Array.from({ length: providerCount }, (_, i) => `@p${i}`).join(', ');
+      statement = this.db.prepare(`
+        UPDATE tasks SET status = 'processing', lease_owner = @owner, lease_expires_at = @until,
+          attempts = attempts + 1, started_at = COALESCE(started_at, @now)
+        WHERE id IN (
+          SELECT id FROM tasks
+          WHERE provider IN (${providers})
+            AND (status = 'pending' OR (status = 'processing' AND lease_expires_at <= @now))
+          ORDER BY id LIMIT @limit)
+        RETURNING *`);
+      this.claimStatements.set(providerCount, statement);
+    }
+    return statement;
+  }
+
+  async claimTasks(o: ClaimOptions): Promise<TaskRecord[]> {
+    if (o.limit <= 0 || o.providers.length === 0) return [];
+    const params: Record<string, unknown> = { owner: o.owner, now: o.now, until: o.now + o.leaseMs, limit: o.limit };
+    o.providers.forEach((p, i) => (params[`p${i}`] = p));
+    const rows = this.claimStatement(o.providers.length).all(params) as TaskRow[];
+    return rows.map(toTask).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async renewLease(g: LeaseGuard, expiresAt: number): Promise<boolean> {
+    return this.stmt.renew.run({ ...g, until: expiresAt }).changes === 1;
+  }
+
+  async reportProgress(g: LeaseGuard, progress: number): Promise<boolean> {
+    return this.stmt.progress.run({ ...g, progress: Math.max(0, Math.min(99, Math.floor(progress))) }).changes === 1;
+  }
+
+  async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number): Promise<boolean> {
+    return this.stmt.complete.run({ ...g, result: JSON.stringify(result), expiresAt: result.expiresAt, finishedAt }).changes === 1;
+  }
+
+  async failTask(g: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean> {
+    return this.stmt.fail.run({ ...g, error: JSON.stringify(failure), finishedAt }).changes === 1;
+  }
+
+  async releaseTask(g: LeaseGuard): Promise<boolean> {
+    return this.stmt.release.run(g).changes === 1;
+  }
+
+  async listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>> {
+    const pattern = ownerPrefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+    return this.stmt.leasedBy.all(pattern) as Array<{ id: string; owner: string }>;
+  }
+
+  async expireLease(g: LeaseGuard): Promise<boolean> {
+    return this.stmt.expire.run(g).changes === 1;
+  }
+
+  async nextLeaseExpiry(providers: readonly string[]): Promise<number | null> {
+    if (providers.length === 0) return null;
+    const placeholders = providers.map(() => '?').join(', ');
+    const value = this.db
+      .prepare(`SELECT MIN(lease_expires_at) FROM tasks WHERE status = 'processing' AND provider IN (${placeholders})`)
+      .pluck()
+      .get(...providers) as number | null;
+    return value ?? null;
+  }
+
+  async listExpiredResults(now: number, limit: number): Promise<TaskRecord[]> {
+    return (this.stmt.expiredResults.all(now, limit) as TaskRow[]).map(toTask);
+  }
+
+  async markResultsCollected(id: string): Promise<void> {
+    this.stmt.markCollected.run(id);
+  }
+}

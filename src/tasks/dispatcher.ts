@@ -1,0 +1,267 @@
+import { mkdir, rm, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Store, TaskRecord, LeaseGuard } from '../store/types.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import { TaskFailureError, type Provider } from '../providers/types.js';
+import type { ResultStorage } from '../storage/result-storage.js';
+import type { TaskFailure } from '../contract/failures.js';
+import { hostPrefix, isDeadLocalOwner, type LeaseOwner } from './lease-owner.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  providers: ProviderRegistry;
+  storage: ResultStorage;
+  owner: LeaseOwner;
+  logger: Logger;
+  clock: () => number;
+  leaseMs: number;
+  maxAttempts: number;
+  resultTtlMs: number;
+  workRoot: string;
+  /** Safety net for tasks another process queued; local submits wake the dispatcher directly. */
+  idlePollMs?: number;
+}
+
+class LeaseLost extends Error {
+  override name = 'LeaseLost';
+}
+class ShuttingDown extends Error {
+  override name = 'ShuttingDown';
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+  provider: string;
+}
+
+/**
+ * The tasks table is the queue. The dispatcher claims due tasks under a lease, runs them with a
+ * bounded number per provider, renews the lease while they run, and writes every outcome fenced by
+ * its lease, so a task whose lease passed to another process can never be finished twice.
+ */
+export class Dispatcher {
+  private readonly running = new Map<string, Running>();
+  private pumping = false;
+  private pumpAgain = false;
+  private stopping = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private readonly workDir: string;
+  /** Settles whenever a task finishes; tests and shutdown await it instead of sleeping. */
+  private readonly listeners = new Set<(task: string) => void>();
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.workDir = join(o.workRoot, encodeURIComponent(o.owner.id));
+  }
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    await this.reclaimFromDeadProcesses();
+    await this.removeStaleWorkDirs();
+    await mkdir(this.workDir, { recursive: true });
+    this.poke();
+  }
+
+  /** Something may be due: look now (coalesced). */
+  poke(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    setImmediate(() => void this.pump());
+  }
+
+  onTaskSettled(listener: (taskId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops claiming, lets running tasks finish within `graceMs`, then gives the rest back to the queue. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.wakeTimer);
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    if (this.running.size > 0 && graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    for (const r of this.running.values()) r.controller.abort(new ShuttingDown('server is shutting down'));
+    await all();
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.pumpAgain = false;
+        for (const provider of this.o.providers.all()) await this.claimFor(provider);
+      } while (this.pumpAgain && !this.stopping);
+    } catch (err) {
+      this.o.logger.error({ err }, 'dispatcher could not claim tasks');
+    } finally {
+      this.pumping = false;
+      await this.armWakeTimer().catch((err) => this.o.logger.error({ err }, 'dispatcher timer failed'));
+    }
+  }
+
+  private freeSlots(provider: Provider): number {
+    let busy = 0;
+    for (const r of this.running.values()) if (r.provider === provider.name) busy++;
+    return provider.concurrency - busy;
+  }
+
+  private async claimFor(provider: Provider): Promise<void> {
+    const limit = this.freeSlots(provider);
+    if (limit <= 0 || this.stopping) return;
+    const claimed = await this.o.store.claimTasks({
+      owner: this.o.owner.id,
+      now: this.o.clock(),
+      leaseMs: this.o.leaseMs,
+      limit,
+      providers: [provider.name],
+    });
+    for (const task of claimed) this.launch(task, provider);
+  }
+
+  /** Wakes up when the next abandoned lease runs out, and now and then for tasks queued elsewhere. */
+  private async armWakeTimer(): Promise<void> {
+    clearTimeout(this.wakeTimer);
+    if (this.stopping) return;
+    const withRoom = this.o.providers.all().filter((p) => this.freeSlots(p) > 0).map((p) => p.name);
+    if (withRoom.length === 0) return;
+    const idle = this.o.idlePollMs ?? 5000;
+    const expiry = await this.o.store.nextLeaseExpiry(withRoom);
+    const delay = expiry === null ? idle : Math.min(idle, Math.max(0, expiry - this.o.clock()) + 5);
+    this.wakeTimer = setTimeout(() => this.poke(), delay);
+    this.wakeTimer.unref();
+  }
+
+  private launch(task: TaskRecord, provider: Provider): void {
+    const controller = new AbortController();
+    const done = this.execute(task, provider, controller).finally(() => {
+      this.running.delete(task.id);
+      for (const listener of this.listeners) listener(task.id);
+      this.poke();
+    });
+    this.running.set(task.id, { controller, done, provider: provider.name });
+  }
+
+  private async execute(task: TaskRecord, provider: Provider, controller: AbortController): Promise<void> {
+    const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
+    const log = this.o.logger.child({ task: task.id, attempt: task.attempts, provider: provider.name });
+    if (task.attempts > this.o.maxAttempts) {
+      log.warn('task given up after repeated interruptions');
+      await this.o.store.failTask(guard, { code: 'attempts_exhausted', params: { attempts: task.attempts - 1 } }, this.o.clock());
+      return;
+    }
+    const renewal = this.keepLease(guard, controller);
+    const workDir = join(this.workDir, task.id);
+    const startedAt = this.o.clock();
+    try {
+      await mkdir(workDir, { recursive: true });
+      log.info('task started');
+      const output = await provider.run(
+        { taskId: task.id, request: task.request, seed: task.seed },
+        { signal: controller.signal, workDir, reportProgress: this.progressReporter(guard) },
+      );
+      controller.signal.throwIfAborted();
+      const kept = await this.o.storage.keep(task.id, output.lastFrame ? [output.video, output.lastFrame] : [output.video]);
+      const [video, lastFrame] = kept.files;
+      const finishedAt = this.o.clock();
+      const completed = await this.o.store.completeTask(
+        guard,
+        { video: video!, lastFrame: lastFrame ?? null, expiresAt: finishedAt + this.o.resultTtlMs },
+        finishedAt,
+      );
+      if (!completed) {
+        await kept.discard();
+        log.warn('lease lost before completion; another worker owns the task');
+        return;
+      }
+      log.info({ ms: finishedAt - startedAt }, 'task completed');
+    } catch (err) {
+      await this.settleFailure(guard, err, controller.signal, log);
+    } finally {
+      clearInterval(renewal);
+      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  private async settleFailure(guard: LeaseGuard, err: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+    const reason: unknown = signal.aborted ? signal.reason : undefined;
+    if (reason instanceof ShuttingDown) {
+      await this.o.store.releaseTask(guard);
+      log.info('task returned to the queue for shutdown');
+      return;
+    }
+    if (reason instanceof LeaseLost) {
+      log.warn('lease lost while running; another worker owns the task');
+      return;
+    }
+    const failure: TaskFailure =
+      err instanceof TaskFailureError ? err.failure : { code: 'render_failed', params: { detail: errorDetail(err) } };
+    if (!(err instanceof TaskFailureError)) log.error({ err }, 'task failed');
+    else log.info({ failure }, 'task failed');
+    await this.o.store.failTask(guard, failure, this.o.clock());
+  }
+
+  private keepLease(guard: LeaseGuard, controller: AbortController): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      this.o.store
+        .renewLease(guard, this.o.clock() + this.o.leaseMs)
+        .then((held) => {
+          if (!held && !controller.signal.aborted) controller.abort(new LeaseLost('lease lost'));
+        })
+        .catch((err) => this.o.logger.warn({ err, task: guard.id }, 'lease renewal failed'));
+    }, Math.max(500, Math.floor(this.o.leaseMs / 3)));
+    timer.unref();
+    return timer;
+  }
+
+  /** Writes progress when it rose by a whole percent; the store never lowers it. */
+  private progressReporter(guard: LeaseGuard): (fraction: number) => void {
+    let last = 0;
+    return (fraction) => {
+      const percent = Math.min(99, Math.max(1, Math.floor(fraction * 99)));
+      if (percent <= last) return;
+      last = percent;
+      this.o.store.reportProgress(guard, percent).catch((err) => this.o.logger.warn({ err, task: guard.id }, 'progress write failed'));
+    };
+  }
+
+  /** After kill -9, our host's dead processes still hold leases: end them so their tasks run now. */
+  private async reclaimFromDeadProcesses(): Promise<void> {
+    for (const held of await this.o.store.listLeasedBy(hostPrefix())) {
+      if (isDeadLocalOwner(held.owner, this.o.owner) && (await this.o.store.expireLease(held))) {
+        this.o.logger.info({ task: held.id, previousOwner: held.owner }, 'reclaiming task from a process that died');
+      }
+    }
+  }
+
+  private async removeStaleWorkDirs(): Promise<void> {
+    const entries = await readdir(this.o.workRoot).catch(() => [] as string[]);
+    for (const name of entries) {
+      const owner = safeDecode(name);
+      if (isDeadLocalOwner(owner, this.o.owner)) await rm(join(this.o.workRoot, name), { recursive: true, force: true });
+    }
+  }
+}
+
+function safeDecode(name: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
+
+function errorDetail(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
