@@ -179,10 +179,10 @@ function ffmpegArgs(job: TextToVideoJob, scene: Scene, inputs: GraphInputs): str
   args.push('-filter_complex', graph.join(';'), '-map', '[video]');
   if (job.generateAudio) args.push('-map', '[audio]', '-c:a', 'aac', '-b:a', '128k', '-flags:a', '+bitexact');
   args.push(
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-r', String(FPS),
+    '-c:v', 'libx264', '-preset', 'superfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-r', String(FPS),
     // x264 output depends on its thread count, so pin it to keep renders identical across machines.
     '-threads:v', '4', '-flags:v', '+bitexact',
-    '-frames:v', String(totalFrames), '-movflags', '+faststart', '-fflags', '+bitexact', '-map_metadata', '-1',
+    '-movflags', '+faststart', '-fflags', '+bitexact', '-map_metadata', '-1',
     '-y', job.outVideo,
   );
   if (job.outLastFrame) args.push('-map', '[last]', '-frames:v', '1', '-update', '1', '-y', job.outLastFrame);

@@ -6,7 +6,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import { TaskFailureError, type Provider } from '../providers/types.js';
 import type { ResultStorage } from '../storage/result-storage.js';
 import type { TaskFailure } from '../contract/failures.js';
-import { hostPrefix, isDeadLocalOwner, type LeaseOwner } from './lease-owner.js';
+import { isDeadLocalOwner, type LeaseOwner } from './lease-owner.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -237,7 +237,7 @@ export class Dispatcher {
 
   /** After kill -9, our host's dead processes still hold leases: end them so their tasks run now. */
   private async reclaimFromDeadProcesses(): Promise<void> {
-    for (const held of await this.o.store.listLeasedBy(hostPrefix())) {
+    for (const held of await this.o.store.listLeasedBy(`${this.o.owner.host}/`)) {
       if (isDeadLocalOwner(held.owner, this.o.owner) && (await this.o.store.expireLease(held))) {
         this.o.logger.info({ task: held.id, previousOwner: held.owner }, 'reclaiming task from a process that died');
       }

@@ -18,10 +18,6 @@ export function newLeaseOwner(): LeaseOwner {
   return { id: `${HOST}/${process.pid}/${randomBytes(6).toString('hex')}`, host: HOST, pid: process.pid };
 }
 
-export function hostPrefix(): string {
-  return `${HOST}/`;
-}
-
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -1,0 +1,52 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { storeContract } from './store-contract.js';
+import { newTask, seedAccount } from '../helpers/store-fixtures.js';
+
+async function openTemp() {
+  const dir = await mkdtemp(join(tmpdir(), 'vidgate-store-'));
+  const store = new SqliteStore(join(dir, 'db.sqlite'));
+  return { store, dir, dispose: async () => (await store.close(), await rm(dir, { recursive: true, force: true })) };
+}
+
+storeContract('sqlite', openTemp);
+
+describe('sqlite store', () => {
+  it('runs in WAL mode and applies each migration exactly once across reopenings', async () => {
+    const { store, dir, dispose } = await openTemp();
+    const owner = await seedAccount(store);
+    await store.insertTask(newTask(owner));
+    await store.close();
+    const again = new SqliteStore(join(dir, 'db.sqlite'));
+    await again.close();
+    const db = new Database(join(dir, 'db.sqlite'), { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(db.prepare('SELECT COUNT(*) FROM tasks').pluck().get()).toBe(1);
+    db.close();
+    await dispose();
+  });
+
+  it('two stores on one file never claim the same task', async () => {
+    const { store, dir, dispose } = await openTemp();
+    const other = new SqliteStore(join(dir, 'db.sqlite'));
+    const owner = await seedAccount(store);
+    for (let i = 0; i < 20; i++) await store.insertTask(newTask(owner));
+    const now = Date.now();
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 ? other : store).claimTasks({ owner: `w${i}`, now, leaseMs: 60_000, limit: 3, providers: ['local'] }),
+      ),
+    );
+    const ids = claims.flat().map((t) => t.id);
+    expect(ids).toHaveLength(20);
+    expect(new Set(ids).size).toBe(20);
+    await other.close();
+    await dispose();
+  });
+});

@@ -1,0 +1,154 @@
+import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+import type { Store } from '../../src/store/types.js';
+import { newTask, seedAccount } from '../helpers/store-fixtures.js';
+
+/**
+ * What every Store must do, whatever the database. The PostgreSQL store will run this same suite.
+ */
+export function storeContract(name: string, open: () => Promise<{ store: Store; dispose: () => Promise<void> }>) {
+  describe(`${name} store contract`, () => {
+    let store: Store;
+    let dispose: () => Promise<void>;
+    let owner: { accountId: string; keyId: string };
+    const lease = 10_000;
+
+    beforeEach(async () => {
+      ({ store, dispose } = await open());
+      owner = await seedAccount(store);
+    });
+    afterEach(() => dispose());
+
+    const claim = (who: string, now: number, limit = 10) =>
+      store.claimTasks({ owner: who, now, leaseMs: lease, limit, providers: ['local'] });
+
+    it('claims due tasks oldest first, up to the limit, under a lease', async () => {
+      const ids = [];
+      for (let i = 0; i < 3; i++) {
+        const task = newTask(owner);
+        ids.push(task.id);
+        await store.insertTask(task);
+      }
+      const now = Date.now();
+      const claimed = await claim('A', now, 2);
+      expect(claimed.map((t) => t.id)).toEqual(ids.slice(0, 2));
+      for (const task of claimed) {
+        expect(task).toMatchObject({ status: 'processing', leaseOwner: 'A', leaseExpiresAt: now + lease, attempts: 1, startedAt: now });
+      }
+      expect((await claim('B', now)).map((t) => t.id)).toEqual([ids[2]]);
+      expect(await claim('C', now)).toEqual([]);
+    });
+
+    it('only claims tasks of the providers asked for', async () => {
+      await store.insertTask(newTask(owner, { provider: 'ark' }));
+      expect(await claim('A', Date.now())).toEqual([]);
+    });
+
+    it('re-claims a task whose lease ran out, and fences the old holder out', async () => {
+      const task = newTask(owner);
+      await store.insertTask(task);
+      const t0 = Date.now();
+      await claim('A', t0);
+      expect(await claim('B', t0 + lease - 1)).toEqual([]);
+      const [taken] = await claim('B', t0 + lease);
+      expect(taken).toMatchObject({ id: task.id, leaseOwner: 'B', attempts: 2, startedAt: t0 });
+
+      const a = { id: task.id, owner: 'A' };
+      expect(await store.renewLease(a, t0 + 99_999)).toBe(false);
+      expect(await store.reportProgress(a, 50)).toBe(false);
+      expect(await store.completeTask(a, { video: { key: 'x', bytes: 1, contentType: 'video/mp4' }, lastFrame: null, expiresAt: 1 }, t0)).toBe(false);
+      expect(await store.failTask(a, { code: 'internal_error', params: {} }, t0)).toBe(false);
+      expect(await store.releaseTask(a)).toBe(false);
+      expect((await store.getTask(task.id))!.leaseOwner).toBe('B');
+    });
+
+    it('completes once: a second completion by the same holder changes nothing', async () => {
+      const task = newTask(owner);
+      await store.insertTask(task);
+      await claim('A', Date.now());
+      const g = { id: task.id, owner: 'A' };
+      const result = { video: { key: `${task.id}/t/video.mp4`, bytes: 10, contentType: 'video/mp4' }, lastFrame: null, expiresAt: 5_000 };
+      expect(await store.completeTask(g, result, 1_000)).toBe(true);
+      expect(await store.completeTask(g, { ...result, expiresAt: 9 }, 2_000)).toBe(false);
+      expect(await store.failTask(g, { code: 'internal_error', params: {} }, 3_000)).toBe(false);
+      const done = (await store.getTask(task.id))!;
+      expect(done).toMatchObject({ status: 'completed', progress: 100, result, finishedAt: 1_000, leaseOwner: null, error: null });
+    });
+
+    it('never lowers progress', async () => {
+      const task = newTask(owner);
+      await store.insertTask(task);
+      await claim('A', Date.now());
+      const g = { id: task.id, owner: 'A' };
+      await store.reportProgress(g, 40);
+      await store.reportProgress(g, 20);
+      expect((await store.getTask(task.id))!.progress).toBe(40);
+      await store.reportProgress(g, 140);
+      expect((await store.getTask(task.id))!.progress).toBe(99);
+    });
+
+    it('a released task goes back to the queue at once', async () => {
+      const task = newTask(owner);
+      await store.insertTask(task);
+      const now = Date.now();
+      await claim('A', now);
+      expect(await store.releaseTask({ id: task.id, owner: 'A' })).toBe(true);
+      expect((await store.getTask(task.id))!.status).toBe('pending');
+      expect((await claim('B', now)).map((t) => t.id)).toEqual([task.id]);
+    });
+
+    it('an expired lease can be ended early and reports when the next lease runs out', async () => {
+      const task = newTask(owner);
+      await store.insertTask(task);
+      const now = Date.now();
+      await claim('host/1/a', now);
+      expect(await store.nextLeaseExpiry(['local'])).toBe(now + lease);
+      expect(await store.listLeasedBy('host/')).toEqual([{ id: task.id, owner: 'host/1/a' }]);
+      expect(await store.listLeasedBy('other/')).toEqual([]);
+      expect(await store.expireLease({ id: task.id, owner: 'host/1/a' })).toBe(true);
+      expect((await claim('B', now)).map((t) => t.id)).toEqual([task.id]);
+    });
+
+    it('lists an account’s tasks newest first with filters and a cursor', async () => {
+      const other = await seedAccount(store);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const task = newTask(owner);
+        ids.push(task.id);
+        await store.insertTask(task);
+      }
+      await store.insertTask(newTask(other));
+      const page1 = await store.listTasks({ accountId: owner.accountId, limit: 2 });
+      expect(page1.map((t) => t.id)).toEqual([ids[4], ids[3]]);
+      const page2 = await store.listTasks({ accountId: owner.accountId, limit: 10, after: ids[3] });
+      expect(page2.map((t) => t.id)).toEqual([ids[2], ids[1], ids[0]]);
+      await claim('A', Date.now(), 1);
+      expect((await store.listTasks({ accountId: owner.accountId, limit: 10, status: 'processing' })).map((t) => t.id)).toEqual([ids[0]]);
+      expect(await store.listTasks({ accountId: owner.accountId, limit: 10, model: 'doubao-seedance-2.0-fast' })).toEqual([]);
+    });
+
+    it('finds expired results until they are marked collected', async () => {
+      const task = newTask(owner);
+      await store.insertTask(task);
+      await claim('A', Date.now());
+      const result = { video: { key: 'k', bytes: 1, contentType: 'video/mp4' }, lastFrame: null, expiresAt: 5_000 };
+      await store.completeTask({ id: task.id, owner: 'A' }, result, 1_000);
+      expect(await store.listExpiredResults(4_999, 10)).toEqual([]);
+      expect((await store.listExpiredResults(5_000, 10)).map((t) => t.id)).toEqual([task.id]);
+      await store.markResultsCollected(task.id);
+      expect(await store.listExpiredResults(9_000, 10)).toEqual([]);
+      expect((await store.getTask(task.id))!.resultsCollected).toBe(true);
+    });
+
+    it('keeps settings: the first value wins', async () => {
+      expect(await store.getSetting('s')).toBeNull();
+      expect(await store.initSetting('s', 'one')).toBe('one');
+      expect(await store.initSetting('s', 'two')).toBe('one');
+    });
+
+    it('looks API keys up by hash only', async () => {
+      expect(await store.findApiKeyByHash(`${owner.keyId}-hash`)).toMatchObject({ id: owner.keyId, accountId: owner.accountId });
+      expect(await store.findApiKeyByHash('nope')).toBeNull();
+      expect(await store.hasApiKeys()).toBe(true);
+    });
+  });
+}
