@@ -113,6 +113,7 @@ export interface Store {
   createApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
   hasApiKeys(): Promise<boolean>;
+  setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean>;
 
   insertTask(task: NewTask): Promise<void>;
   getTask(id: string): Promise<TaskRecord | null>;

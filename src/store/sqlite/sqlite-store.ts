@@ -126,6 +126,7 @@ export class SqliteStore implements Store {
       ),
       keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
       anyKey: db.prepare('SELECT 1 FROM api_keys LIMIT 1').pluck(),
+      disableKey: db.prepare('UPDATE api_keys SET disabled = ? WHERE id = ?'),
       insertTask: db.prepare(`
         INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, created_at)
         VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @createdAt)`),
@@ -198,6 +199,10 @@ export class SqliteStore implements Store {
 
   async hasApiKeys(): Promise<boolean> {
     return this.stmt.anyKey.get() !== undefined;
+  }
+
+  async setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean> {
+    return this.stmt.disableKey.run(disabled ? 1 : 0, id).changes === 1;
   }
 
   async insertTask(task: NewTask): Promise<void> {

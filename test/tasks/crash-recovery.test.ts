@@ -1,0 +1,120 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { probe } from '../helpers/ffprobe.js';
+
+const KEY = 'sk-crash-test-key';
+const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+// Long enough that the render is surely still running when the process is killed.
+const LONG_TASK = { model: 'doubao-seedance-2.0', prompt: 'A lighthouse in a storm, waves crashing', resolution: '1080p', duration: 15, seed: 99, generate_audio: true };
+
+let dataDir: string;
+const servers: ServerProcess[] = [];
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.child.kill('SIGKILL');
+    await s.exited;
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function start(extra: Record<string, string> = {}) {
+  const server = await startServerProcess({ VIDGATE_DATA_DIR: dataDir, VIDGATE_BOOTSTRAP_KEY: KEY, VIDGATE_LOCAL_CONCURRENCY: '1', ...extra });
+  servers.push(server);
+  return server;
+}
+
+async function submit(server: ServerProcess): Promise<string> {
+  const res = await fetch(`${server.baseUrl}/v1/videos/generations`, { method: 'POST', headers, body: JSON.stringify(LONG_TASK) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: Array<{ task_id: string }> }).data[0]!.task_id;
+}
+
+async function getTask(server: ServerProcess, id: string) {
+  const res = await fetch(`${server.baseUrl}/v1/tasks/${id}`, { headers });
+  return ((await res.json()) as { data: { status: string; progress: number; result?: { videos: Array<{ url: string[] }> } } }).data;
+}
+
+/** There is no push channel yet, so watch the task's progress until the encoder is visibly under way. */
+async function untilRendering(server: ServerProcess, id: string): Promise<void> {
+  await server.waitForLog((l) => l.msg === 'task started' && l.task === id);
+  while ((await getTask(server, id)).progress < 5) await new Promise((r) => setTimeout(r, 50));
+}
+
+function dbRow(id: string) {
+  const db = new Database(join(dataDir, 'vidgate.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT status, attempts, lease_owner FROM tasks WHERE id = ?').get(id) as { status: string; attempts: number; lease_owner: string | null };
+  } finally {
+    db.close();
+  }
+}
+
+function processesMentioning(text: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
+}
+
+describe('durable tasks across process deaths', () => {
+  it('kill -9 during a render, then restart: the task completes, exactly once', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'vidgate-crash-'));
+    const first = await start();
+    const id = await submit(first);
+    await untilRendering(first, id);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const orphaned = dbRow(id);
+    expect(orphaned).toMatchObject({ status: 'processing', attempts: 1 });
+    expect(orphaned.lease_owner).toContain(`/${first.child.pid}/`);
+
+    const second = await start();
+    await second.waitForLog((l) => l.msg === 'reclaiming task from a process that died' && l.task === id);
+    await second.waitForLog((l) => l.msg === 'task completed' && l.task === id);
+
+    expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 2, lease_owner: null });
+    expect(second.logs.filter((l) => l.msg === 'task completed' && l.task === id)).toHaveLength(1);
+    expect(await readdir(join(dataDir, 'results', id))).toHaveLength(1);
+    // The dead process's scratch files and encoder are gone too.
+    expect(await readdir(join(dataDir, 'work'))).toHaveLength(1);
+    expect(processesMentioning(encodeURIComponent(orphaned.lease_owner!))).toEqual([]);
+
+    const task = await getTask(second, id);
+    expect(task).toMatchObject({ status: 'completed', progress: 100 });
+    const file = join(dataDir, 'download.mp4');
+    const res = await fetch(task.result!.videos[0]!.url[0]!);
+    expect(res.status).toBe(200);
+    await import('node:fs/promises').then((fs) => res.arrayBuffer().then((b) => fs.writeFile(file, Buffer.from(b))));
+    expect(await probe(file)).toMatchObject({ width: 1920, height: 1088, frames: 360, hasAudio: true });
+  }, 180_000);
+
+  it('SIGTERM returns a running task to the queue, and the next start finishes it', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'vidgate-term-'));
+    const first = await start({ VIDGATE_SHUTDOWN_GRACE_SECONDS: '0' });
+    const id = await submit(first);
+    await untilRendering(first, id);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.logs.some((l) => l.msg === 'task returned to the queue for shutdown' && l.task === id)).toBe(true);
+    expect(dbRow(id)).toMatchObject({ status: 'pending', lease_owner: null });
+
+    const second = await start();
+    await second.waitForLog((l) => l.msg === 'task completed' && l.task === id);
+    expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 2 });
+  }, 180_000);
+
+  it('SIGTERM with a grace period lets the running task finish before exiting', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'vidgate-grace-'));
+    const first = await start({ VIDGATE_SHUTDOWN_GRACE_SECONDS: '120' });
+    const id = await submit(first);
+    await untilRendering(first, id);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 1 });
+  }, 180_000);
+});
