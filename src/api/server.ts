@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import type { ApiContext } from './context.js';
@@ -31,7 +31,9 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
     bodyLimit: ctx.bodyLimitBytes,
-    return503OnClosing: true,
+    // Requests already on an open connection during shutdown are still answered: a submit is stored
+    // durably and runs after the restart, so refusing it would only lose the client's work.
+    return503OnClosing: false,
     // A caller's x-request-id is kept when it is sane, so its logs and ours line up.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -63,6 +65,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
     transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(fastifyStatic, { root: ctx.storage.root, serve: false });
