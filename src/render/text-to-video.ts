@@ -28,7 +28,7 @@ const SAMPLE_RATE = 48_000;
 /** The plasma is evaluated at this rate and blended up to FPS: geq is the dominant cost and the field moves slowly. */
 const FIELD_FPS = 8;
 /** Longest side of the plasma grid; it is smooth, so bicubic upscaling hides the low resolution. */
-const FIELD_LONG_SIDE = 128;
+const FIELD_LONG_SIDE = 96;
 const BED_RATE = 12_000;
 const AAC_FRAME_SAMPLES = 1024;
 const SPEECH_DELAY_MS = 500;
@@ -223,14 +223,14 @@ function fieldSize(job: TextToVideoJob): { width: number; height: number } {
 /** A sum of travelling waves plus a ripple, seen through a zooming and panning camera, mapped to 0..255. */
 function plasmaExpression(scene: Scene, durationSeconds: number, aspect: number): string {
   const { camera, ripple } = scene;
-  const zoom = `(${num(camera.zoomFrom)}+${num((camera.zoomTo - camera.zoomFrom) / durationSeconds)}*T)`;
-  const u = `(X/W-0.5)*${num(aspect)}*${zoom}+${num(camera.panX / durationSeconds)}*T`;
-  const v = `(Y/H-0.5)*${zoom}+${num(camera.panY / durationSeconds)}*T`;
+  const zoom = `${num(camera.zoomFrom)}+${num((camera.zoomTo - camera.zoomFrom) / durationSeconds)}*T`;
+  const u = `(X/W-0.5)*${num(aspect)}*ld(2)+${num(camera.panX / durationSeconds)}*T`;
+  const v = `(Y/H-0.5)*ld(2)+${num(camera.panY / durationSeconds)}*T`;
   const waves = scene.waves.map(
     (w) => `sin(${num(w.kx)}*ld(0)+${num(w.ky)}*ld(1)+${num(w.speed)}*T+${num(w.phase)})`,
   );
   const rippleWave = `sin(${num(ripple.k)}*hypot(ld(0)-${num(ripple.x)},ld(1)-${num(ripple.y)})-${num(ripple.speed)}*T)`;
-  return `st(0,${u});st(1,${v});clip(128+48*(${[...waves, rippleWave].join('+')}),0,255)`;
+  return `st(2,${zoom});st(0,${u});st(1,${v});clip(128+48*(${[...waves, rippleWave].join('+')}),0,255)`;
 }
 
 /** Piecewise-linear ramp through the palette stops, evaluated once per channel value by lutrgb. */
