@@ -18,6 +18,7 @@ import { newLeaseOwner } from './tasks/lease-owner.js';
 import { TaskService } from './tasks/task-service.js';
 import { noAssets } from './assets/asset-directory.js';
 import { buildServer } from './api/server.js';
+import { PriceBook } from './billing/price-book.js';
 import { createAccountWithKey, ensureBootstrapKey } from './auth/keys.js';
 
 export interface AppOptions {
@@ -74,6 +75,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tts = await locateTts();
     logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, tts: tts?.path ?? null }, 'renderer ready');
 
+    const prices = new PriceBook();
     const providers = new ProviderRegistry('local').register(new LocalProvider(config.localConcurrency, ffmpeg, tts));
     const dispatcher = new Dispatcher({
       store,
@@ -86,8 +88,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxAttempts: config.maxAttempts,
       resultTtlMs: config.resultTtlMs,
       workRoot: join(config.dataDir, 'work'),
+      prices,
     });
-    const tasks = new TaskService(store, providers, noAssets, clock, () => dispatcher.poke());
+    const tasks = new TaskService({
+      store,
+      providers,
+      assets: noAssets,
+      prices,
+      clock,
+      defaultInFlightLimit: config.defaultInFlightLimit,
+      onSubmitted: () => dispatcher.poke(),
+      onCancelled: (id) => dispatcher.cancel(id),
+    });
     const sweeper = new ResultSweeper(store, storage, clock, logger.child({ component: 'sweeper' }));
     await ensureSomeoneCanSignIn(config, store, logger);
 

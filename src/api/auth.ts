@@ -21,7 +21,7 @@ export function bearerAuth(store: Store) {
     if (!match) throw unauthorized('malformed Authorization header: expected Bearer <key>');
     const key = await authenticate(store, match[1]!);
     if (!key) throw unauthorized();
-    request.caller = { accountId: key.accountId, keyId: key.id };
+    request.caller = { accountId: key.accountId, keyId: key.id, limits: key.limits };
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ulid } from 'ulid';
-import type { ApiKeyRecord, Store } from '../store/types.js';
+import type { ApiKeyRecord, KeyLimits, Store } from '../store/types.js';
 import { usdToMicros } from '../contract/prices.js';
 
 const KEY_PREFIX = 'sk-vg-';
@@ -44,9 +44,15 @@ export async function createAccountWithKey(
   return addKey(store, accountId, { name: opts.name, secret: opts.secret, now });
 }
 
-export async function addKey(store: Store, accountId: string, opts: { name: string; secret?: string; now?: number }): Promise<CreatedKey> {
+const NO_LIMITS: KeyLimits = { spendCapMicros: null, rpmLimit: null, inFlightLimit: null };
+
+export async function addKey(
+  store: Store,
+  accountId: string,
+  opts: { name: string; secret?: string; now?: number; limits?: Partial<KeyLimits> },
+): Promise<CreatedKey> {
   const secret = opts.secret ?? generateApiKey();
-  const key: ApiKeyRecord = {
+  const key: Omit<ApiKeyRecord, 'spentMicros'> = {
     id: `key_${ulid()}`,
     accountId,
     hash: hashApiKey(secret),
@@ -54,9 +60,10 @@ export async function addKey(store: Store, accountId: string, opts: { name: stri
     name: opts.name,
     disabled: false,
     createdAt: opts.now ?? Date.now(),
+    limits: { ...NO_LIMITS, ...opts.limits },
   };
   await store.createApiKey(key);
-  return { secret, key };
+  return { secret, key: { ...key, spentMicros: 0 } };
 }
 
 /**

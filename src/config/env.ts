@@ -26,6 +26,9 @@ const EnvSchema = z.object({
   VIDGATE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
   VIDGATE_SIGNING_SECRET: optionalText,
   VIDGATE_MEDIA_ALLOW_HOSTS: z.string().default(''),
+  VIDGATE_DEFAULT_RPM: int(1, 1_000_000).default(60),
+  VIDGATE_DEFAULT_IN_FLIGHT: int(1, 1_000_000).default(20),
+  VIDGATE_ADMIN_TOKEN: optionalText,
 });
 
 export interface Config {
@@ -47,6 +50,12 @@ export interface Config {
   signingSecret: string | undefined;
   /** Host names and CIDRs media may be fetched from although private (tests, intranets). */
   mediaAllowHosts: string[];
+  /** Requests per minute per key, unless the key sets its own. */
+  defaultRpm: number;
+  /** Pending + processing tasks per key, unless the key sets its own. */
+  defaultInFlightLimit: number;
+  /** Bearer token of the admin API; without it the admin API answers 401 to everyone. */
+  adminToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -76,6 +85,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAttempts: e.VIDGATE_MAX_ATTEMPTS,
     shutdownGraceMs: e.VIDGATE_SHUTDOWN_GRACE_SECONDS * 1000,
     signingSecret: e.VIDGATE_SIGNING_SECRET,
+    defaultRpm: e.VIDGATE_DEFAULT_RPM,
+    defaultInFlightLimit: e.VIDGATE_DEFAULT_IN_FLIGHT,
+    adminToken: e.VIDGATE_ADMIN_TOKEN,
     mediaAllowHosts: e.VIDGATE_MEDIA_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),
   };
 }

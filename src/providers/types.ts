@@ -1,6 +1,7 @@
 import type { TaskRequest } from '../contract/submit.js';
 import type { TaskFailure } from '../contract/failures.js';
 import type { OutputFile } from '../storage/result-storage.js';
+import type { Usage } from '../billing/price-book.js';
 
 export interface RunContext {
   signal: AbortSignal;
@@ -19,6 +20,8 @@ export interface RunInput {
 export interface RunOutput {
   video: OutputFile;
   lastFrame: OutputFile | null;
+  /** What the price depends on beyond the request (input video seconds). */
+  usage?: Usage;
 }
 
 /** One way of turning a task into a video. Each provider lives in its own folder. */

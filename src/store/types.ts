@@ -29,7 +29,9 @@ export interface TaskRecord {
   seed: number;
   provider: string;
   estimatedSeconds: number;
+  /** What the task costs its account now: the reservation, then the exact price, 0 once refunded. */
   costMicros: number;
+  reservedMicros: number;
   attempts: number;
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
@@ -49,6 +51,7 @@ export interface NewTask {
   seed: number;
   provider: string;
   estimatedSeconds: number;
+  /** Reserved from the balance in the same transaction that creates the task. */
   costMicros: number;
   createdAt: number;
 }
@@ -66,8 +69,20 @@ export interface Account {
   id: string;
   name: string;
   unlimited: boolean;
+  /** Spendable money; stays 0 and unused for unlimited accounts. Never negative. */
   balanceMicros: number;
+  /** Net charges so far (reservations minus refunds). */
+  spentMicros: number;
   createdAt: number;
+}
+
+export interface KeyLimits {
+  /** Most this key may spend in all; null = only the account balance limits it. */
+  spendCapMicros: number | null;
+  /** Requests per minute; null = the service default. */
+  rpmLimit: number | null;
+  /** Unfinished tasks at once; null = the service default. */
+  inFlightLimit: number | null;
 }
 
 export interface ApiKeyRecord {
@@ -79,7 +94,44 @@ export interface ApiKeyRecord {
   name: string;
   disabled: boolean;
   createdAt: number;
+  limits: KeyLimits;
+  spentMicros: number;
 }
+
+export type LedgerKind = 'topup' | 'reserve' | 'settle' | 'refund';
+
+/** One movement of money. Amounts are signed: a reservation is negative, a refund positive. */
+export interface LedgerEntry {
+  id: number;
+  accountId: string;
+  keyId: string | null;
+  taskId: string | null;
+  kind: LedgerKind;
+  amountMicros: number;
+  /** null for unlimited accounts, whose balance is not tracked. */
+  balanceAfterMicros: number | null;
+  note: string | null;
+  createdAt: number;
+}
+
+export interface SubmitOptions {
+  /** Stored with the task; a replay with the same key and body returns the first task. */
+  idempotency?: { key: string; bodyHash: string; since: number };
+  inFlightLimit: number;
+}
+
+export type SubmitOutcome =
+  | { kind: 'created' }
+  | { kind: 'replayed'; taskId: string }
+  | { kind: 'idempotency_conflict' }
+  | { kind: 'insufficient_balance'; balanceMicros: number }
+  | { kind: 'key_cap_reached'; remainingMicros: number }
+  | { kind: 'too_many_in_flight'; limit: number };
+
+export type CancelOutcome =
+  | { kind: 'cancelled'; task: TaskRecord }
+  | { kind: 'not_found' }
+  | { kind: 'already_finished'; status: TaskStatus };
 
 export interface ClaimOptions {
   owner: string;
@@ -108,14 +160,25 @@ export interface Store {
   /** Sets the value only when absent; returns the value in force. */
   initSetting(name: string, value: string): Promise<string>;
 
-  createAccount(account: Account): Promise<void>;
+  createAccount(account: Omit<Account, 'spentMicros'>): Promise<void>;
   getAccount(id: string): Promise<Account | null>;
-  createApiKey(key: ApiKeyRecord): Promise<void>;
+  listAccounts(limit: number, after?: string): Promise<Account[]>;
+  /** Adds money (a positive amount) with a ledger row; returns the new balance. */
+  topUp(accountId: string, amountMicros: number, note: string | null, now: number): Promise<number>;
+  listLedger(accountId: string, limit: number, afterId?: number): Promise<LedgerEntry[]>;
+  createApiKey(key: Omit<ApiKeyRecord, 'spentMicros'>): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | null>;
+  listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
+  updateApiKeyLimits(id: string, limits: Partial<KeyLimits>): Promise<boolean>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
   hasApiKeys(): Promise<boolean>;
   setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean>;
 
-  insertTask(task: NewTask): Promise<void>;
+  /**
+   * Creates the task and reserves its price in one transaction: refused (and nothing written) when the
+   * balance, the key's cap or its in-flight limit does not allow it.
+   */
+  submitTask(task: NewTask, options: SubmitOptions): Promise<SubmitOutcome>;
   getTask(id: string): Promise<TaskRecord | null>;
   listTasks(query: TaskListQuery): Promise<TaskRecord[]>;
 
@@ -124,8 +187,14 @@ export interface Store {
   renewLease(guard: LeaseGuard, expiresAt: number): Promise<boolean>;
   /** Raises progress (never lowers it). */
   reportProgress(guard: LeaseGuard, progress: number): Promise<boolean>;
-  completeTask(guard: LeaseGuard, result: TaskResult, finishedAt: number): Promise<boolean>;
+  /** Completes and settles to `finalCostMicros` (at most the reservation; the rest is given back). */
+  completeTask(guard: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean>;
+  /** Fails and refunds the reservation in full. */
   failTask(guard: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean>;
+  /** Cancels a pending or processing task of this account and refunds it in full. */
+  cancelTask(id: string, accountId: string, now: number): Promise<CancelOutcome>;
+  /** Gives back whatever of the task's reservation was not yet given back; a second call moves nothing. */
+  refundTask(id: string, now: number, note: string): Promise<number>;
   /** Gives the task back to the queue at once, e.g. on shutdown. */
   releaseTask(guard: LeaseGuard): Promise<boolean>;
   /** Processing tasks whose lease owner starts with `ownerPrefix`. */

@@ -6,6 +6,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import { TaskFailureError, type Provider } from '../providers/types.js';
 import type { ResultStorage } from '../storage/result-storage.js';
 import type { TaskFailure } from '../contract/failures.js';
+import type { PriceBook } from '../billing/price-book.js';
 import { isDeadLocalOwner, type LeaseOwner } from './lease-owner.js';
 
 export interface DispatcherOptions {
@@ -19,6 +20,7 @@ export interface DispatcherOptions {
   maxAttempts: number;
   resultTtlMs: number;
   workRoot: string;
+  prices: PriceBook;
   /** Safety net for tasks another process queued; local submits wake the dispatcher directly. */
   idlePollMs?: number;
 }
@@ -28,6 +30,9 @@ class LeaseLost extends Error {
 }
 class ShuttingDown extends Error {
   override name = 'ShuttingDown';
+}
+class Cancelled extends Error {
+  override name = 'Cancelled';
 }
 
 interface Running {
@@ -75,6 +80,11 @@ export class Dispatcher {
     }
     this.pumping = true;
     setImmediate(() => void this.pump());
+  }
+
+  /** The task was cancelled (and refunded) in the store: stop its work here if it runs here. */
+  cancel(taskId: string): void {
+    this.running.get(taskId)?.controller.abort(new Cancelled('task cancelled'));
   }
 
   onTaskSettled(listener: (taskId: string) => void): () => void {
@@ -178,6 +188,7 @@ export class Dispatcher {
         guard,
         { video: video!, lastFrame: lastFrame ?? null, expiresAt: finishedAt + this.o.resultTtlMs },
         finishedAt,
+        this.o.prices.finalPrice(task.request, output.usage),
       );
       if (!completed) {
         await kept.discard();
@@ -198,6 +209,10 @@ export class Dispatcher {
     if (reason instanceof ShuttingDown) {
       await this.o.store.releaseTask(guard);
       log.info('task returned to the queue for shutdown');
+      return;
+    }
+    if (reason instanceof Cancelled) {
+      log.info('task cancelled while running; its work was stopped');
       return;
     }
     if (reason instanceof LeaseLost) {

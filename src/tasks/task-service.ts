@@ -1,76 +1,129 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { ulid } from 'ulid';
-import { badRequest, notFound } from '../contract/errors.js';
+import { ApiError, badRequest, notFound } from '../contract/errors.js';
 import { checkSubmitRules, MAX_SEED, type SubmitBody, type TaskRequest } from '../contract/submit.js';
-import { taskPriceMicros } from '../contract/prices.js';
-import type { Store, TaskRecord, TaskStatus } from '../store/types.js';
+import { microsToUsd } from '../contract/prices.js';
+import type { KeyLimits, Store, SubmitOutcome, TaskRecord, TaskStatus } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { AssetDirectory } from '../assets/asset-directory.js';
+import type { PriceBook } from '../billing/price-book.js';
 
 export interface Caller {
   accountId: string;
   keyId: string;
+  limits: KeyLimits;
+}
+
+export interface TaskServiceOptions {
+  store: Store;
+  providers: ProviderRegistry;
+  assets: AssetDirectory;
+  prices: PriceBook;
+  clock: () => number;
+  /** In-flight tasks per key when the key sets no limit of its own. */
+  defaultInFlightLimit: number;
+  onSubmitted: (taskId: string) => void;
+  onCancelled: (taskId: string) => void;
 }
 
 export const newTaskId = (): string => `task_${ulid()}`;
+const TASK_ID = /^task_[0-9A-HJKMNP-TV-Z]{26}$/;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+const usd = (micros: number) => `$${microsToUsd(micros).toFixed(6).replace(/0{1,4}$/, '')}`;
 
-/** Submit, read and list tasks on behalf of an authenticated caller. */
+/** Submit, read, list and cancel tasks on behalf of an authenticated caller. */
 export class TaskService {
-  constructor(
-    private readonly store: Store,
-    private readonly providers: ProviderRegistry,
-    private readonly assets: AssetDirectory,
-    private readonly clock: () => number,
-    private readonly onSubmitted: (task: string) => void,
-  ) {}
+  constructor(private readonly o: TaskServiceOptions) {}
 
-  async submit(caller: Caller, body: SubmitBody): Promise<TaskRecord> {
+  async submit(caller: Caller, body: SubmitBody, idempotencyKey?: string): Promise<TaskRecord> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw badRequest('Idempotency-Key must be 1 to 255 printable ASCII characters', 'Idempotency-Key');
+    }
     const request = checkSubmitRules(body);
     await this.checkAssets(caller, request);
-    const provider = this.providers.forModel(request.model);
-    const id = newTaskId();
-    await this.store.insertTask({
-      id,
+    const provider = this.o.providers.forModel(request.model);
+    const now = this.o.clock();
+    const task = {
+      id: newTaskId(),
       accountId: caller.accountId,
       keyId: caller.keyId,
       request,
       seed: request.requestedSeed === -1 ? randomInt(0, MAX_SEED) : request.requestedSeed,
       provider: provider.name,
       estimatedSeconds: provider.estimateSeconds(request),
-      costMicros: taskPriceMicros({
-        model: request.model,
-        resolution: request.resolution,
-        durationSeconds: request.duration,
-        hasReferenceVideo: request.media.some((m) => m.kind === 'video'),
-        referenceVideoSeconds: null,
-      }),
-      createdAt: this.clock(),
+      costMicros: this.o.prices.reservation(request),
+      createdAt: now,
+    };
+    const outcome = await this.o.store.submitTask(task, {
+      inFlightLimit: caller.limits.inFlightLimit ?? this.o.defaultInFlightLimit,
+      idempotency: idempotencyKey
+        ? { key: idempotencyKey, bodyHash: hashRequest(request), since: now - IDEMPOTENCY_WINDOW_MS }
+        : undefined,
     });
-    this.onSubmitted(id);
-    return (await this.store.getTask(id))!;
+    const id = this.answer(outcome, task.id, task.costMicros);
+    if (outcome.kind === 'created') this.o.onSubmitted(id);
+    return (await this.o.store.getTask(id))!;
+  }
+
+  private answer(outcome: SubmitOutcome, newId: string, price: number): string {
+    switch (outcome.kind) {
+      case 'created':
+        return newId;
+      case 'replayed':
+        return outcome.taskId;
+      case 'idempotency_conflict':
+        throw new ApiError(409, 'this Idempotency-Key was already used with a different request body in the last 24 hours', {
+          param: 'Idempotency-Key',
+        });
+      case 'insufficient_balance':
+        throw new ApiError(402, `Insufficient account balance: this task costs ${usd(price)} and the balance is ${usd(outcome.balanceMicros)}; please top up and try again`);
+      case 'key_cap_reached':
+        throw new ApiError(402, `this API key's spending cap allows ${usd(outcome.remainingMicros)} more; this task costs ${usd(price)}`);
+      case 'too_many_in_flight':
+        throw new ApiError(429, `too many unfinished tasks: this key may have ${outcome.limit} pending or processing at once`, {
+          headers: { 'retry-after': '5' },
+        });
+    }
   }
 
   /** Another account's task is answered exactly like a missing one. */
   async get(caller: Caller, id: string): Promise<TaskRecord> {
-    const task = /^task_[0-9A-HJKMNP-TV-Z]{26}$/.test(id) ? await this.store.getTask(id) : null;
+    const task = TASK_ID.test(id) ? await this.o.store.getTask(id) : null;
     if (!task || task.accountId !== caller.accountId) throw notFound(`task ${id} was not found`);
     return task;
   }
 
   async list(caller: Caller, q: { status?: TaskStatus; model?: string; after?: string; limit: number }): Promise<TaskRecord[]> {
-    return this.store.listTasks({ accountId: caller.accountId, ...q });
+    return this.o.store.listTasks({ accountId: caller.accountId, ...q });
+  }
+
+  async cancel(caller: Caller, id: string): Promise<TaskRecord> {
+    if (!TASK_ID.test(id)) throw notFound(`task ${id} was not found`);
+    const outcome = await this.o.store.cancelTask(id, caller.accountId, this.o.clock());
+    if (outcome.kind === 'not_found') throw notFound(`task ${id} was not found`);
+    if (outcome.kind === 'already_finished') throw new ApiError(409, `task ${id} is already ${outcome.status} and cannot be cancelled`);
+    this.o.onCancelled(id);
+    return outcome.task;
   }
 
   private async checkAssets(caller: Caller, request: TaskRequest): Promise<void> {
     for (const media of request.media) {
       if (!media.assetId) continue;
-      const asset = await this.assets.findApproved(caller.accountId, media.assetId);
+      const asset = await this.o.assets.findApproved(caller.accountId, media.assetId);
       if (!asset) {
         throw badRequest(`${media.field}: asset "${media.assetId}" was not found among this account's approved assets`, media.field);
       }
       if (asset.kind !== media.kind) {
-        throw badRequest(`${media.field}: asset "${media.assetId}" is ${asset.kind === 'image' ? 'an' : 'a'} ${asset.kind}, not ${media.kind === 'image' ? 'an' : 'a'} ${media.kind}`, media.field);
+        throw badRequest(`${media.field}: asset "${media.assetId}" is ${article(asset.kind)} ${asset.kind}, not ${article(media.kind)} ${media.kind}`, media.field);
       }
     }
   }
+}
+
+const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
+
+/** Same request ⇔ same hash: the normalized request, so key order and defaults do not matter. */
+function hashRequest(request: TaskRequest): string {
+  return createHash('sha256').update(JSON.stringify(request)).digest('hex');
 }

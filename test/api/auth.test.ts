@@ -76,7 +76,9 @@ describe('API keys', () => {
 
   it('VIDGATE_BOOTSTRAP_BALANCE gives the account that balance instead of unlimited quota', async () => {
     const key = (await t.app.store.findApiKeyByHash(hashApiKey(TEST_KEY)))!;
-    expect(await t.app.store.getAccount(key.accountId)).toMatchObject({ unlimited: false, balanceMicros: 12_500_000 });
+    expect(await t.app.store.getAccount(key.accountId)).toMatchObject({ unlimited: false });
+    const [opening] = await t.app.store.listLedger(key.accountId, 1);
+    expect(opening).toMatchObject({ kind: 'topup', amountMicros: 12_500_000, balanceAfterMicros: 12_500_000 });
   });
 });
 

@@ -5,7 +5,8 @@ import { hashApiKey } from '../../src/auth/keys.js';
 let t: TestApp;
 let accountId: string;
 beforeAll(async () => {
-  t = await startTestApp({}, { runDispatcher: false });
+  // Many tasks stay queued here (no dispatcher), far more than the default in-flight limit.
+  t = await startTestApp({ VIDGATE_DEFAULT_IN_FLIGHT: '10000' }, { runDispatcher: false });
   accountId = (await t.app.store.findApiKeyByHash(hashApiKey(TEST_KEY)))!.accountId;
 });
 const taskCount = async () => (await t.app.store.listTasks({ accountId, limit: 1000 })).length;

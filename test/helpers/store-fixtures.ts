@@ -7,7 +7,7 @@ export async function seedAccount(store: Store, now = Date.now()): Promise<{ acc
   const accountId = `acct_${ulid()}`;
   const keyId = `key_${ulid()}`;
   await store.createAccount({ id: accountId, name: 'test', unlimited: true, balanceMicros: 0, createdAt: now });
-  await store.createApiKey({ id: keyId, accountId, hash: `${keyId}-hash`, prefix: 'sk-test', name: 'test', disabled: false, createdAt: now });
+  await store.createApiKey({ id: keyId, accountId, hash: `${keyId}-hash`, prefix: 'sk-test', name: 'test', disabled: false, createdAt: now, limits: { spendCapMicros: null, rpmLimit: null, inFlightLimit: null } });
   return { accountId, keyId };
 }
 
@@ -30,4 +30,10 @@ export function newTask(owner: { accountId: string; keyId: string }, over: Parti
     createdAt: Date.now(),
     ...over,
   };
+}
+
+/** Queues a task with no limits in the way. */
+export async function insertTask(store: Store, task: NewTask): Promise<void> {
+  const outcome = await store.submitTask(task, { inFlightLimit: Number.MAX_SAFE_INTEGER });
+  if (outcome.kind !== 'created') throw new Error(`task not created: ${outcome.kind}`);
 }

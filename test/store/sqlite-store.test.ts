@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { storeContract } from './store-contract.js';
-import { newTask, seedAccount } from '../helpers/store-fixtures.js';
+import { insertTask, newTask, seedAccount } from '../helpers/store-fixtures.js';
 
 async function openTemp() {
   const dir = await mkdtemp(join(tmpdir(), 'vidgate-store-'));
@@ -20,7 +20,7 @@ describe('sqlite store', () => {
   it('runs in WAL mode and applies each migration exactly once across reopenings', async () => {
     const { store, dir, dispose } = await openTemp();
     const owner = await seedAccount(store);
-    await store.insertTask(newTask(owner));
+    await insertTask(store, newTask(owner));
     await store.close();
     const again = new SqliteStore(join(dir, 'db.sqlite'));
     await again.close();
@@ -36,7 +36,7 @@ describe('sqlite store', () => {
     const { store, dir, dispose } = await openTemp();
     const other = new SqliteStore(join(dir, 'db.sqlite'));
     const owner = await seedAccount(store);
-    for (let i = 0; i < 20; i++) await store.insertTask(newTask(owner));
+    for (let i = 0; i < 20; i++) await insertTask(store, newTask(owner));
     const now = Date.now();
     const claims = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import type { Store } from '../../src/store/types.js';
-import { newTask, seedAccount } from '../helpers/store-fixtures.js';
+import { insertTask, newTask, seedAccount } from '../helpers/store-fixtures.js';
 
 /**
  * What every Store must do, whatever the database. The PostgreSQL store will run this same suite.
@@ -26,7 +26,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       for (let i = 0; i < 3; i++) {
         const task = newTask(owner);
         ids.push(task.id);
-        await store.insertTask(task);
+        await insertTask(store, task);
       }
       const now = Date.now();
       const claimed = await claim('A', now, 2);
@@ -39,13 +39,13 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     });
 
     it('only claims tasks of the providers asked for', async () => {
-      await store.insertTask(newTask(owner, { provider: 'ark' }));
+      await insertTask(store, newTask(owner, { provider: 'ark' }));
       expect(await claim('A', Date.now())).toEqual([]);
     });
 
     it('re-claims a task whose lease ran out, and fences the old holder out', async () => {
       const task = newTask(owner);
-      await store.insertTask(task);
+      await insertTask(store, task);
       const t0 = Date.now();
       await claim('A', t0);
       expect(await claim('B', t0 + lease - 1)).toEqual([]);
@@ -55,7 +55,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       const a = { id: task.id, owner: 'A' };
       expect(await store.renewLease(a, t0 + 99_999)).toBe(false);
       expect(await store.reportProgress(a, 50)).toBe(false);
-      expect(await store.completeTask(a, { video: { key: 'x', bytes: 1, contentType: 'video/mp4' }, lastFrame: null, expiresAt: 1 }, t0)).toBe(false);
+      expect(await store.completeTask(a, { video: { key: 'x', bytes: 1, contentType: 'video/mp4' }, lastFrame: null, expiresAt: 1 }, t0, 0)).toBe(false);
       expect(await store.failTask(a, { code: 'internal_error', params: {} }, t0)).toBe(false);
       expect(await store.releaseTask(a)).toBe(false);
       expect((await store.getTask(task.id))!.leaseOwner).toBe('B');
@@ -63,12 +63,12 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
 
     it('completes once: a second completion by the same holder changes nothing', async () => {
       const task = newTask(owner);
-      await store.insertTask(task);
+      await insertTask(store, task);
       await claim('A', Date.now());
       const g = { id: task.id, owner: 'A' };
       const result = { video: { key: `${task.id}/t/video.mp4`, bytes: 10, contentType: 'video/mp4' }, lastFrame: null, expiresAt: 5_000 };
-      expect(await store.completeTask(g, result, 1_000)).toBe(true);
-      expect(await store.completeTask(g, { ...result, expiresAt: 9 }, 2_000)).toBe(false);
+      expect(await store.completeTask(g, result, 1_000, 0)).toBe(true);
+      expect(await store.completeTask(g, { ...result, expiresAt: 9 }, 2_000, 0)).toBe(false);
       expect(await store.failTask(g, { code: 'internal_error', params: {} }, 3_000)).toBe(false);
       const done = (await store.getTask(task.id))!;
       expect(done).toMatchObject({ status: 'completed', progress: 100, result, finishedAt: 1_000, leaseOwner: null, error: null });
@@ -76,7 +76,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
 
     it('never lowers progress', async () => {
       const task = newTask(owner);
-      await store.insertTask(task);
+      await insertTask(store, task);
       await claim('A', Date.now());
       const g = { id: task.id, owner: 'A' };
       await store.reportProgress(g, 40);
@@ -88,7 +88,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
 
     it('a released task goes back to the queue at once', async () => {
       const task = newTask(owner);
-      await store.insertTask(task);
+      await insertTask(store, task);
       const now = Date.now();
       await claim('A', now);
       expect(await store.releaseTask({ id: task.id, owner: 'A' })).toBe(true);
@@ -98,7 +98,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
 
     it('an expired lease can be ended early and reports when the next lease runs out', async () => {
       const task = newTask(owner);
-      await store.insertTask(task);
+      await insertTask(store, task);
       const now = Date.now();
       await claim('host/1/a', now);
       expect(await store.nextLeaseExpiry(['local'])).toBe(now + lease);
@@ -114,9 +114,9 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       for (let i = 0; i < 5; i++) {
         const task = newTask(owner);
         ids.push(task.id);
-        await store.insertTask(task);
+        await insertTask(store, task);
       }
-      await store.insertTask(newTask(other));
+      await insertTask(store, newTask(other));
       const page1 = await store.listTasks({ accountId: owner.accountId, limit: 2 });
       expect(page1.map((t) => t.id)).toEqual([ids[4], ids[3]]);
       const page2 = await store.listTasks({ accountId: owner.accountId, limit: 10, after: ids[3] });
@@ -128,10 +128,10 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
 
     it('finds expired results until they are marked collected', async () => {
       const task = newTask(owner);
-      await store.insertTask(task);
+      await insertTask(store, task);
       await claim('A', Date.now());
       const result = { video: { key: 'k', bytes: 1, contentType: 'video/mp4' }, lastFrame: null, expiresAt: 5_000 };
-      await store.completeTask({ id: task.id, owner: 'A' }, result, 1_000);
+      await store.completeTask({ id: task.id, owner: 'A' }, result, 1_000, 0);
       expect(await store.listExpiredResults(4_999, 10)).toEqual([]);
       expect((await store.listExpiredResults(5_000, 10)).map((t) => t.id)).toEqual([task.id]);
       await store.markResultsCollected(task.id);

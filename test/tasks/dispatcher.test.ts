@@ -10,7 +10,8 @@ import { ProviderRegistry } from '../../src/providers/registry.js';
 import { TaskFailureError, type Provider, type RunContext, type RunInput, type RunOutput } from '../../src/providers/types.js';
 import { ResultStorage } from '../../src/storage/result-storage.js';
 import type { LeaseOwner } from '../../src/tasks/lease-owner.js';
-import { newTask, seedAccount } from '../helpers/store-fixtures.js';
+import { PriceBook } from '../../src/billing/price-book.js';
+import { insertTask, newTask, seedAccount } from '../helpers/store-fixtures.js';
 
 /** A provider whose runs the test finishes, fails or watches by hand. */
 class ScriptedProvider implements Provider {
@@ -78,6 +79,7 @@ function dispatcher(provider: Provider, o: { owner?: string; clockOffset?: numbe
     maxAttempts: o.maxAttempts ?? 3,
     resultTtlMs: 3_600_000,
     workRoot: join(dir, 'work'),
+    prices: new PriceBook(),
   });
   dispatchers.push(d);
   return d;
@@ -98,7 +100,7 @@ async function queue(n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const task = newTask(owner);
-    await store.insertTask(task);
+    await insertTask(store, task);
     ids.push(task.id);
   }
   return ids;

@@ -61,4 +61,40 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tasks_results_to_collect ON tasks (result_expires_at) WHERE results_collected = 0 AND result_expires_at IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'ledger, key limits, idempotency',
+    sql: `
+      ALTER TABLE accounts ADD COLUMN spent_micros INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE api_keys ADD COLUMN spend_cap_micros INTEGER;
+      ALTER TABLE api_keys ADD COLUMN spent_micros INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE api_keys ADD COLUMN rpm_limit INTEGER;
+      ALTER TABLE api_keys ADD COLUMN in_flight_limit INTEGER;
+      ALTER TABLE tasks ADD COLUMN reserved_micros INTEGER NOT NULL DEFAULT 0;
+      UPDATE tasks SET reserved_micros = cost_micros;
+      CREATE TABLE ledger (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id           TEXT NOT NULL REFERENCES accounts(id),
+        key_id               TEXT REFERENCES api_keys(id),
+        task_id              TEXT REFERENCES tasks(id),
+        kind                 TEXT NOT NULL CHECK (kind IN ('topup', 'reserve', 'settle', 'refund')),
+        amount_micros        INTEGER NOT NULL,
+        balance_after_micros INTEGER,
+        note                 TEXT,
+        created_at           INTEGER NOT NULL
+      );
+      -- A task is reserved, settled and refunded at most once each, whatever retries happen.
+      CREATE UNIQUE INDEX ledger_once_per_task ON ledger (task_id, kind) WHERE task_id IS NOT NULL;
+      CREATE INDEX ledger_by_account ON ledger (account_id, id);
+      CREATE TABLE idempotency_keys (
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        idem_key   TEXT NOT NULL,
+        body_hash  TEXT NOT NULL,
+        task_id    TEXT NOT NULL REFERENCES tasks(id),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, idem_key)
+      );
+      CREATE INDEX tasks_in_flight_by_key ON tasks (key_id) WHERE status IN ('pending', 'processing');
+    `,
+  },
 ];

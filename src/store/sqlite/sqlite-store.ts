@@ -4,16 +4,22 @@ import { dirname } from 'node:path';
 import type {
   Account,
   ApiKeyRecord,
+  CancelOutcome,
   ClaimOptions,
+  KeyLimits,
   LeaseGuard,
+  LedgerEntry,
   NewTask,
   Store,
+  SubmitOptions,
+  SubmitOutcome,
   TaskListQuery,
   TaskRecord,
   TaskResult,
 } from '../types.js';
 import type { TaskFailure } from '../../contract/failures.js';
 import { MIGRATIONS } from './migrations.js';
+import { Money, toLedgerEntry } from './money.js';
 
 interface TaskRow {
   id: string;
@@ -26,6 +32,7 @@ interface TaskRow {
   provider: string;
   estimated_seconds: number;
   cost_micros: number;
+  reserved_micros: number;
   attempts: number;
   lease_owner: string | null;
   lease_expires_at: number | null;
@@ -48,6 +55,7 @@ const toTask = (row: TaskRow): TaskRecord => ({
   provider: row.provider,
   estimatedSeconds: row.estimated_seconds,
   costMicros: row.cost_micros,
+  reservedMicros: row.reserved_micros,
   attempts: row.attempts,
   leaseOwner: row.lease_owner,
   leaseExpiresAt: row.lease_expires_at,
@@ -64,8 +72,18 @@ interface AccountRow {
   name: string;
   unlimited: number;
   balance_micros: number;
+  spent_micros: number;
   created_at: number;
 }
+const toAccount = (row: AccountRow): Account => ({
+  id: row.id,
+  name: row.name,
+  unlimited: row.unlimited === 1,
+  balanceMicros: row.balance_micros,
+  spentMicros: row.spent_micros,
+  createdAt: row.created_at,
+});
+
 interface KeyRow {
   id: string;
   account_id: string;
@@ -74,7 +92,22 @@ interface KeyRow {
   name: string;
   disabled: number;
   created_at: number;
+  spend_cap_micros: number | null;
+  spent_micros: number;
+  rpm_limit: number | null;
+  in_flight_limit: number | null;
 }
+const toKey = (row: KeyRow): ApiKeyRecord => ({
+  id: row.id,
+  accountId: row.account_id,
+  hash: row.hash,
+  prefix: row.prefix,
+  name: row.name,
+  disabled: row.disabled === 1,
+  createdAt: row.created_at,
+  limits: { spendCapMicros: row.spend_cap_micros, rpmLimit: row.rpm_limit, inFlightLimit: row.in_flight_limit },
+  spentMicros: row.spent_micros,
+});
 
 /** Fenced by the lease owner: a worker whose lease was taken over cannot write any more. */
 const HELD = `id = @id AND status = 'processing' AND lease_owner = @owner`;
@@ -84,6 +117,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly claimStatements = new Map<number, Database.Statement>();
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>;
+  private readonly money: Money;
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -95,6 +129,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.migrate();
     this.stmt = this.prepareStatements();
+    this.money = new Money(this.db);
   }
 
   private migrate(): void {
@@ -121,15 +156,28 @@ export class SqliteStore implements Store {
         'INSERT INTO accounts (id, name, unlimited, balance_micros, created_at) VALUES (@id, @name, @unlimited, @balanceMicros, @createdAt)',
       ),
       getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
-      insertKey: db.prepare(
-        'INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at) VALUES (@id, @accountId, @hash, @prefix, @name, @disabled, @createdAt)',
-      ),
+      listAccounts: db.prepare('SELECT * FROM accounts WHERE id > @after ORDER BY id LIMIT @limit'),
+      ledger: db.prepare('SELECT * FROM ledger WHERE account_id = @accountId AND id > @after ORDER BY id LIMIT @limit'),
+      insertKey: db.prepare(`
+        INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at, spend_cap_micros, rpm_limit, in_flight_limit)
+        VALUES (@id, @accountId, @hash, @prefix, @name, @disabled, @createdAt, @spendCapMicros, @rpmLimit, @inFlightLimit)`),
+      getKey: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
+      keysOf: db.prepare('SELECT * FROM api_keys WHERE account_id = ? ORDER BY id'),
+      inFlight: db.prepare(`SELECT COUNT(*) FROM tasks WHERE key_id = ? AND status IN ('pending', 'processing')`).pluck(),
+      idempotent: db.prepare('SELECT body_hash, task_id, created_at FROM idempotency_keys WHERE account_id = ? AND idem_key = ?'),
+      rememberIdempotent: db.prepare(`
+        INSERT INTO idempotency_keys (account_id, idem_key, body_hash, task_id, created_at) VALUES (@accountId, @key, @bodyHash, @taskId, @now)
+        ON CONFLICT (account_id, idem_key) DO UPDATE SET body_hash = excluded.body_hash, task_id = excluded.task_id, created_at = excluded.created_at`),
+      cancel: db.prepare(`
+        UPDATE tasks SET status = 'cancelled', finished_at = @now, lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = @id AND account_id = @accountId AND status IN ('pending', 'processing')`),
+      setCost: db.prepare('UPDATE tasks SET cost_micros = ? WHERE id = ?'),
       keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
       anyKey: db.prepare('SELECT 1 FROM api_keys LIMIT 1').pluck(),
       disableKey: db.prepare('UPDATE api_keys SET disabled = ? WHERE id = ?'),
       insertTask: db.prepare(`
-        INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, created_at)
-        VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @createdAt)`),
+        INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at)
+        VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @costMicros, @createdAt)`),
       getTask: db.prepare('SELECT * FROM tasks WHERE id = ?'),
       renew: db.prepare(`UPDATE tasks SET lease_expires_at = @until WHERE ${HELD}`),
       progress: db.prepare(`UPDATE tasks SET progress = MAX(progress, @progress) WHERE ${HELD}`),
@@ -167,34 +215,68 @@ export class SqliteStore implements Store {
     return this.stmt.getSetting.get(name) as string;
   }
 
-  async createAccount(account: Account): Promise<void> {
-    this.stmt.insertAccount.run({ ...account, unlimited: account.unlimited ? 1 : 0 });
+  async createAccount(account: Omit<Account, 'spentMicros'>): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.insertAccount.run({ ...account, unlimited: account.unlimited ? 1 : 0, balanceMicros: 0 });
+      if (!account.unlimited && account.balanceMicros > 0) {
+        this.money.move({
+          accountId: account.id,
+          keyId: null,
+          taskId: null,
+          kind: 'topup',
+          amountMicros: account.balanceMicros,
+          note: 'opening balance',
+          now: account.createdAt,
+        });
+      }
+    }).immediate();
   }
 
   async getAccount(id: string): Promise<Account | null> {
     const row = this.stmt.getAccount.get(id) as AccountRow | undefined;
-    return row
-      ? { id: row.id, name: row.name, unlimited: row.unlimited === 1, balanceMicros: row.balance_micros, createdAt: row.created_at }
-      : null;
+    return row ? toAccount(row) : null;
   }
 
-  async createApiKey(key: ApiKeyRecord): Promise<void> {
-    this.stmt.insertKey.run({ ...key, disabled: key.disabled ? 1 : 0 });
+  async listAccounts(limit: number, after = ''): Promise<Account[]> {
+    return (this.stmt.listAccounts.all({ limit, after }) as AccountRow[]).map(toAccount);
+  }
+
+  async topUp(accountId: string, amountMicros: number, note: string | null, now: number): Promise<number> {
+    if (!Number.isSafeInteger(amountMicros) || amountMicros <= 0) throw new Error('a top-up must be a positive amount');
+    return this.db.transaction(() => {
+      this.money.move({ accountId, keyId: null, taskId: null, kind: 'topup', amountMicros, note, now });
+      return (this.stmt.getAccount.get(accountId) as AccountRow).balance_micros;
+    }).immediate();
+  }
+
+  async listLedger(accountId: string, limit: number, afterId = 0): Promise<LedgerEntry[]> {
+    return (this.stmt.ledger.all({ accountId, limit, after: afterId }) as Parameters<typeof toLedgerEntry>[0][]).map(toLedgerEntry);
+  }
+
+  async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros'>): Promise<void> {
+    this.stmt.insertKey.run({ ...key, ...key.limits, disabled: key.disabled ? 1 : 0 });
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    const row = this.stmt.getKey.get(id) as KeyRow | undefined;
+    return row ? toKey(row) : null;
+  }
+
+  async listApiKeys(accountId: string): Promise<ApiKeyRecord[]> {
+    return (this.stmt.keysOf.all(accountId) as KeyRow[]).map(toKey);
+  }
+
+  async updateApiKeyLimits(id: string, limits: Partial<KeyLimits>): Promise<boolean> {
+    const columns: Record<keyof KeyLimits, string> = { spendCapMicros: 'spend_cap_micros', rpmLimit: 'rpm_limit', inFlightLimit: 'in_flight_limit' };
+    const set = (Object.keys(limits) as Array<keyof KeyLimits>).filter((k) => k in columns);
+    if (set.length === 0) return (await this.getApiKey(id)) !== null;
+    const sql = `UPDATE api_keys SET ${set.map((k) => `${columns[k]} = @${k}`).join(', ')} WHERE id = @id`;
+    return this.db.prepare(sql).run({ ...limits, id }).changes === 1;
   }
 
   async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
     const row = this.stmt.keyByHash.get(hash) as KeyRow | undefined;
-    return row
-      ? {
-          id: row.id,
-          accountId: row.account_id,
-          hash: row.hash,
-          prefix: row.prefix,
-          name: row.name,
-          disabled: row.disabled === 1,
-          createdAt: row.created_at,
-        }
-      : null;
+    return row ? toKey(row) : null;
   }
 
   async hasApiKeys(): Promise<boolean> {
@@ -205,8 +287,41 @@ export class SqliteStore implements Store {
     return this.stmt.disableKey.run(disabled ? 1 : 0, id).changes === 1;
   }
 
-  async insertTask(task: NewTask): Promise<void> {
-    this.stmt.insertTask.run({ ...task, model: task.request.model, request: JSON.stringify(task.request) });
+  async submitTask(task: NewTask, o: SubmitOptions): Promise<SubmitOutcome> {
+    // IMMEDIATE: the balance and in-flight checks and the writes see no concurrent submit in between.
+    return this.db.transaction((): SubmitOutcome => {
+      if (o.idempotency) {
+        const seen = this.stmt.idempotent.get(task.accountId, o.idempotency.key) as
+          | { body_hash: string; task_id: string; created_at: number }
+          | undefined;
+        if (seen && seen.created_at >= o.idempotency.since) {
+          return seen.body_hash === o.idempotency.bodyHash ? { kind: 'replayed', taskId: seen.task_id } : { kind: 'idempotency_conflict' };
+        }
+      }
+      const account = this.stmt.getAccount.get(task.accountId) as AccountRow;
+      const key = this.stmt.getKey.get(task.keyId) as KeyRow;
+      if ((this.stmt.inFlight.get(task.keyId) as number) >= o.inFlightLimit) return { kind: 'too_many_in_flight', limit: o.inFlightLimit };
+      if (key.spend_cap_micros !== null && key.spent_micros + task.costMicros > key.spend_cap_micros) {
+        return { kind: 'key_cap_reached', remainingMicros: Math.max(0, key.spend_cap_micros - key.spent_micros) };
+      }
+      if (account.unlimited === 0 && account.balance_micros < task.costMicros) {
+        return { kind: 'insufficient_balance', balanceMicros: account.balance_micros };
+      }
+      this.stmt.insertTask.run({ ...task, model: task.request.model, request: JSON.stringify(task.request) });
+      this.money.move({
+        accountId: task.accountId,
+        keyId: task.keyId,
+        taskId: task.id,
+        kind: 'reserve',
+        amountMicros: -task.costMicros,
+        note: null,
+        now: task.createdAt,
+      });
+      if (o.idempotency) {
+        this.stmt.rememberIdempotent.run({ accountId: task.accountId, key: o.idempotency.key, bodyHash: o.idempotency.bodyHash, taskId: task.id, now: task.createdAt });
+      }
+      return { kind: 'created' };
+    }).immediate();
   }
 
   async getTask(id: string): Promise<TaskRecord | null> {
@@ -259,12 +374,53 @@ export class SqliteStore implements Store {
     return this.stmt.progress.run({ ...g, progress: Math.max(0, Math.min(99, Math.floor(progress))) }).changes === 1;
   }
 
-  async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number): Promise<boolean> {
-    return this.stmt.complete.run({ ...g, result: JSON.stringify(result), expiresAt: result.expiresAt, finishedAt }).changes === 1;
+  async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (this.stmt.complete.run({ ...g, result: JSON.stringify(result), expiresAt: result.expiresAt, finishedAt }).changes !== 1) return false;
+      const task = toTask(this.stmt.getTask.get(g.id) as TaskRow);
+      // Never charge more than was reserved: the reservation is the price the client agreed to.
+      const cost = Math.min(Math.max(0, Math.round(finalCostMicros)), task.reservedMicros);
+      const giveBack = task.reservedMicros - cost;
+      if (giveBack > 0) {
+        this.money.move({ accountId: task.accountId, keyId: task.keyId, taskId: task.id, kind: 'settle', amountMicros: giveBack, note: 'settled to the exact price', now: finishedAt });
+      }
+      this.stmt.setCost.run(cost, task.id);
+      return true;
+    }).immediate();
   }
 
   async failTask(g: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean> {
-    return this.stmt.fail.run({ ...g, error: JSON.stringify(failure), finishedAt }).changes === 1;
+    return this.db.transaction(() => {
+      if (this.stmt.fail.run({ ...g, error: JSON.stringify(failure), finishedAt }).changes !== 1) return false;
+      this.refundInside(g.id, finishedAt, `task failed: ${failure.code}`);
+      return true;
+    }).immediate();
+  }
+
+  async cancelTask(id: string, accountId: string, now: number): Promise<CancelOutcome> {
+    return this.db.transaction((): CancelOutcome => {
+      if (this.stmt.cancel.run({ id, accountId, now }).changes === 1) {
+        this.refundInside(id, now, 'task cancelled');
+        return { kind: 'cancelled', task: toTask(this.stmt.getTask.get(id) as TaskRow) };
+      }
+      const row = this.stmt.getTask.get(id) as TaskRow | undefined;
+      if (!row || row.account_id !== accountId) return { kind: 'not_found' };
+      return { kind: 'already_finished', status: row.status };
+    }).immediate();
+  }
+
+  async refundTask(id: string, now: number, note: string): Promise<number> {
+    return this.db.transaction(() => this.refundInside(id, now, note)).immediate();
+  }
+
+  /** Gives back what is still held for the task; the ledger's unique index makes a second refund a no-op. */
+  private refundInside(id: string, now: number, note: string): number {
+    const task = toTask(this.stmt.getTask.get(id) as TaskRow);
+    if (task.status === 'completed' || task.reservedMicros === 0) return 0;
+    const moved = this.money.move({ accountId: task.accountId, keyId: task.keyId, taskId: id, kind: 'refund', amountMicros: task.reservedMicros, note, now });
+    if (!moved) return 0;
+    this.stmt.setCost.run(0, id);
+    return task.reservedMicros;
   }
 
   async releaseTask(g: LeaseGuard): Promise<boolean> {

@@ -1,0 +1,78 @@
+import type Database from 'better-sqlite3';
+import type { LedgerEntry, LedgerKind } from '../types.js';
+
+interface LedgerRow {
+  id: number;
+  account_id: string;
+  key_id: string | null;
+  task_id: string | null;
+  kind: LedgerKind;
+  amount_micros: number;
+  balance_after_micros: number | null;
+  note: string | null;
+  created_at: number;
+}
+
+export const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
+  id: r.id,
+  accountId: r.account_id,
+  keyId: r.key_id,
+  taskId: r.task_id,
+  kind: r.kind,
+  amountMicros: r.amount_micros,
+  balanceAfterMicros: r.balance_after_micros,
+  note: r.note,
+  createdAt: r.created_at,
+});
+
+export interface Movement {
+  accountId: string;
+  keyId: string | null;
+  taskId: string | null;
+  kind: LedgerKind;
+  /** Signed: negative takes money from the balance. */
+  amountMicros: number;
+  note: string | null;
+  now: number;
+}
+
+/**
+ * Every change of a balance goes through `move`, inside the caller's transaction: the ledger row,
+ * the account and the key change together or not at all. Unlimited accounts keep their balance
+ * untouched but still get ledger rows, so their usage is on record.
+ */
+export class Money {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      insert: db.prepare(`
+        INSERT INTO ledger (account_id, key_id, task_id, kind, amount_micros, balance_after_micros, note, created_at)
+        VALUES (@accountId, @keyId, @taskId, @kind, @amountMicros, @balanceAfter, @note, @now)
+        ON CONFLICT DO NOTHING`),
+      account: db.prepare(`
+        UPDATE accounts
+        SET balance_micros = CASE WHEN unlimited = 1 THEN balance_micros ELSE balance_micros + @amountMicros END,
+            spent_micros = spent_micros + @spentDelta
+        WHERE id = @accountId
+        RETURNING unlimited, balance_micros AS balance`),
+      key: db.prepare('UPDATE api_keys SET spent_micros = spent_micros + @spentDelta WHERE id = @keyId'),
+      fixBalanceAfter: db.prepare('UPDATE ledger SET balance_after_micros = ? WHERE id = ?'),
+    };
+  }
+
+  /** Returns false (and changes nothing) when this task already had a movement of this kind. */
+  move(m: Movement): boolean {
+    const inserted = this.s.insert.run({ ...m, balanceAfter: null });
+    if (inserted.changes === 0) return false;
+    // Top-ups are not spending; everything else moves "spent" opposite to the balance.
+    const spentDelta = m.kind === 'topup' ? 0 : -m.amountMicros;
+    const row = this.s.account.get({ accountId: m.accountId, amountMicros: m.amountMicros, spentDelta }) as
+      | { unlimited: number; balance: number }
+      | undefined;
+    if (!row) throw new Error(`account ${m.accountId} does not exist`);
+    if (m.keyId && spentDelta !== 0) this.s.key.run({ keyId: m.keyId, spentDelta });
+    if (row.unlimited === 0) this.s.fixBalanceAfter.run(row.balance, inserted.lastInsertRowid);
+    return true;
+  }
+}
