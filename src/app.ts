@@ -113,6 +113,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         clock,
         publicUrl: config.publicUrl,
         bodyLimitBytes: config.bodyLimitBytes,
+        prices,
+        defaultRpm: config.defaultRpm,
+        adminToken: config.adminToken,
         readiness: async () => {
           const checks: Record<string, string> = { renderer: ffmpeg.version };
           let ready = !closing;

@@ -3,6 +3,7 @@ import type { Store } from '../store/types.js';
 import type { TaskService } from '../tasks/task-service.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
 import type { ResultStorage } from '../storage/result-storage.js';
+import type { PriceBook } from '../billing/price-book.js';
 
 /** What the routes need from the rest of the service. */
 export interface ApiContext {
@@ -13,6 +14,9 @@ export interface ApiContext {
   clock: () => number;
   publicUrl: string | undefined;
   bodyLimitBytes: number;
+  prices: PriceBook;
+  defaultRpm: number;
+  adminToken: string | undefined;
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
 }
 

@@ -12,6 +12,12 @@ import { videoRoutes } from './videos.js';
 import { taskRoutes } from './tasks.js';
 import { fileRoutes } from './files.js';
 import { healthRoutes } from './health.js';
+import { balanceRoutes } from './balance.js';
+import { modelRoutes } from './models.js';
+import { perKeyRateLimit } from './rate-limit.js';
+import { adminAuth } from './admin/admin-auth.js';
+import { adminAccountRoutes } from './admin/accounts.js';
+import { adminKeyRoutes } from './admin/keys.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -62,7 +68,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
         version: '0.1.0',
         description: 'The APIMart Seedance 2.0 video API, self-hosted. Submit a task, poll it, download the MP4.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, admin: { type: 'http', scheme: 'bearer' } } },
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
@@ -73,10 +79,21 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes(ctx));
   await app.register(fileRoutes(ctx));
+  await app.register(
+    async (admin) => {
+      admin.addHook('onRequest', adminAuth(ctx.adminToken));
+      await admin.register(adminAccountRoutes(ctx));
+      await admin.register(adminKeyRoutes(ctx));
+    },
+    { prefix: '/admin/v1' },
+  );
   await app.register(async (v1) => {
     v1.addHook('onRequest', bearerAuth(ctx.store));
+    await perKeyRateLimit(v1, ctx.defaultRpm);
     await v1.register(videoRoutes(ctx));
     await v1.register(taskRoutes(ctx));
+    await v1.register(balanceRoutes(ctx));
+    await v1.register(modelRoutes(ctx.prices));
   });
   return app;
 }

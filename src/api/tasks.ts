@@ -83,6 +83,23 @@ export const taskRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       },
     );
 
+    app.post(
+      '/v1/tasks/:task_id/cancel',
+      {
+        schema: {
+          summary: 'Cancel a pending or processing task; its price is refunded in full',
+          tags: ['tasks'],
+          security: [{ bearer: [] }],
+          params: TaskParams,
+          response: { 200: TaskResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+        },
+      },
+      async (request) => {
+        const task = await ctx.tasks.cancel(callerOf(request), request.params.task_id);
+        return { code: 200 as const, data: view(request, task, 'en') };
+      },
+    );
+
     app.get(
       '/v1/tasks/:task_id/content',
       {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ulid } from 'ulid';
 import type { ApiKeyRecord, KeyLimits, Store } from '../store/types.js';
-import { usdToMicros } from '../contract/prices.js';
+import { openAccount } from '../billing/accounts.js';
 
 const KEY_PREFIX = 'sk-vg-';
 
@@ -33,15 +33,8 @@ export async function createAccountWithKey(
   opts: { name: string; balanceUsd?: number; secret?: string; now?: number },
 ): Promise<CreatedKey> {
   const now = opts.now ?? Date.now();
-  const accountId = `acct_${ulid()}`;
-  await store.createAccount({
-    id: accountId,
-    name: opts.name,
-    unlimited: opts.balanceUsd === undefined,
-    balanceMicros: opts.balanceUsd === undefined ? 0 : usdToMicros(opts.balanceUsd),
-    createdAt: now,
-  });
-  return addKey(store, accountId, { name: opts.name, secret: opts.secret, now });
+  const account = await openAccount(store, { name: opts.name, balanceUsd: opts.balanceUsd, now });
+  return addKey(store, account.id, { name: opts.name, secret: opts.secret, now });
 }
 
 const NO_LIMITS: KeyLimits = { spendCapMicros: null, rpmLimit: null, inFlightLimit: null };

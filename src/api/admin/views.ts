@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { microsToUsd } from '../../contract/prices.js';
+import type { Account, ApiKeyRecord, LedgerEntry } from '../../store/types.js';
+
+export const AccountView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    unlimited: z.boolean(),
+    balance: z.number().meta({ description: 'USD; 0 for unlimited accounts' }),
+    spent: z.number(),
+    created_at: z.number().int(),
+  })
+  .meta({ id: 'AdminAccount' });
+
+export const KeyView = z
+  .object({
+    id: z.string(),
+    account_id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    disabled: z.boolean(),
+    spend_cap: z.number().nullable(),
+    rpm_limit: z.number().int().nullable(),
+    in_flight_limit: z.number().int().nullable(),
+    spent: z.number(),
+    created_at: z.number().int(),
+  })
+  .meta({ id: 'AdminKey' });
+
+export const LedgerView = z
+  .object({
+    id: z.number().int(),
+    kind: z.enum(['topup', 'reserve', 'settle', 'refund']),
+    amount: z.number(),
+    balance_after: z.number().nullable(),
+    task_id: z.string().nullable(),
+    key_id: z.string().nullable(),
+    note: z.string().nullable(),
+    created_at: z.number().int(),
+  })
+  .meta({ id: 'AdminLedgerEntry' });
+
+const unix = (ms: number) => Math.floor(ms / 1000);
+
+export const accountView = (a: Account): z.infer<typeof AccountView> => ({
+  id: a.id,
+  name: a.name,
+  unlimited: a.unlimited,
+  balance: microsToUsd(a.balanceMicros),
+  spent: microsToUsd(a.spentMicros),
+  created_at: unix(a.createdAt),
+});
+
+export const keyView = (k: ApiKeyRecord): z.infer<typeof KeyView> => ({
+  id: k.id,
+  account_id: k.accountId,
+  name: k.name,
+  prefix: k.prefix,
+  disabled: k.disabled,
+  spend_cap: k.limits.spendCapMicros === null ? null : microsToUsd(k.limits.spendCapMicros),
+  rpm_limit: k.limits.rpmLimit,
+  in_flight_limit: k.limits.inFlightLimit,
+  spent: microsToUsd(k.spentMicros),
+  created_at: unix(k.createdAt),
+});
+
+export const ledgerView = (e: LedgerEntry): z.infer<typeof LedgerView> => ({
+  id: e.id,
+  kind: e.kind,
+  amount: microsToUsd(e.amountMicros),
+  balance_after: e.balanceAfterMicros === null ? null : microsToUsd(e.balanceAfterMicros),
+  task_id: e.taskId,
+  key_id: e.keyId,
+  note: e.note,
+  created_at: unix(e.createdAt),
+});
