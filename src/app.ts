@@ -115,6 +115,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         bodyLimitBytes: config.bodyLimitBytes,
         prices,
         defaultRpm: config.defaultRpm,
+        rateWindowMs: config.rateWindowMs,
         adminToken: config.adminToken,
         readiness: async () => {
           const checks: Record<string, string> = { renderer: ffmpeg.version };

@@ -16,6 +16,7 @@ export interface ApiContext {
   bodyLimitBytes: number;
   prices: PriceBook;
   defaultRpm: number;
+  rateWindowMs: number;
   adminToken: string | undefined;
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
 }

@@ -89,7 +89,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   );
   await app.register(async (v1) => {
     v1.addHook('onRequest', bearerAuth(ctx.store));
-    await perKeyRateLimit(v1, ctx.defaultRpm);
+    await perKeyRateLimit(v1, ctx.defaultRpm, ctx.rateWindowMs);
     await v1.register(videoRoutes(ctx));
     await v1.register(taskRoutes(ctx));
     await v1.register(balanceRoutes(ctx));

@@ -1,11 +1,16 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, ConfigError } from '../config/env.js';
 import { serve } from './serve.js';
-import { createKey } from './keys.js';
+import { CliError, createAccount, createKey, disableKey, listAccounts, topUp } from './keys.js';
 
 const usd = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected an amount in USD, like 10 or 2.5');
+  return n;
+};
+const count = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
   return n;
 };
 
@@ -22,17 +27,49 @@ program
 const keys = program.command('keys').description('API keys (works on the database in VIDGATE_DATA_DIR)');
 keys
   .command('create')
-  .description('create an API key and print it (a new account unless --account is given)')
+  .description('create an API key and print it (for a new account unless --account is given)')
   .option('--name <name>', 'a label for the key', 'cli')
   .option('--account <id>', 'add the key to this existing account')
   .option('--balance <usd>', 'starting balance of a new account in USD (default: unlimited)', usd)
+  .option('--spend-cap <usd>', 'most this key may spend in all', usd)
+  .option('--rpm <n>', 'requests per minute for this key', count)
+  .option('--in-flight <n>', 'unfinished tasks at once for this key', count)
   .option('--json', 'print JSON')
-  .action(async (opts: { name: string; account?: string; balance?: number; json?: boolean }) => createKey(loadConfig(), opts));
+  .action(async (opts) => createKey(loadConfig(), opts));
+keys
+  .command('disable <key_id>')
+  .description('disable a key: it answers 401 from now on')
+  .action(async (keyId: string) => disableKey(loadConfig(), keyId, true));
+keys
+  .command('enable <key_id>')
+  .description('enable a disabled key again')
+  .action(async (keyId: string) => disableKey(loadConfig(), keyId, false));
+
+const accounts = program.command('accounts').description('accounts and their balances');
+accounts
+  .command('create')
+  .description('open an account (unlimited quota unless --balance is given)')
+  .option('--name <name>', 'a label for the account', 'account')
+  .option('--balance <usd>', 'starting balance in USD', usd)
+  .option('--json', 'print JSON')
+  .action(async (opts) => createAccount(loadConfig(), opts));
+accounts
+  .command('list')
+  .description('list accounts with balances')
+  .option('--json', 'print JSON')
+  .action(async (opts) => listAccounts(loadConfig(), opts));
+
+program
+  .command('topup <account_id> <usd>')
+  .description("add money to an account's balance")
+  .option('--note <text>', 'a note for the ledger')
+  .option('--json', 'print JSON')
+  .action(async (accountId: string, amount: string, opts) => topUp(loadConfig(), accountId, usd(amount), opts));
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError || (err as Error).name === 'CliError') {
+  if (err instanceof ConfigError || err instanceof CliError || err instanceof InvalidArgumentError) {
     console.error(`vidgate: ${(err as Error).message}`);
     process.exit(2);
   }

@@ -27,6 +27,7 @@ const EnvSchema = z.object({
   VIDGATE_SIGNING_SECRET: optionalText,
   VIDGATE_MEDIA_ALLOW_HOSTS: z.string().default(''),
   VIDGATE_DEFAULT_RPM: int(1, 1_000_000).default(60),
+  VIDGATE_RATE_WINDOW_SECONDS: int(1, 3600).default(60),
   VIDGATE_DEFAULT_IN_FLIGHT: int(1, 1_000_000).default(20),
   VIDGATE_ADMIN_TOKEN: optionalText,
 });
@@ -52,6 +53,8 @@ export interface Config {
   mediaAllowHosts: string[];
   /** Requests per minute per key, unless the key sets its own. */
   defaultRpm: number;
+  /** The rate limit's window; "per minute" at the default of 60 s. */
+  rateWindowMs: number;
   /** Pending + processing tasks per key, unless the key sets its own. */
   defaultInFlightLimit: number;
   /** Bearer token of the admin API; without it the admin API answers 401 to everyone. */
@@ -86,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.VIDGATE_SHUTDOWN_GRACE_SECONDS * 1000,
     signingSecret: e.VIDGATE_SIGNING_SECRET,
     defaultRpm: e.VIDGATE_DEFAULT_RPM,
+    rateWindowMs: e.VIDGATE_RATE_WINDOW_SECONDS * 1000,
     defaultInFlightLimit: e.VIDGATE_DEFAULT_IN_FLIGHT,
     adminToken: e.VIDGATE_ADMIN_TOKEN,
     mediaAllowHosts: e.VIDGATE_MEDIA_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),

@@ -50,6 +50,7 @@ export class Dispatcher {
   private readonly running = new Map<string, Running>();
   private pumping = false;
   private pumpAgain = false;
+  private started = false;
   private stopping = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private readonly workDir: string;
@@ -68,12 +69,13 @@ export class Dispatcher {
     await this.reclaimFromDeadProcesses();
     await this.removeStaleWorkDirs();
     await mkdir(this.workDir, { recursive: true });
+    this.started = true;
     this.poke();
   }
 
   /** Something may be due: look now (coalesced). */
   poke(): void {
-    if (this.stopping) return;
+    if (!this.started || this.stopping) return;
     if (this.pumping) {
       this.pumpAgain = true;
       return;

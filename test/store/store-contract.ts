@@ -31,11 +31,20 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       const now = Date.now();
       const claimed = await claim('A', now, 2);
       expect(claimed.map((t) => t.id)).toEqual(ids.slice(0, 2));
+      expect((await store.getTask(ids[2]!))!).toMatchObject({ status: 'pending', leaseOwner: null, attempts: 0 });
       for (const task of claimed) {
         expect(task).toMatchObject({ status: 'processing', leaseOwner: 'A', leaseExpiresAt: now + lease, attempts: 1, startedAt: now });
       }
       expect((await claim('B', now)).map((t) => t.id)).toEqual([ids[2]]);
       expect(await claim('C', now)).toEqual([]);
+    });
+
+    it('takes exactly `limit` tasks however many are due', async () => {
+      for (let i = 0; i < 5; i++) await insertTask(store, newTask(owner));
+      expect(await claim('A', Date.now(), 1)).toHaveLength(1);
+      const all = await store.listTasks({ accountId: owner.accountId, limit: 10 });
+      expect(all.filter((t) => t.status === 'processing')).toHaveLength(1);
+      expect(all.filter((t) => t.status === 'pending')).toHaveLength(4);
     });
 
     it('only claims tasks of the providers asked for', async () => {

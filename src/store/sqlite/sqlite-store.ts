@@ -115,7 +115,7 @@ const HELD = `id = @id AND status = 'processing' AND lease_owner = @owner`;
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
-  private readonly claimStatements = new Map<number, Database.Statement>();
+  private readonly claimCache = new Map<number, { pick: Database.Statement; take: Database.Statement }>();
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>;
   private readonly money: Money;
 
@@ -340,30 +340,35 @@ export class SqliteStore implements Store {
     return rows.map(toTask);
   }
 
-  private claimStatement(providerCount: number): Database.Statement {
-    let statement = this.claimStatements.get(providerCount);
-    if (!statement) {
+  private claimStatements(providerCount: number): { pick: Database.Statement; take: Database.Statement } {
+    let statements = this.claimCache.get(providerCount);
+    if (!statements) {
       const providers = Array.from({ length: providerCount }, (_, i) => `@p${i}`).join(', ');
-      statement = this.db.prepare(`
-        UPDATE tasks SET status = 'processing', lease_owner = @owner, lease_expires_at = @until,
-          attempts = attempts + 1, started_at = COALESCE(started_at, @now)
-        WHERE id IN (
-          SELECT id FROM tasks
-          WHERE provider IN (${providers})
-            AND (status = 'pending' OR (status = 'processing' AND lease_expires_at <= @now))
-          ORDER BY id LIMIT @limit)
-        RETURNING *`);
-      this.claimStatements.set(providerCount, statement);
+      const due = `(status = 'pending' OR (status = 'processing' AND lease_expires_at <= @now))`;
+      statements = {
+        pick: this.db.prepare(`SELECT id FROM tasks WHERE provider IN (${providers}) AND ${due} ORDER BY id LIMIT @limit`).pluck(),
+        take: this.db.prepare(`
+          UPDATE tasks SET status = 'processing', lease_owner = @owner, lease_expires_at = @until,
+            attempts = attempts + 1, started_at = COALESCE(started_at, @now)
+          WHERE id = @id AND ${due}
+          RETURNING *`),
+      };
+      this.claimCache.set(providerCount, statements);
     }
-    return statement;
+    return statements;
   }
 
   async claimTasks(o: ClaimOptions): Promise<TaskRecord[]> {
     if (o.limit <= 0 || o.providers.length === 0) return [];
     const params: Record<string, unknown> = { owner: o.owner, now: o.now, until: o.now + o.leaseMs, limit: o.limit };
     o.providers.forEach((p, i) => (params[`p${i}`] = p));
-    const rows = this.claimStatement(o.providers.length).all(params) as TaskRow[];
-    return rows.map(toTask).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const { pick, take } = this.claimStatements(o.providers.length);
+    // Pick, then take each row, in one write transaction: no other writer runs in between, the same
+    // guarantee PostgreSQL gets from SELECT … FOR UPDATE SKIP LOCKED before its UPDATE.
+    const rows = this.db.transaction(() =>
+      (pick.all(params) as string[]).map((id) => take.get({ ...params, id }) as TaskRow | undefined).filter((r) => r !== undefined),
+    ).immediate();
+    return rows.map(toTask);
   }
 
   async renewLease(g: LeaseGuard, expiresAt: number): Promise<boolean> {

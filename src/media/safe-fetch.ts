@@ -1,0 +1,227 @@
+import { createHash } from 'node:crypto';
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { open, rm } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { Agent, fetch, type Response } from 'undici';
+import { AddressPolicy, stripBrackets } from './address-policy.js';
+import { fetchFailed, invalidMedia, MediaProblem } from './errors.js';
+
+export interface SafeFetcherOptions {
+  policy: AddressPolicy;
+  /** Time to open the TCP/TLS connection (DNS included), per hop. */
+  connectTimeoutMs: number;
+  /** Time for the whole download, redirects included. */
+  timeoutMs: number;
+  maxRedirects?: number;
+}
+
+export interface DownloadOptions {
+  /** Bytes allowed; the body is cut off beyond this, whatever Content-Length said. */
+  maxBytes: number;
+  /** How the limit reads in a refusal, e.g. "images must be smaller than 30 MB". */
+  sizeRule: string;
+  signal: AbortSignal;
+}
+
+export interface DownloadResult {
+  bytes: number;
+  sha256: string;
+  /** The URL the body came from, after redirects. */
+  finalUrl: string;
+}
+
+/** Thrown from the DNS hook (and for IP literals) when an address is not one media may come from. */
+export class BlockedAddressError extends Error {
+  constructor(readonly address: string) {
+    super(`resolves to a private or reserved address (${address}), which is not allowed`);
+    this.name = 'BlockedAddressError';
+  }
+}
+
+/** A local disk failure while saving: the server's fault, not the media's, so it is not a MediaProblem. */
+class LocalWriteError extends Error {
+  constructor(cause: unknown) {
+    super(`could not write the download: ${(cause as Error).message}`, { cause });
+    this.name = 'LocalWriteError';
+  }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const HEADERS = { 'user-agent': 'vidgate-media/0.1', accept: '*/*', 'accept-encoding': 'identity' };
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * Downloads media from client-given URLs without letting them reach the service's own network
+ * (SPEC §4). Host names are checked inside undici's DNS hook, on the very addresses the socket then
+ * connects to, so a name cannot resolve to a public address for the check and a private one for the
+ * connection. undici does not call the hook for IP literals, so those are checked before each request.
+ * Redirects are followed by hand so every hop goes through the same checks.
+ */
+export class SafeFetcher {
+  private readonly agent: Agent;
+  private readonly maxRedirects: number;
+
+  constructor(private readonly opts: SafeFetcherOptions) {
+    this.maxRedirects = opts.maxRedirects ?? 3;
+    this.agent = new Agent({
+      connect: { timeout: opts.connectTimeoutMs, lookup: this.lookup },
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    });
+  }
+
+  /** Streams `url` into the file `dest` (created or replaced); removes it again on any failure. */
+  async download(url: string, dest: string, opts: DownloadOptions): Promise<DownloadResult> {
+    const deadline = AbortSignal.timeout(this.opts.timeoutMs);
+    const signal = AbortSignal.any([opts.signal, deadline]);
+    try {
+      const { response, finalUrl } = await this.follow(url, signal);
+      const saved = await saveBody(response, dest, opts);
+      return { ...saved, finalUrl };
+    } catch (err) {
+      await rm(dest, { force: true });
+      throw this.explain(err, opts.signal, deadline);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async follow(url: string, signal: AbortSignal): Promise<{ response: Response; finalUrl: string }> {
+    let current = httpUrl(url);
+    for (let hop = 0; ; hop++) {
+      this.checkLiteralHost(current);
+      const response = await fetch(current, { redirect: 'manual', dispatcher: this.agent, signal, headers: HEADERS });
+      if (!REDIRECTS.has(response.status)) {
+        if (response.ok) return { response, finalUrl: current.href };
+        await discard(response);
+        throw fetchFailed(`the server answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+      }
+      await discard(response);
+      if (hop >= this.maxRedirects) throw fetchFailed(`more than ${this.maxRedirects} redirects`);
+      const location = response.headers.get('location');
+      if (!location) throw fetchFailed(`HTTP ${response.status} redirect without a Location header`);
+      current = httpUrl(location, current);
+    }
+  }
+
+  /** undici skips DNS (and so the lookup hook) for IP literals: check them before connecting. */
+  private checkLiteralHost(url: URL): void {
+    const host = stripBrackets(url.hostname);
+    if (!isIP(host)) return;
+    const verdict = this.opts.policy.checkAddress(host);
+    if (!verdict.allowed) throw new BlockedAddressError(verdict.address);
+  }
+
+  /**
+   * net.connect's lookup hook: resolves every address, refuses the name if any of them is blocked
+   * (a round-robin name must not get a second chance on a private address), and hands back only
+   * the checked addresses, which are the ones the socket connects to.
+   */
+  private readonly lookup = (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, []);
+      if (!this.opts.policy.isHostAllowed(hostname)) {
+        for (const { address } of addresses) {
+          const verdict = this.opts.policy.checkAddress(address);
+          if (!verdict.allowed) return callback(new BlockedAddressError(verdict.address), []);
+        }
+      }
+      if (addresses.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
+      if (options.all) return callback(null, addresses);
+      const first = addresses[0]!;
+      callback(null, first.address, first.family);
+    });
+  };
+
+  /** Turns whatever went wrong into a MediaProblem a client can read; aborts and local faults pass through. */
+  private explain(err: unknown, callerSignal: AbortSignal, deadline: AbortSignal): unknown {
+    if (callerSignal.aborted) return callerSignal.reason;
+    if (err instanceof MediaProblem || err instanceof LocalWriteError) return err;
+    const blocked = findCause(err, (e): e is BlockedAddressError => e instanceof BlockedAddressError);
+    if (blocked) return fetchFailed(blocked.message);
+    if (deadline.aborted) return fetchFailed(`the download did not finish within ${seconds(this.opts.timeoutMs)}`);
+    const code = findCause(err, (e): e is Error & { code: string } => typeof (e as { code?: unknown }).code === 'string')?.code;
+    switch (code) {
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return fetchFailed(`could not connect within ${seconds(this.opts.connectTimeoutMs)}`);
+      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'UND_ERR_BODY_TIMEOUT':
+        return fetchFailed(`the server stopped answering for ${seconds(this.opts.timeoutMs)}`);
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+      case 'EAI_NODATA':
+        return fetchFailed('the host name could not be resolved');
+      case 'ECONNREFUSED':
+        return fetchFailed('the connection was refused');
+      case 'ECONNRESET':
+      case 'UND_ERR_SOCKET':
+        return fetchFailed('the connection was closed before the file was complete');
+    }
+    const message = (err as Error)?.message ?? String(err);
+    return fetchFailed(`network error: ${code ? `${code} ` : ''}${message}`.trim());
+  }
+}
+
+/** Streams the body to disk, hashing as it goes and stopping as soon as it passes the cap. */
+async function saveBody(response: Response, dest: string, opts: DownloadOptions): Promise<{ bytes: number; sha256: string }> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  // An honest Content-Length over the cap needs no download; a lying one is caught while streaming.
+  if (declared > opts.maxBytes) {
+    await discard(response);
+    throw tooLarge(declared, opts, true);
+  }
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const file = await open(dest, 'w').catch((err: unknown) => {
+    throw new LocalWriteError(err);
+  });
+  try {
+    for await (const chunk of response.body ?? []) {
+      bytes += chunk.byteLength;
+      // Leaving the loop cancels the body, which closes the connection: no more bytes are read.
+      if (bytes > opts.maxBytes) throw tooLarge(bytes, opts, false);
+      hash.update(chunk);
+      await file.write(chunk).catch((err: unknown) => {
+        throw new LocalWriteError(err);
+      });
+    }
+  } finally {
+    await file.close();
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** `exact` when the size is known (Content-Length); a cut-off stream only tells how far it got. */
+function tooLarge(bytes: number, opts: DownloadOptions, exact: boolean): MediaProblem {
+  return invalidMedia(`the file has ${exact ? '' : 'more than '}${exact ? bytes : opts.maxBytes} bytes; ${opts.sizeRule}`);
+}
+
+const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+
+/** Releases a response we will not read, so its connection is freed rather than left half-read. */
+async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => {});
+}
+
+function httpUrl(value: string, base?: URL): URL {
+  let url: URL;
+  try {
+    url = new URL(value, base);
+  } catch {
+    throw fetchFailed(`${base ? 'a redirect pointed to ' : ''}an invalid URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw fetchFailed(`${base ? 'a redirect pointed to' : 'the URL uses'} ${url.protocol.replace(':', '')}: only http and https can be fetched`);
+  }
+  return url;
+}
+
+function findCause<T>(err: unknown, match: (e: unknown) => e is T): T | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (match(e)) return e;
+  }
+  return undefined;
+}

@@ -1,0 +1,23 @@
+import type { MediaInput } from '../contract/submit.js';
+
+/** What probing a media file found. Absent fields did not apply (an image has no duration). */
+export interface MediaProbe {
+  /** Container/format family sniffed from the bytes, e.g. 'jpeg', 'png', 'mp4', 'mov', 'mp3', 'wav'. */
+  format: string;
+  mime: string;
+  bytes: number;
+  width?: number;
+  height?: number;
+  durationSec?: number;
+  fps?: number;
+  hasVideo: boolean;
+  hasAudio: boolean;
+}
+
+/** A submitted media reference, fetched (or read from local storage), checked and probed. */
+export interface PreparedMedia {
+  input: MediaInput;
+  /** Local file the renderer may read; owned by the media cache, never modified or deleted by callers. */
+  path: string;
+  probe: MediaProbe;
+}
