@@ -55,15 +55,26 @@ function dbRow(id: string) {
   }
 }
 
+function ledgerOf(id: string) {
+  const db = new Database(join(dataDir, 'vidgate.db'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT kind, amount_micros AS amount FROM ledger WHERE task_id = ? ORDER BY id').all(id);
+    const balance = db.prepare('SELECT balance_micros FROM accounts JOIN tasks ON tasks.account_id = accounts.id WHERE tasks.id = ?').pluck().get(id);
+    return { rows, balance };
+  } finally {
+    db.close();
+  }
+}
+
 function processesMentioning(text: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
   return out.split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
 }
 
 describe('durable tasks across process deaths', () => {
-  it('kill -9 during a render, then restart: the task completes, exactly once', async () => {
+  it('kill -9 during a render, then restart: the task completes, exactly once, and is paid for once', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'vidgate-crash-'));
-    const first = await start();
+    const first = await start({ VIDGATE_BOOTSTRAP_BALANCE: '10' });
     const id = await submit(first);
     await untilRendering(first, id);
 
@@ -78,6 +89,8 @@ describe('durable tasks across process deaths', () => {
     await second.waitForLog((l) => l.msg === 'task completed' && l.task === id);
 
     expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 2, lease_owner: null });
+    const price = 354_400 * 15; // SPEC §6: 1080p, standard model
+    expect(ledgerOf(id)).toEqual({ rows: [{ kind: 'reserve', amount: -price }], balance: 10_000_000 - price });
     expect(second.logs.filter((l) => l.msg === 'task completed' && l.task === id)).toHaveLength(1);
     expect(await readdir(join(dataDir, 'results', id))).toHaveLength(1);
     // The dead process's scratch files and encoder are gone too.
