@@ -19,6 +19,7 @@ import { TaskService } from './tasks/task-service.js';
 import { noAssets } from './assets/asset-directory.js';
 import { buildServer } from './api/server.js';
 import { PriceBook } from './billing/price-book.js';
+import { loadFileConfig } from './config/file.js';
 import { createAccountWithKey, ensureBootstrapKey } from './auth/keys.js';
 
 export interface AppOptions {
@@ -75,7 +76,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tts = await locateTts();
     logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, tts: tts?.path ?? null }, 'renderer ready');
 
-    const prices = new PriceBook();
+    const prices = new PriceBook((await loadFileConfig(config.configFile)).prices);
     const providers = new ProviderRegistry('local').register(new LocalProvider(config.localConcurrency, ffmpeg, tts));
     const dispatcher = new Dispatcher({
       store,

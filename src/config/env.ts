@@ -30,6 +30,7 @@ const EnvSchema = z.object({
   VIDGATE_RATE_WINDOW_SECONDS: int(1, 3600).default(60),
   VIDGATE_DEFAULT_IN_FLIGHT: int(1, 1_000_000).default(20),
   VIDGATE_ADMIN_TOKEN: optionalText,
+  VIDGATE_CONFIG: optionalText,
 });
 
 export interface Config {
@@ -59,6 +60,8 @@ export interface Config {
   defaultInFlightLimit: number;
   /** Bearer token of the admin API; without it the admin API answers 401 to everyone. */
   adminToken: string | undefined;
+  /** Path of the YAML/JSON configuration file (prices, later channels). */
+  configFile: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateWindowMs: e.VIDGATE_RATE_WINDOW_SECONDS * 1000,
     defaultInFlightLimit: e.VIDGATE_DEFAULT_IN_FLIGHT,
     adminToken: e.VIDGATE_ADMIN_TOKEN,
+    configFile: e.VIDGATE_CONFIG,
     mediaAllowHosts: e.VIDGATE_MEDIA_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),
   };
 }

@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, headers = admin) =>
+const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, headers: Record<string, string> = admin) =>
   t.app.server.inject({ method, url: `/admin/v1${url}`, headers, ...(payload ? { payload } : {}) });
 
 describe('admin API', () => {
