@@ -18,6 +18,8 @@ import { newLeaseOwner } from './tasks/lease-owner.js';
 import { TaskService } from './tasks/task-service.js';
 import { noAssets } from './assets/asset-directory.js';
 import { buildServer } from './api/server.js';
+import { createMedia } from './media/setup.js';
+import type { MediaIntake } from './media/media-intake.js';
 import { PriceBook } from './billing/price-book.js';
 import { loadFileConfig } from './config/file.js';
 import { createAccountWithKey, ensureBootstrapKey } from './auth/keys.js';
@@ -36,6 +38,8 @@ export interface App {
   dispatcher: Dispatcher;
   sweeper: ResultSweeper;
   ffmpeg: FfmpegBinary;
+  /** Fetches, checks and probes a task's media (SPEC §4); uploads are read from disk. */
+  media: MediaIntake;
   logger: Logger;
   /** Stops taking requests and work, lets running tasks finish or requeues them, closes the database. */
   close(): Promise<void>;
@@ -72,6 +76,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   try {
     const storage = new ResultStorage(config.dataDir);
     await storage.init();
+    const signer = new UrlSigner(await signingSecret(config, store));
+    const media = await createMedia(config, { signer, clock });
     const ffmpeg = await locateFfmpeg(config.ffmpegPath);
     const tts = await locateTts();
     logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, tts: tts?.path ?? null }, 'renderer ready');
@@ -109,7 +115,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       {
         store,
         tasks,
-        signer: new UrlSigner(await signingSecret(config, store)),
+        signer,
+        uploads: media.uploads,
         storage,
         clock,
         publicUrl: config.publicUrl,
@@ -144,9 +151,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sweeper.stop();
       await server.close();
       await dispatcher.stop(config.shutdownGraceMs);
+      await media.close();
       await store.close();
     };
-    return { config, server, store, dispatcher, sweeper, ffmpeg, logger, close };
+    return { config, server, store, dispatcher, sweeper, ffmpeg, media: media.intake, logger, close };
   } catch (err) {
     await store.close();
     throw err;

@@ -3,6 +3,7 @@ import type { Store } from '../store/types.js';
 import type { TaskService } from '../tasks/task-service.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
 import type { ResultStorage } from '../storage/result-storage.js';
+import type { UploadStorage } from '../storage/upload-storage.js';
 import type { PriceBook } from '../billing/price-book.js';
 
 /** What the routes need from the rest of the service. */
@@ -11,6 +12,7 @@ export interface ApiContext {
   tasks: TaskService;
   signer: UrlSigner;
   storage: ResultStorage;
+  uploads: UploadStorage;
   clock: () => number;
   publicUrl: string | undefined;
   bodyLimitBytes: number;

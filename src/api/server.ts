@@ -11,6 +11,7 @@ import { bearerAuth } from './auth.js';
 import { videoRoutes } from './videos.js';
 import { taskRoutes } from './tasks.js';
 import { fileRoutes } from './files.js';
+import { uploadFileRoutes, uploadRoutes } from './uploads.js';
 import { healthRoutes } from './health.js';
 import { balanceRoutes } from './balance.js';
 import { modelRoutes } from './models.js';
@@ -79,6 +80,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes(ctx));
   await app.register(fileRoutes(ctx));
+  await app.register(uploadFileRoutes(ctx));
   await app.register(
     async (admin) => {
       admin.addHook('onRequest', adminAuth(ctx.adminToken));
@@ -94,6 +96,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     await v1.register(taskRoutes(ctx));
     await v1.register(balanceRoutes(ctx));
     await v1.register(modelRoutes(ctx.prices));
+    await v1.register(uploadRoutes(ctx));
   });
   return app;
 }

@@ -26,6 +26,10 @@ const EnvSchema = z.object({
   VIDGATE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
   VIDGATE_SIGNING_SECRET: optionalText,
   VIDGATE_MEDIA_ALLOW_HOSTS: z.string().default(''),
+  VIDGATE_MEDIA_CONNECT_TIMEOUT_MS: int(1, 600_000).default(10_000),
+  VIDGATE_MEDIA_TIMEOUT_MS: int(1, 3_600_000).default(60_000),
+  VIDGATE_MEDIA_CACHE_MB: int(1, 1_048_576).default(2048),
+  VIDGATE_FFPROBE: optionalText,
   VIDGATE_DEFAULT_RPM: int(1, 1_000_000).default(60),
   VIDGATE_RATE_WINDOW_SECONDS: int(1, 3600).default(60),
   VIDGATE_DEFAULT_IN_FLIGHT: int(1, 1_000_000).default(20),
@@ -52,6 +56,14 @@ export interface Config {
   signingSecret: string | undefined;
   /** Host names and CIDRs media may be fetched from although private (tests, intranets). */
   mediaAllowHosts: string[];
+  /** Per connection attempt of a media download, DNS included. */
+  mediaConnectTimeoutMs: number;
+  /** Whole media download, redirects included. */
+  mediaTimeoutMs: number;
+  /** Soft bound of `<dataDir>/media/`; files in use are kept beyond it. */
+  mediaCacheBytes: number;
+  /** ffprobe binary; else PATH, else @ffprobe-installer/ffprobe. */
+  ffprobePath: string | undefined;
   /** Requests per minute per key, unless the key sets its own. */
   defaultRpm: number;
   /** The rate limit's window; "per minute" at the default of 60 s. */
@@ -97,5 +109,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.VIDGATE_ADMIN_TOKEN,
     configFile: e.VIDGATE_CONFIG,
     mediaAllowHosts: e.VIDGATE_MEDIA_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),
+    mediaConnectTimeoutMs: e.VIDGATE_MEDIA_CONNECT_TIMEOUT_MS,
+    mediaTimeoutMs: e.VIDGATE_MEDIA_TIMEOUT_MS,
+    mediaCacheBytes: e.VIDGATE_MEDIA_CACHE_MB * 1024 * 1024,
+    ffprobePath: e.VIDGATE_FFPROBE,
   };
 }

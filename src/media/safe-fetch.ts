@@ -159,9 +159,10 @@ export class SafeFetcher {
       case 'ECONNRESET':
       case 'UND_ERR_SOCKET':
         return fetchFailed('the connection was closed before the file was complete');
+      case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+        return fetchFailed('the body did not match its Content-Length');
     }
-    const message = (err as Error)?.message ?? String(err);
-    return fetchFailed(`network error: ${code ? `${code} ` : ''}${message}`.trim());
+    return fetchFailed(`network error: ${deepestMessage(err)}${code ? ` (${code})` : ''}`);
   }
 }
 
@@ -217,6 +218,14 @@ function httpUrl(value: string, base?: URL): URL {
     throw fetchFailed(`${base ? 'a redirect pointed to' : 'the URL uses'} ${url.protocol.replace(':', '')}: only http and https can be fetched`);
   }
   return url;
+}
+
+function deepestMessage(err: unknown): string {
+  let message = String((err as Error)?.message ?? err);
+  for (let e = (err as { cause?: unknown })?.cause, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as Error).message) message = (e as Error).message;
+  }
+  return message;
 }
 
 function findCause<T>(err: unknown, match: (e: unknown) => e is T): T | undefined {

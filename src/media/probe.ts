@@ -1,0 +1,157 @@
+import { execFile } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { invalidMedia } from './errors.js';
+
+/** What ffprobe says about a file. Absent fields did not apply or were not reported. */
+export interface ProbeResult {
+  width?: number;
+  height?: number;
+  durationSec?: number;
+  fps?: number;
+  /** A real video stream; cover art in an mp3 (an attached picture) does not count. */
+  hasVideo: boolean;
+  hasAudio: boolean;
+  videoCodec?: string;
+  audioCodec?: string;
+}
+
+/** Probes a media file; the intake depends on this, so tests or other tools can stand in. */
+export interface MediaProber {
+  probe(file: string, opts?: { signal?: AbortSignal }): Promise<ProbeResult>;
+}
+
+export interface FfprobeBinary {
+  path: string;
+  source: 'env' | 'path' | 'npm';
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+
+/** VIDGATE_FFPROBE, else `ffprobe` on PATH, else the binary of @ffprobe-installer/ffprobe. */
+export async function locateFfprobe(envPath?: string, searchPath = process.env.PATH ?? ''): Promise<FfprobeBinary> {
+  if (envPath) {
+    // An explicit setting that does not work is a configuration error, not a hint to fall back.
+    if (!(await isExecutable(envPath))) throw new Error(`VIDGATE_FFPROBE=${envPath} is not an executable file`);
+    return { path: envPath, source: 'env' };
+  }
+  for (const dir of searchPath.split(path.delimiter)) {
+    const candidate = dir && path.join(dir, 'ffprobe');
+    if (candidate && (await isExecutable(candidate))) return { path: candidate, source: 'path' };
+  }
+  const bundled = bundledFfprobePath();
+  if (bundled && (await isExecutable(bundled))) return { path: bundled, source: 'npm' };
+  throw new Error('ffprobe not found: set VIDGATE_FFPROBE, put ffprobe on PATH, or install @ffprobe-installer/ffprobe');
+}
+
+function bundledFfprobePath(): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    const installer = require('@ffprobe-installer/ffprobe') as { path?: unknown };
+    return typeof installer.path === 'string' ? installer.path : null;
+  } catch {
+    // The installer throws when no binary package exists for this platform.
+    return null;
+  }
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  return access(file, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Runs ffprobe directly (argument array, no shell) with a time limit. */
+export class FfprobeProber implements MediaProber {
+  constructor(
+    private readonly binary: string,
+    private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {}
+
+  async probe(file: string, opts: { signal?: AbortSignal } = {}): Promise<ProbeResult> {
+    // `file:` keeps ffprobe from reading a name as another protocol (concat:, http:, …).
+    const stdout = await this.run(['-v', 'error', '-of', 'json', '-show_streams', '-show_format', `file:${file}`], opts.signal);
+    let parsed: FfprobeOutput;
+    try {
+      parsed = JSON.parse(stdout) as FfprobeOutput;
+    } catch {
+      throw invalidMedia('the file could not be read as media (ffprobe gave no usable answer)');
+    }
+    return summarize(parsed);
+  }
+
+  private run(args: string[], signal: AbortSignal | undefined): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.binary,
+        args,
+        { timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, signal, windowsHide: true },
+        (error, stdout, stderr) => {
+          if (!error) return resolve(stdout);
+          if (signal?.aborted) return reject(signal.reason);
+          if (error.killed) return reject(invalidMedia(`probing the file took longer than ${this.timeoutMs / 1000} s`));
+          if (typeof error.code === 'string') return reject(error); // ENOENT, EACCES: our fault, not the file's
+          const why = String(stderr).trim().split('\n').pop()?.slice(0, 200) || error.message;
+          reject(invalidMedia(`the file could not be decoded: ${why}`));
+        },
+      );
+    });
+  }
+}
+
+interface FfprobeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  disposition?: { attached_pic?: number };
+}
+
+interface FfprobeOutput {
+  streams?: FfprobeStream[];
+  format?: { duration?: string };
+}
+
+function summarize(parsed: FfprobeOutput): ProbeResult {
+  const streams = parsed.streams ?? [];
+  const visual = streams.find((s) => s.codec_type === 'video');
+  const moving = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  return {
+    width: positive(visual?.width),
+    height: positive(visual?.height),
+    durationSec: duration(parsed, streams),
+    fps: moving ? frameRate(moving) : undefined,
+    hasVideo: moving !== undefined,
+    hasAudio: audio !== undefined,
+    videoCodec: visual?.codec_name,
+    audioCodec: audio?.codec_name,
+  };
+}
+
+function duration(parsed: FfprobeOutput, streams: FfprobeStream[]): number | undefined {
+  const fromFormat = positive(Number(parsed.format?.duration));
+  if (fromFormat !== undefined) return fromFormat;
+  const fromStreams = streams.map((s) => Number(s.duration)).filter((d) => Number.isFinite(d) && d > 0);
+  return fromStreams.length ? Math.max(...fromStreams) : undefined;
+}
+
+/** The average rate is what a viewer sees; r_frame_rate (the timebase guess) is the fallback. */
+function frameRate(stream: FfprobeStream): number | undefined {
+  return ratio(stream.avg_frame_rate) ?? ratio(stream.r_frame_rate);
+}
+
+function ratio(value: string | undefined): number | undefined {
+  const [num, den] = (value ?? '').split('/').map(Number);
+  return num !== undefined && den ? positive(num / den) : undefined;
+}
+
+function positive(n: number | undefined): number | undefined {
+  return n !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
+}

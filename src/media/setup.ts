@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import type { Config } from '../config/env.js';
+import type { UrlSigner } from '../storage/signed-urls.js';
+import { UploadStorage } from '../storage/upload-storage.js';
+import { AddressPolicy } from './address-policy.js';
+import { MediaCache } from './media-cache.js';
+import { MediaIntake, type AssetResolver } from './media-intake.js';
+import { FfprobeProber, locateFfprobe, type FfprobeBinary } from './probe.js';
+import { SafeFetcher } from './safe-fetch.js';
+
+export interface MediaServices {
+  intake: MediaIntake;
+  uploads: UploadStorage;
+  ffprobe: FfprobeBinary;
+  /** Stops the upload sweeper and closes download connections. */
+  close(): Promise<void>;
+}
+
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Builds the media side of the service from configuration, so app.ts needs only a line or two. */
+export async function createMedia(config: Config, opts: { signer: UrlSigner; clock: () => number; assets?: AssetResolver }): Promise<MediaServices> {
+  const uploads = new UploadStorage(config.dataDir, opts.signer, { clock: opts.clock, publicUrl: config.publicUrl });
+  await uploads.init();
+  const cache = new MediaCache({ dir: join(config.dataDir, 'media'), maxBytes: config.mediaCacheBytes, clock: opts.clock });
+  await cache.init();
+  const ffprobe = await locateFfprobe(config.ffprobePath);
+  const fetcher = new SafeFetcher({
+    policy: new AddressPolicy(config.mediaAllowHosts),
+    connectTimeoutMs: config.mediaConnectTimeoutMs,
+    timeoutMs: config.mediaTimeoutMs,
+  });
+  const intake = new MediaIntake({ cache, fetcher, prober: new FfprobeProber(ffprobe.path), uploads, assets: opts.assets });
+  uploads.startSweeping(SWEEP_INTERVAL_MS);
+  return {
+    intake,
+    uploads,
+    ffprobe,
+    close: async () => {
+      uploads.stop();
+      await fetcher.close();
+    },
+  };
+}
