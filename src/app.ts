@@ -9,8 +9,7 @@ import type { Store } from './store/types.js';
 import { ResultStorage } from './storage/result-storage.js';
 import { ResultSweeper } from './storage/result-sweeper.js';
 import { UrlSigner } from './storage/signed-urls.js';
-import { ProviderRegistry } from './providers/registry.js';
-import { LocalProvider } from './providers/local/local-provider.js';
+import { buildChannels } from './providers/channels.js';
 import { locateFfmpeg, type FfmpegBinary } from './render/ffmpeg.js';
 import { locateTts } from './render/speech.js';
 import { Dispatcher } from './tasks/dispatcher.js';
@@ -82,8 +81,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tts = await locateTts();
     logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, tts: tts?.path ?? null }, 'renderer ready');
 
-    const prices = new PriceBook((await loadFileConfig(config.configFile)).prices);
-    const providers = new ProviderRegistry('local').register(new LocalProvider(config.localConcurrency, ffmpeg, tts));
+    const fileConfig = await loadFileConfig(config.configFile);
+    const prices = new PriceBook(fileConfig.prices);
+    const providers = buildChannels(fileConfig.channels, {
+      localConcurrency: config.localConcurrency,
+      ffmpeg,
+      tts,
+      intake: media.intake,
+      fetcher: media.fetcher,
+      clock,
+    });
     const dispatcher = new Dispatcher({
       store,
       providers,

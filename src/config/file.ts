@@ -15,15 +15,47 @@ const ModelPrices = z
   .object({ per_second: ResolutionPrices.optional(), per_second_with_reference_video: ResolutionPrices.optional() })
   .strict();
 
+const ChannelSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'channel names use letters, digits, _ . - (at most 64)'),
+    provider: z.enum(['local', 'ark', 'apimart']),
+    base_url: z.url().optional(),
+    api_keys: z.array(z.string().min(1)).min(1).optional(),
+    // '*' = every model under its own name; a list = those, under their own names; a map = vidgate → upstream id.
+    models: z.union([z.literal('*'), z.array(z.enum(MODEL_IDS)).min(1), z.partialRecord(z.enum(MODEL_IDS), z.string().min(1))]).default('*'),
+    priority: z.number().int().default(0),
+    weight: z.number().int().min(0).default(1),
+    max_in_flight: z.number().int().min(1).max(100_000).optional(),
+    expected_seconds: z.number().positive().max(86_400).default(120),
+    first_poll_ms: z.number().int().min(1).max(600_000).default(5_000),
+    max_poll_ms: z.number().int().min(1).max(3_600_000).default(20_000),
+    max_poll_errors: z.number().int().min(1).max(1_000).default(10),
+    timeout_seconds: z.number().positive().max(7 * 86_400).default(7_200),
+    request_timeout_seconds: z.number().positive().max(600).default(30),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.provider === 'local') return;
+    if (!c.base_url) ctx.addIssue({ code: 'custom', path: ['base_url'], message: `an ${c.provider} channel needs base_url` });
+    if (!c.api_keys) ctx.addIssue({ code: 'custom', path: ['api_keys'], message: `an ${c.provider} channel needs at least one API key` });
+  });
+export type ChannelConfig = z.infer<typeof ChannelSchema>;
+
 const FileSchema = z
   .object({
     prices: z.partialRecord(z.enum(MODEL_IDS), ModelPrices).default({}),
-    channels: z.array(z.unknown()).optional(),
+    channels: z
+      .array(ChannelSchema)
+      .min(1)
+      .optional()
+      .refine((list) => !list || new Set(list.map((c) => c.name)).size === list.length, 'channel names must be unique'),
   })
   .strict();
 
 export interface FileConfig {
   prices: Readonly<Record<ModelId, PriceRow>>;
+  /** undefined = no file channels: one local channel serves every model. */
+  channels: ChannelConfig[] | undefined;
 }
 
 /** `${NAME}` → process.env.NAME; an unset variable is an error, not an empty string. */
@@ -52,9 +84,6 @@ export function parseFileConfig(text: string, path: string, env: NodeJS.ProcessE
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ');
     throw new ConfigError(`${path}: ${problems}`);
   }
-  if (parsed.data.channels?.length) {
-    throw new ConfigError(`${path}: channels are not supported by this version yet; every model is served by the local renderer`);
-  }
   const prices = { ...DEFAULT_PRICES } as Record<ModelId, PriceRow>;
   for (const [model, override] of Object.entries(parsed.data.prices) as Array<[ModelId, z.infer<typeof ModelPrices>]>) {
     prices[model] = {
@@ -62,11 +91,11 @@ export function parseFileConfig(text: string, path: string, env: NodeJS.ProcessE
       perSecondWithVideo: { ...DEFAULT_PRICES[model].perSecondWithVideo, ...toMicros(override.per_second_with_reference_video) },
     };
   }
-  return { prices };
+  return { prices, channels: parsed.data.channels };
 }
 
 export async function loadFileConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<FileConfig> {
-  if (!path) return { prices: DEFAULT_PRICES };
+  if (!path) return { prices: DEFAULT_PRICES, channels: undefined };
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -10,6 +10,8 @@ import { SafeFetcher } from './safe-fetch.js';
 
 export interface MediaServices {
   intake: MediaIntake;
+  /** The SSRF-safe downloader, also used to copy upstream results. */
+  fetcher: SafeFetcher;
   uploads: UploadStorage;
   ffprobe: FfprobeBinary;
   /** Stops the upload sweeper and closes download connections. */
@@ -34,6 +36,7 @@ export async function createMedia(config: Config, opts: { signer: UrlSigner; clo
   uploads.startSweeping(SWEEP_INTERVAL_MS);
   return {
     intake,
+    fetcher,
     uploads,
     ffprobe,
     close: async () => {

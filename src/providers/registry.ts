@@ -1,28 +1,72 @@
+import { randomInt } from 'node:crypto';
 import type { ModelId } from '../contract/models.js';
 import type { Provider } from './types.js';
 
-/** Which provider serves a model. With no channel configuration, `local` serves every model. */
+/** How a channel takes part in routing: which models, and its place in line. */
+export interface Routing {
+  /** The models it serves, or '*' for all. */
+  models: '*' | ReadonlySet<ModelId>;
+  /** Higher first. */
+  priority: number;
+  /** Share among channels of equal priority. */
+  weight: number;
+}
+
+interface Channel {
+  provider: Provider;
+  routing: Routing;
+}
+
+const EVERYTHING: Routing = { models: '*', priority: 0, weight: 1 };
+
+/**
+ * The channels a task can go to. A channel is a provider instance with its credentials (its name is
+ * the provider's name); routing picks the highest priority that serves the model, sharing by weight
+ * among equals, and failover takes the next one the task has not tried.
+ */
 export class ProviderRegistry {
-  private readonly providers = new Map<string, Provider>();
+  private readonly channels = new Map<string, Channel>();
 
-  constructor(private readonly fallback: string) {}
-
-  register(provider: Provider): this {
-    this.providers.set(provider.name, provider);
+  register(provider: Provider, routing: Routing = EVERYTHING): this {
+    if (this.channels.has(provider.name)) throw new Error(`channel ${provider.name} is registered twice`);
+    this.channels.set(provider.name, { provider, routing });
     return this;
   }
 
   get(name: string): Provider | undefined {
-    return this.providers.get(name);
+    return this.channels.get(name)?.provider;
   }
 
   all(): Provider[] {
-    return [...this.providers.values()];
+    return [...this.channels.values()].map((c) => c.provider);
   }
 
-  forModel(_model: ModelId): Provider {
-    const provider = this.providers.get(this.fallback);
-    if (!provider) throw new Error(`provider ${this.fallback} is not registered`);
-    return provider;
+  serves(model: ModelId): boolean {
+    return this.candidates(model, []).length > 0;
   }
+
+  /** The channel for a new task of this model, skipping channels already tried; undefined if none is left. */
+  forModel(model: ModelId, tried: readonly string[] = []): Provider | undefined {
+    const candidates = this.candidates(model, tried);
+    if (candidates.length === 0) return undefined;
+    const top = Math.max(...candidates.map((c) => c.routing.priority));
+    return pickByWeight(candidates.filter((c) => c.routing.priority === top)).provider;
+  }
+
+  private candidates(model: ModelId, tried: readonly string[]): Channel[] {
+    return [...this.channels.values()].filter(
+      (c) => !tried.includes(c.provider.name) && (c.routing.models === '*' || c.routing.models.has(model)),
+    );
+  }
+}
+
+function pickByWeight(channels: Channel[]): Channel {
+  const total = channels.reduce((sum, c) => sum + Math.max(0, c.routing.weight), 0);
+  if (total <= 0) return channels[0]!;
+  let ticket = randomInt(0, total);
+  for (const channel of channels) {
+    ticket -= Math.max(0, channel.routing.weight);
+    if (ticket < 0) return channel;
+  }
+  return channels[channels.length - 1]!;
 }

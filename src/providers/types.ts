@@ -9,12 +9,20 @@ export interface RunContext {
   workDir: string;
   /** 0..1; the dispatcher keeps the stored progress monotonic. */
   reportProgress(fraction: number): void;
+  /**
+   * Stores what this channel needs to resume the task after a restart (e.g. the upstream task id),
+   * before anything that cannot be undone happens next. Rejects when the task's lease was lost.
+   */
+  checkpoint(state: unknown): Promise<void>;
 }
 
 export interface RunInput {
   taskId: string;
   request: TaskRequest;
   seed: number;
+  accountId: string;
+  /** The last checkpoint of this channel for this task, or null on a first run. */
+  state: unknown;
 }
 
 export interface RunOutput {
@@ -38,5 +46,16 @@ export class TaskFailureError extends Error {
   constructor(readonly failure: TaskFailure) {
     super(`${failure.code}: ${JSON.stringify(failure.params)}`);
     this.name = 'TaskFailureError';
+  }
+}
+
+/**
+ * The channel cannot take the task right now (connection refused, timeout, 429, 5xx at submit):
+ * the task moves to the next channel that serves its model, or fails when none is left.
+ */
+export class ChannelUnavailableError extends Error {
+  constructor(readonly detail: string) {
+    super(detail);
+    this.name = 'ChannelUnavailableError';
   }
 }

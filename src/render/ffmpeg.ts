@@ -106,11 +106,11 @@ export function runFfmpeg(bin: FfmpegBinary, args: string[], opts: RunFfmpegOpti
       stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
     });
 
-    // 'close' fires only after the child has been reaped and its pipes drained, so no zombie outlives the promise.
     child.on('error', (error) => {
       signal?.removeEventListener('abort', onAbort);
       reject(new Error(`failed to start ffmpeg at ${bin.path}: ${error.message}`));
     });
+    // 'close' fires only after the child has been reaped and its pipes drained, so no zombie outlives the promise.
     child.on('close', (code, killedBy) => {
       signal?.removeEventListener('abort', onAbort);
       if (aborted && signal) return reject(abortReason(signal));

@@ -14,7 +14,7 @@ export interface Wave {
   phase: number;
 }
 
-/** A glyph drifting on a Lissajous path; centre and amplitudes are fractions of the frame. */
+/** A glyph drifting on a Lissajous path; centre and amplitudes are fractions of the frame, size of its shorter side. */
 export interface Shape {
   glyph: string;
   size: number;
@@ -101,7 +101,7 @@ function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)] as T;
 }
 
-/** Dark-to-light stops around a random hue so the caption stays readable on every palette. */
+/** Stops run from dark to mid lightness so white text and the lightened shapes stand out on every palette. */
 function paletteFrom(rand: () => number): Rgb[] {
   const baseHue = rand() * 360;
   const spread = pick(rand, [30, 60, 120, 150, 180]);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { abortReason, runFfmpeg, type FfmpegBinary } from './ffmpeg.js';
-import { sceneFor, type Rgb, type Scene } from './scene.js';
+import { sceneFor, type Rgb, type Scene, type Shape } from './scene.js';
 import { quotedDialogue, synthesizeSpeech, type TtsEngine } from './speech.js';
 
 export interface TextToVideoJob {
@@ -23,7 +23,7 @@ export interface RenderOptions {
   tts?: TtsEngine | null;
 }
 
-export const FPS = 24;
+const FPS = 24;
 const SAMPLE_RATE = 48_000;
 /** The plasma is evaluated at this rate and blended up to FPS: geq is the dominant cost and the field moves slowly. */
 const FIELD_FPS = 8;
@@ -245,17 +245,24 @@ function fieldSize(job: TextToVideoJob): { width: number; height: number } {
   };
 }
 
-/** A sum of travelling waves plus a ripple, seen through a zooming and panning camera, mapped to 0..255. */
+/**
+ * A sum of travelling waves plus a ripple, seen through a zooming and panning camera, mapped to 0..255.
+ * The camera is folded into each term instead of kept in st()/ld() variables: ffmpeg 4.1's slice-threaded
+ * geq shares those variables between threads, which garbles rows at random.
+ */
 function plasmaExpression(scene: Scene, durationSeconds: number, aspect: number): string {
   const { camera, ripple } = scene;
-  const zoom = `${num(camera.zoomFrom)}+${num((camera.zoomTo - camera.zoomFrom) / durationSeconds)}*T`;
-  const u = `(X/W-0.5)*${num(aspect)}*ld(2)+${num(camera.panX / durationSeconds)}*T`;
-  const v = `(Y/H-0.5)*ld(2)+${num(camera.panY / durationSeconds)}*T`;
-  const waves = scene.waves.map(
-    (w) => `sin(${num(w.kx)}*ld(0)+${num(w.ky)}*ld(1)+${num(w.speed)}*T+${num(w.phase)})`,
-  );
-  const rippleWave = `sin(${num(ripple.k)}*hypot(ld(0)-${num(ripple.x)},ld(1)-${num(ripple.y)})-${num(ripple.speed)}*T)`;
-  return `st(2,${zoom});st(0,${u});st(1,${v});clip(128+48*(${[...waves, rippleWave].join('+')}),0,255)`;
+  const zoom = `(${num(camera.zoomFrom)}${signed((camera.zoomTo - camera.zoomFrom) / durationSeconds)}*T)`;
+  const panX = camera.panX / durationSeconds;
+  const panY = camera.panY / durationSeconds;
+  const waves = scene.waves.map((w) => {
+    const across = `(${num(w.kx * aspect)}*(X/W-0.5)${signed(w.ky)}*(Y/H-0.5))`;
+    return `sin(${zoom}*${across}${signed(w.kx * panX + w.ky * panY + w.speed)}*T${signed(w.phase)})`;
+  });
+  const u = `${num(aspect)}*(X/W-0.5)*${zoom}${signed(panX)}*T${signed(-ripple.x)}`;
+  const v = `(Y/H-0.5)*${zoom}${signed(panY)}*T${signed(-ripple.y)}`;
+  const rippleWave = `sin(${num(ripple.k)}*hypot(${u},${v})${signed(-ripple.speed)}*T)`;
+  return `clip(128+48*(${[...waves, rippleWave].join('+')}),0,255)`;
 }
 
 /** Piecewise-linear ramp through the palette stops, evaluated once per channel value by lutrgb. */
@@ -265,14 +272,14 @@ function paletteLut(palette: Rgb[]): string {
     const first = palette[0] as Rgb;
     const terms = palette.slice(1).map((stop, i) => {
       const step = stop[key] - (palette[i] as Rgb)[key];
-      return `${step}*clip((val-${num(i * segment)})/${num(segment)},0,1)`;
+      return `${signed(step)}*clip((val-${num(i * segment)})/${num(segment)},0,1)`;
     });
-    return filterValue(`${first[key]}+${terms.join('+')}`);
+    return filterValue(`${first[key]}${terms.join('')}`);
   };
   return `r=${channel('r')}:g=${channel('g')}:b=${channel('b')}`;
 }
 
-function shapeText(shape: Scene['shapes'][number], job: TextToVideoJob, font: FontChoice): string {
+function shapeText(shape: Shape, job: TextToVideoJob, font: FontChoice): string {
   const x = `(${num(shape.centreX)}+${num(shape.ampX)}*sin(${num(2 * Math.PI * shape.freqX)}*t+${num(shape.phaseX)}))*w-tw/2`;
   const y = `(${num(shape.centreY)}+${num(shape.ampY)}*sin(${num(2 * Math.PI * shape.freqY)}*t+${num(shape.phaseY)}))*h-th/2`;
   return drawtext({
@@ -363,13 +370,19 @@ function bedExpression(scene: Scene): string {
  * Escapes a value for both parsing levels it passes through: first the filter's own
  * key=value list (':' separated), then the filtergraph (',' ';' '[' ']' separated).
  */
-export function filterValue(value: string): string {
+function filterValue(value: string): string {
   const optionLevel = value.replace(/[\\':\s]/g, '\\$&');
   return optionLevel.replace(/[\\'[\],;\s]/g, '\\$&');
 }
 
 function num(value: number): string {
   return Number(value.toFixed(5)).toString();
+}
+
+/** A term with its own sign, so expressions never contain '+-' or '--'. */
+function signed(value: number): string {
+  const text = num(value);
+  return text.startsWith('-') ? text : `+${text}`;
 }
 
 function hex(colour: Rgb): string {

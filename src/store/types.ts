@@ -28,6 +28,11 @@ export interface TaskRecord {
   /** The seed actually used (a random one when the client sent -1), so a retried render is identical. */
   seed: number;
   provider: string;
+  /**
+   * What the channel needs to pick the task up again after a restart (an upstream task id, the
+   * channels already tried); opaque to the store.
+   */
+  providerState: unknown;
   estimatedSeconds: number;
   /** What the task costs its account now: the reservation, then the exact price, 0 once refunded. */
   costMicros: number;
@@ -197,6 +202,10 @@ export interface Store {
   refundTask(id: string, now: number, note: string): Promise<number>;
   /** Gives the task back to the queue at once, e.g. on shutdown. */
   releaseTask(guard: LeaseGuard): Promise<boolean>;
+  /** Records the channel's progress marker, e.g. the upstream task id right after submitting. */
+  saveProviderState(guard: LeaseGuard, state: unknown): Promise<boolean>;
+  /** Queues the task again for another channel (failover), with a fresh state. */
+  moveTask(guard: LeaseGuard, provider: string, state: unknown): Promise<boolean>;
   /** Processing tasks whose lease owner starts with `ownerPrefix`. */
   listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>>;
   /** Ends a lease now so the task can be claimed again (its holder is known to be dead). */

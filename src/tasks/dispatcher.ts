@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Store, TaskRecord, LeaseGuard } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { TaskFailureError, type Provider } from '../providers/types.js';
+import { ChannelUnavailableError, TaskFailureError, type Provider } from '../providers/types.js';
 import type { ResultStorage } from '../storage/result-storage.js';
 import type { TaskFailure } from '../contract/failures.js';
 import type { PriceBook } from '../billing/price-book.js';
@@ -33,6 +33,17 @@ class ShuttingDown extends Error {
 }
 class Cancelled extends Error {
   override name = 'Cancelled';
+}
+
+/** What the dispatcher keeps per task: the channels tried so far, and the current channel's own data. */
+interface DispatchState {
+  tried: string[];
+  data: unknown;
+}
+
+function dispatchState(stored: unknown): DispatchState {
+  const s = stored as Partial<DispatchState> | null;
+  return { tried: Array.isArray(s?.tried) ? s.tried.filter((t) => typeof t === 'string') : [], data: s?.data ?? null };
 }
 
 interface Running {
@@ -178,9 +189,20 @@ export class Dispatcher {
     try {
       await mkdir(workDir, { recursive: true });
       log.info('task started');
+      const state = dispatchState(task.providerState);
       const output = await provider.run(
-        { taskId: task.id, request: task.request, seed: task.seed },
-        { signal: controller.signal, workDir, reportProgress: this.progressReporter(guard) },
+        { taskId: task.id, request: task.request, seed: task.seed, accountId: task.accountId, state: state.data },
+        {
+          signal: controller.signal,
+          workDir,
+          reportProgress: this.progressReporter(guard),
+          checkpoint: async (data) => {
+            if (!(await this.o.store.saveProviderState(guard, { tried: state.tried, data }))) {
+              controller.abort(new LeaseLost('lease lost'));
+              throw controller.signal.reason;
+            }
+          },
+        },
       );
       controller.signal.throwIfAborted();
       const kept = await this.o.storage.keep(task.id, output.lastFrame ? [output.video, output.lastFrame] : [output.video]);
@@ -199,7 +221,8 @@ export class Dispatcher {
       }
       log.info({ ms: finishedAt - startedAt }, 'task completed');
     } catch (err) {
-      await this.settleFailure(guard, err, controller.signal, log);
+      if (err instanceof ChannelUnavailableError && !controller.signal.aborted) await this.failOver(task, provider, err, log);
+      else await this.settleFailure(guard, err, controller.signal, log);
     } finally {
       clearInterval(renewal);
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
@@ -226,6 +249,21 @@ export class Dispatcher {
     if (!(err instanceof TaskFailureError)) log.error({ err }, 'task failed');
     else log.info({ failure }, 'task failed');
     await this.o.store.failTask(guard, failure, this.o.clock());
+  }
+
+  /** The channel could not take the task: hand it to the next one, or fail it when none is left. */
+  private async failOver(task: TaskRecord, provider: Provider, err: ChannelUnavailableError, log: Logger): Promise<void> {
+    const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
+    const tried = [...dispatchState(task.providerState).tried, provider.name];
+    const next = this.o.providers.forModel(task.request.model, tried);
+    if (next && (await this.o.store.moveTask(guard, next.name, { tried, data: null }))) {
+      log.warn({ reason: err.detail, next: next.name }, 'channel unavailable; task moved to the next channel');
+      this.poke();
+      return;
+    }
+    log.warn({ reason: err.detail, tried }, 'no channel left for the task');
+    const detail = `no channel could take the task (tried ${tried.join(', ')}): ${err.detail}`;
+    await this.o.store.failTask(guard, { code: 'provider_error', params: { detail } }, this.o.clock());
   }
 
   private keepLease(guard: LeaseGuard, controller: AbortController): NodeJS.Timeout {

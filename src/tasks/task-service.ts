@@ -43,6 +43,7 @@ export class TaskService {
     const request = checkSubmitRules(body);
     await this.checkAssets(caller, request);
     const provider = this.o.providers.forModel(request.model);
+    if (!provider) throw badRequest(`model ${request.model} is not served by this gateway`, 'model');
     const now = this.o.clock();
     const task = {
       id: newTaskId(),

@@ -15,8 +15,8 @@ const HOUR = 3_600_000;
 beforeAll(async () => {
   t = await startTestApp({ VIDGATE_PUBLIC_URL: 'https://videos.example.test/' });
   doneId = await t.submit({ model: 'doubao-seedance-2.0-fast', prompt: 'Paper boats on a pond', resolution: '480p', duration: 4, return_last_frame: true });
-  // An image input makes this version's local renderer refuse the task: a real failure path.
-  failedId = await t.submit({ model: 'doubao-seedance-2.0', prompt: 'x', image_urls: ['https://media.example/cat.jpg'] });
+  // A reference on a private address is refused when the task runs: a real failure path.
+  failedId = await t.submit({ model: 'doubao-seedance-2.0', prompt: 'x', image_urls: ['http://10.0.0.1/cat.jpg'] });
   const [done] = await Promise.all([t.settled(doneId), t.settled(failedId)]);
   const view = (await get(`/v1/tasks/${doneId}`)).json().data;
   video = { url: view.result.videos[0].url[0], bytes: done.result!.video.bytes };
@@ -106,14 +106,14 @@ describe('failed tasks', () => {
     const messages: Record<string, string> = {};
     for (const language of ['en', 'zh', 'ko', 'ja']) {
       const data = (await get(`/v1/tasks/${failedId}?language=${language}`)).json().data;
-      expect(data).toMatchObject({ status: 'failed', error: { code: 'unsupported_input', type: 'invalid_request_error' } });
+      expect(data).toMatchObject({ status: 'failed', error: { code: 'media_fetch_failed', type: 'invalid_request_error' } });
       expect(data).not.toHaveProperty('result');
       messages[language] = data.error.message;
     }
-    expect(messages.en).toMatch(/^image_urls\[0\] cannot be used by this provider yet/);
-    expect(messages.zh).toMatch(/此提供方暂不支持 image_urls\[0\]/);
-    expect(messages.ko).toMatch(/이 제공자는/);
-    expect(messages.ja).toMatch(/このプロバイダー/);
+    expect(messages.en).toMatch(/^image_urls\[0\] could not be fetched: .*private or reserved address \(10\.0\.0\.1\)/);
+    expect(messages.zh).toMatch(/^无法获取 image_urls\[0\]：/);
+    expect(messages.ko).toMatch(/^image_urls\[0\]을\(를\) 가져올 수 없습니다/);
+    expect(messages.ja).toMatch(/^image_urls\[0\] を取得できませんでした/);
     expect((await get(`/v1/tasks/${failedId}`)).json().data.error.message).toBe(messages.en);
   });
 

@@ -85,8 +85,8 @@ describe('refunds', () => {
   it('a failed task is refunded once, however often the refund path runs', async () => {
     t = await startTestApp();
     const c = await customer(t.app.store, 5);
-    // This version's local renderer refuses image inputs: the task fails after its reservation.
-    const res = await submit(c.headers, { model: 'doubao-seedance-2.0', prompt: 'x', image_urls: ['https://media.example/a.jpg'] });
+    // A reference on a private address fails the task when it runs, after its reservation.
+    const res = await submit(c.headers, { model: 'doubao-seedance-2.0', prompt: 'x', image_urls: ['http://10.0.0.1/a.jpg'] });
     const id = res.json().data[0].task_id;
     const failed = await t.settled(id);
     expect(failed).toMatchObject({ status: 'failed', costMicros: 0 });

@@ -36,7 +36,9 @@ describe('configuration file', () => {
     ['price: {}\n', /price/],
     ['prices: [oops\n', /not valid YAML/],
     ['prices:\n  doubao-seedance-2.0:\n    per_second:\n      720p: ${UNSET_PRICE}\n', /UNSET_PRICE is not set/],
-    ['channels:\n  - name: ark\n', /channels are not supported by this version yet/],
+    ['channels:\n  - name: ark\n', /channels\.0\.provider/],
+    ['channels:\n  - name: ark\n    provider: ark\n', /an ark channel needs base_url.*at least one API key/],
+    ['channels:\n  - { name: a, provider: local }\n  - { name: a, provider: local }\n', /channel names must be unique/],
   ])('refuses %j with a message naming the problem', (text, message) => {
     expect(() => parseFileConfig(text, 'vidgate.yaml', {})).toThrow(message);
   });

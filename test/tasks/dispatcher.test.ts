@@ -70,7 +70,7 @@ function dispatcher(provider: Provider, o: { owner?: string; clockOffset?: numbe
   const owner: LeaseOwner = { id: o.owner ?? 'testhost/1/aaaa', host: 'testhost', pid: 1 };
   const d = new Dispatcher({
     store,
-    providers: new ProviderRegistry('local').register(provider),
+    providers: new ProviderRegistry().register(provider),
     storage,
     owner,
     logger: pino({ level: 'silent' }),

@@ -4,6 +4,7 @@ import { pixelSize, nearestAspect, OUTPUT_FPS } from '../../contract/sizes.js';
 import type { FfmpegBinary } from '../../render/ffmpeg.js';
 import { renderTextToVideo } from '../../render/text-to-video.js';
 import type { TtsEngine } from '../../render/speech.js';
+import type { MediaIntake } from '../../media/media-intake.js';
 import { TaskFailureError, type Provider, type RunContext, type RunInput, type RunOutput } from '../types.js';
 
 /** Encoder throughput measured on a 2-core machine (pixels per second), used for `estimated_time`. */
@@ -11,12 +12,12 @@ const PIXELS_PER_SECOND = 60_000_000;
 
 /** The built-in sandbox: renders every task with ffmpeg on this machine, no keys, no cost. */
 export class LocalProvider implements Provider {
-  readonly name = 'local';
-
   constructor(
+    readonly name: string,
     readonly concurrency: number,
     private readonly ffmpeg: FfmpegBinary,
     private readonly tts: TtsEngine | null,
+    private readonly intake: MediaIntake,
   ) {}
 
   estimateSeconds(request: TaskRequest): number {
@@ -24,8 +25,9 @@ export class LocalProvider implements Provider {
     return Math.max(1, Math.ceil((width * height * OUTPUT_FPS * request.duration) / PIXELS_PER_SECOND));
   }
 
-  async run({ request, seed }: RunInput, ctx: RunContext): Promise<RunOutput> {
-    const media = request.media[0];
+  async run({ request, seed, accountId }: RunInput, ctx: RunContext): Promise<RunOutput> {
+    const prepared = await this.intake.prepare(request.media, { signal: ctx.signal, accountId });
+    const media = prepared[0]?.input;
     if (media) {
       throw new TaskFailureError({
         code: 'unsupported_input',

@@ -97,4 +97,9 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tasks_in_flight_by_key ON tasks (key_id) WHERE status IN ('pending', 'processing');
     `,
   },
+  {
+    version: 3,
+    name: 'provider state for resumable upstream tasks',
+    sql: `ALTER TABLE tasks ADD COLUMN provider_state TEXT;`,
+  },
 ];

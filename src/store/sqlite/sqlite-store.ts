@@ -33,6 +33,7 @@ interface TaskRow {
   estimated_seconds: number;
   cost_micros: number;
   reserved_micros: number;
+  provider_state: string | null;
   attempts: number;
   lease_owner: string | null;
   lease_expires_at: number | null;
@@ -53,6 +54,7 @@ const toTask = (row: TaskRow): TaskRecord => ({
   request: JSON.parse(row.request),
   seed: row.seed,
   provider: row.provider,
+  providerState: row.provider_state ? JSON.parse(row.provider_state) : null,
   estimatedSeconds: row.estimated_seconds,
   costMicros: row.cost_micros,
   reservedMicros: row.reserved_micros,
@@ -189,6 +191,10 @@ export class SqliteStore implements Store {
         UPDATE tasks SET status = 'failed', error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
         WHERE ${HELD}`),
       release: db.prepare(`UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`),
+      saveState: db.prepare(`UPDATE tasks SET provider_state = @state WHERE ${HELD}`),
+      move: db.prepare(`
+        UPDATE tasks SET status = 'pending', provider = @provider, provider_state = @state, attempts = 0, lease_owner = NULL, lease_expires_at = NULL
+        WHERE ${HELD}`),
       expire: db.prepare(`UPDATE tasks SET lease_expires_at = 0 WHERE ${HELD}`),
       leasedBy: db.prepare(`SELECT id, lease_owner AS owner FROM tasks WHERE status = 'processing' AND lease_owner LIKE ? ESCAPE '\\'`),
       expiredResults: db.prepare(`
@@ -430,6 +436,14 @@ export class SqliteStore implements Store {
 
   async releaseTask(g: LeaseGuard): Promise<boolean> {
     return this.stmt.release.run(g).changes === 1;
+  }
+
+  async saveProviderState(g: LeaseGuard, state: unknown): Promise<boolean> {
+    return this.stmt.saveState.run({ ...g, state: JSON.stringify(state) }).changes === 1;
+  }
+
+  async moveTask(g: LeaseGuard, provider: string, state: unknown): Promise<boolean> {
+    return this.stmt.move.run({ ...g, provider, state: JSON.stringify(state) }).changes === 1;
   }
 
   async listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>> {

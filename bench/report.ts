@@ -1,0 +1,331 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { LoadResult } from './load.js';
+import type { Machine } from './machine.js';
+
+export interface RenderRun {
+  /** Wall time from just before the POST to the dispatcher's settled event. */
+  totalMs: number;
+  /** POST round trip as the client saw it. */
+  postMs: number;
+  /** From the POST to the dispatcher's "task started" log line (queue + claim), when found. */
+  queuedMs: number | null;
+  /** The dispatcher's own "task completed" duration: provider run + result storage. */
+  runMs: number | null;
+}
+
+/** Several max-rate rounds of one target, summarised by their medians. */
+export interface Combined extends LoadResult {
+  roundsRps: number[];
+}
+
+export function combine(runs: LoadResult[]): Combined {
+  const mid = (pick: (r: LoadResult) => number) => median(runs.map(pick));
+  const sum = (pick: (r: LoadResult) => number) => runs.reduce((acc, r) => acc + pick(r), 0);
+  const statusCodes: Record<string, number> = {};
+  for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  return {
+    rps: mid((r) => r.rps),
+    total: sum((r) => r.total),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    statusCodes,
+    p50: mid((r) => r.p50),
+    p99: mid((r) => r.p99),
+    rawP50: mid((r) => r.rawP50),
+    rawP99: mid((r) => r.rawP99),
+    rawMax: Math.max(...runs.map((r) => r.rawMax)),
+    serverCpuUs: mid((r) => r.serverCpuUs ?? NaN),
+    loopDelayP99Ms: mid((r) => r.loopDelayP99Ms ?? NaN),
+    loopDelayMaxMs: Math.max(...runs.map((r) => r.loopDelayMaxMs ?? NaN)),
+    roundsRps: runs.map((r) => r.rps),
+  };
+}
+
+export interface BenchResults {
+  date: string;
+  command: string;
+  machine: Machine;
+  settings: { connections: number; durationSeconds: number; warmupSeconds: number; rounds: number };
+  floor: Combined;
+  submitMax: Combined;
+  statusMax: Combined;
+  submitHalf: LoadResult & { rate: number };
+  statusHalf: LoadResult & { rate: number };
+  /** The bare floor offered the same fixed rates, run just before each 50 % row. */
+  floorAtSubmitRate: LoadResult & { rate: number };
+  floorAtStatusRate: LoadResult & { rate: number };
+  logBytesPerRequest: number;
+  renders: RenderRun[];
+  ffmpegFloorMs: number[];
+  ffmpegFloorCommand: string;
+  /** The renderer's x264 preset (used by the floor too) and any extra x264 options it adds (not in the floor). */
+  encoder: { preset: string; extra: string | null };
+  totalSeconds: number;
+}
+
+export const TARGETS = {
+  submitRatio: 0.4,
+  statusRatio: 0.6,
+  halfRateP99Ms: 25,
+  renderMs: 3000,
+} as const;
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ms = (n: number, digits = 1): string => (Number.isFinite(n) ? `${n.toFixed(digits)} ms` : 'n/a');
+const sec = (n: number): string => `${(n / 1000).toFixed(2)} s`;
+const pct = (n: number): string => `${Math.round(n * 100)} %`;
+const cpu = (r: LoadResult): string => (r.serverCpuUs !== undefined && Number.isFinite(r.serverCpuUs) ? `${Math.round(r.serverCpuUs)} µs` : 'n/a');
+const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
+
+/** A run that got errors or non-2xx answers did not measure what it claims to. */
+function clean(r: LoadResult): boolean {
+  return r.non2xx === 0 && r.errors === 0 && r.timeouts === 0;
+}
+
+function problems(r: LoadResult): string {
+  if (clean(r)) return '';
+  const codes = Object.entries(r.statusCodes)
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, n]) => `${n}×${code}`);
+  return ` — INVALID: ${[...codes, r.errors ? `${r.errors} errors` : '', r.timeouts ? `${r.timeouts} timeouts` : ''].filter(Boolean).join(', ')}`;
+}
+
+export interface Row {
+  measure: string;
+  result: string;
+  floor: string;
+  vsFloor: string;
+  target: string;
+  pass: string;
+}
+
+export function summaryRows(b: BenchResults): Row[] {
+  const submitRatio = b.submitMax.rps / b.floor.rps;
+  const statusRatio = b.statusMax.rps / b.floor.rps;
+  const renderMedian = median(b.renders.map((r) => r.totalMs));
+  const ffmpegMedian = median(b.ffmpegFloorMs);
+  const throughput = (r: LoadResult) => `${int(r.rps)} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${cpu(r)} CPU/req)${problems(r)}`;
+  const halfRate = (r: LoadResult & { rate: number }) => `p50 ${r.p50} ms, p99 ${r.p99} ms at ${int(r.rate)} req/s${problems(r)}`;
+  return [
+    {
+      measure: 'Floor: bare Fastify 5 GET, tiny JSON, max',
+      result: throughput(b.floor),
+      floor: '—',
+      vsFloor: '—',
+      target: '—',
+      pass: clean(b.floor) ? '—' : 'INVALID',
+    },
+    {
+      measure: 'Submit POST /v1/videos/generations, max',
+      result: throughput(b.submitMax),
+      floor: `${int(b.floor.rps)} req/s`,
+      vsFloor: pct(submitRatio),
+      target: `≥ ${pct(TARGETS.submitRatio)} of floor`,
+      pass: verdict(clean(b.submitMax) && submitRatio >= TARGETS.submitRatio),
+    },
+    {
+      measure: 'Status GET /v1/tasks/{id}, max',
+      result: throughput(b.statusMax),
+      floor: `${int(b.floor.rps)} req/s`,
+      vsFloor: pct(statusRatio),
+      target: `≥ ${pct(TARGETS.statusRatio)} of floor`,
+      pass: verdict(clean(b.statusMax) && statusRatio >= TARGETS.statusRatio),
+    },
+    {
+      measure: 'Submit at 50 % of its max rate',
+      result: halfRate(b.submitHalf),
+      floor: `p99 ${b.floorAtSubmitRate.p99} ms at the same rate`,
+      vsFloor: '—',
+      target: `p99 < ${TARGETS.halfRateP99Ms} ms`,
+      pass: verdict(clean(b.submitHalf) && b.submitHalf.p99 < TARGETS.halfRateP99Ms),
+    },
+    {
+      measure: 'Status at 50 % of its max rate',
+      result: halfRate(b.statusHalf),
+      floor: `p99 ${b.floorAtStatusRate.p99} ms at the same rate`,
+      vsFloor: '—',
+      target: `p99 < ${TARGETS.halfRateP99Ms} ms`,
+      pass: verdict(clean(b.statusHalf) && b.statusHalf.p99 < TARGETS.halfRateP99Ms),
+    },
+    {
+      measure: 'Submit → completed, 5 s 720p 16:9 with audio (median of 3)',
+      result: `${sec(renderMedian)} (runs: ${b.renders.map((r) => sec(r.totalMs)).join(', ')})`,
+      floor: `${sec(ffmpegMedian)} (bare ffmpeg, median of ${b.ffmpegFloorMs.length})`,
+      vsFloor: `${(renderMedian / ffmpegMedian).toFixed(2)}×`,
+      target: `< ${sec(TARGETS.renderMs)}`,
+      pass: verdict(renderMedian < TARGETS.renderMs),
+    },
+  ];
+}
+
+function markdownTable(headers: string[], rows: string[][]): string {
+  const escape = (cell: string) => cell.replace(/\|/g, '\\|');
+  return [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Plain fixed-width table for the terminal. */
+export function textTable(rows: Row[]): string {
+  const headers = ['Measure', 'Result', 'Floor', 'vs floor', 'Target', 'Pass'];
+  const cells = [headers, ...rows.map((r) => [r.measure, r.result, r.floor, r.vsFloor, r.target, r.pass])];
+  const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+function loadDetails(b: BenchResults): string {
+  const row = (name: string, r: LoadResult & { roundsRps?: number[] }, rate: string) => [
+    name,
+    rate,
+    r.roundsRps ? `${int(r.rps)} (rounds: ${r.roundsRps.map(int).join(', ')})` : int(r.rps),
+    int(r.total),
+    String(r.non2xx),
+    String(r.errors + r.timeouts),
+    `${r.p50} / ${r.p99}`,
+    `${r.rawP50.toFixed(2)} / ${r.rawP99.toFixed(2)} / ${r.rawMax.toFixed(1)}`,
+    cpu(r),
+    r.loopDelayP99Ms === undefined ? 'n/a' : `${r.loopDelayP99Ms.toFixed(1)} / ${r.loopDelayMaxMs!.toFixed(0)}`,
+  ];
+  return markdownTable(
+    ['Run', 'Offered rate', 'req/s (median)', 'Responses', 'non-2xx', 'errors', 'autocannon p50 / p99 (ms)', 'raw p50 / p99 / max (ms)', 'server CPU per response', 'event-loop delay p99 / max (ms)'],
+    [
+      row('floor (bare Fastify)', b.floor, 'max'),
+      row('submit', b.submitMax, 'max'),
+      row('status', b.statusMax, 'max'),
+      row('floor (bare Fastify)', b.floorAtSubmitRate, `${int(b.floorAtSubmitRate.rate)} req/s`),
+      row('submit', b.submitHalf, `${int(b.submitHalf.rate)} req/s`),
+      row('floor (bare Fastify)', b.floorAtStatusRate, `${int(b.floorAtStatusRate.rate)} req/s`),
+      row('status', b.statusHalf, `${int(b.statusHalf.rate)} req/s`),
+    ],
+  );
+}
+
+function renderDetails(b: BenchResults): string {
+  const opt = (n: number | null) => (n === null ? 'n/a' : ms(n, 0));
+  return markdownTable(
+    ['Run', 'Submit → completed', 'POST round trip', 'POST → task started', 'Task run (render + store)', 'Bare ffmpeg floor'],
+    b.renders.map((r, i) => [
+      String(i + 1),
+      ms(r.totalMs, 0),
+      ms(r.postMs, 1),
+      opt(r.queuedMs),
+      opt(r.runMs),
+      b.ffmpegFloorMs[i] === undefined ? 'n/a' : ms(b.ffmpegFloorMs[i]!, 0),
+    ]),
+  );
+}
+
+const HISTORY_HEADING = '## History';
+const HISTORY_KEEP = 20;
+const HISTORY_HEADERS = [
+  'Date',
+  'Floor req/s',
+  'Submit req/s (vs floor)',
+  'Status req/s (vs floor)',
+  'Submit p99 @50 %',
+  'Status p99 @50 %',
+  'Render median',
+  'ffmpeg floor median',
+  'Load at start',
+];
+
+function historyRow(b: BenchResults): string {
+  const cells = [
+    b.date,
+    int(b.floor.rps),
+    `${int(b.submitMax.rps)} (${pct(b.submitMax.rps / b.floor.rps)})`,
+    `${int(b.statusMax.rps)} (${pct(b.statusMax.rps / b.floor.rps)})`,
+    `${b.submitHalf.p99} ms`,
+    `${b.statusHalf.p99} ms`,
+    sec(median(b.renders.map((r) => r.totalMs))),
+    sec(median(b.ffmpegFloorMs)),
+    String(b.machine.loadAtStart),
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+const NOTES_HEADING = '## Profile notes';
+
+/** What carries over from the previous file: its history rows (newest last) and the hand-written profile notes. */
+async function previousFile(file: string): Promise<{ history: string[]; notes: string | null }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return { history: [], notes: null };
+  }
+  const historyAt = text.indexOf(`\n${HISTORY_HEADING}\n`);
+  const history = historyAt < 0 ? [] : text.slice(historyAt).split('\n').filter((line) => /^\| \d{4}-\d\d-\d\dT/.test(line));
+  const notesAt = text.indexOf(`\n${NOTES_HEADING}\n`);
+  let notes: string | null = null;
+  if (notesAt >= 0) {
+    const body = text.slice(notesAt + NOTES_HEADING.length + 2);
+    const end = body.search(/^## /m);
+    notes = (end < 0 ? body : body.slice(0, end)).trim() || null;
+  }
+  return { history, notes };
+}
+
+export async function writeMarkdown(file: string, b: BenchResults): Promise<void> {
+  const previous = await previousFile(file);
+  const history = [...previous.history, historyRow(b)].slice(-HISTORY_KEEP);
+  const m = b.machine;
+  const rows = summaryRows(b);
+  const text = `# Benchmarks
+
+Latest run, overwritten by every \`${b.command}\`. Only the profile notes and the short history table at the end carry over between runs.
+
+- **Date:** ${b.date} (whole run took ${b.totalSeconds.toFixed(0)} s)
+- **Command:** \`${b.command}\`
+- **Machine:** ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.platform}, 1-min load average at start ${m.loadAtStart}
+- **Node:** ${m.node}
+- **ffmpeg:** ${m.ffmpeg}
+- **HTTP load:** autocannon 8 in a separate process, ${b.settings.connections} connections, to 127.0.0.1. Max rates: ${b.settings.rounds} rounds of floor → submit → status, ${b.settings.durationSeconds} s each after a ${b.settings.warmupSeconds} s warm-up of each; medians reported. 50 % rows: one ${b.settings.durationSeconds} s run each. vidgate runs in-process with log level \`info\` written to a file (${b.logBytesPerRequest.toFixed(0)} bytes of log per request), per-key rate and in-flight limits raised out of the way (the checks still run), and its dispatcher stopped for the HTTP runs so submitted tasks just queue. Every submit run starts on a fresh vidgate (empty database), because accepted tasks stay in flight and the in-flight check grows with them.
+
+## Results
+
+${markdownTable(['Measure', 'Result', 'Floor', 'vs floor', 'Target', 'Pass'], rows.map((r) => [r.measure, r.result, r.floor, r.vsFloor, r.target, r.pass]))}
+
+## How to read this
+
+This runs on a shared, noisy machine (other work may be using the same cores), so absolute numbers move from run to run; that is why every floor is measured in the same run, and the max-rate rounds interleave the floor with vidgate so a busy spell hits both alike — compare the ratios, not the raw req/s, with other runs. The HTTP floor is the most a bare Fastify 5 route answers on this machine with this client (client and server share the same cores, so it is the ceiling of this setup rather than of Fastify alone); "vs floor" is the share of that ceiling vidgate keeps after authentication, validation, SQLite and request logging. The 50 % rows offer half of each measured maximum at a fixed rate; their percentiles come from autocannon, which corrects for coordinated omission and rounds to whole milliseconds, and the raw column below gives the uncorrected sub-millisecond view of the same run; the bare floor is offered the same rate just before each, so a tail that shows in both is the machine, not vidgate; the event-loop delay column shows how long the server's thread at worst could not run callbacks (synchronous SQLite, GC, or the process not being scheduled). "CPU/req" is the CPU time (user + system, all threads) of the benchmark process — where the server under test runs, while the load generator runs in another process — divided by the responses: it is much steadier than req/s when the machine is busy, and the best number to compare between runs. The render row is wall time from sending the POST to the dispatcher reporting the task settled (then checked \`completed\` with a GET), with the default concurrency; its floor is a bare ffmpeg x264 encode of a synthetic source at the same size, frame rate, duration and preset, so the ratio is what the plasma, text, audio, process start and storage add on top of the encode. A FAIL is a finding to look into, not a broken build: the command exits 0 unless the benchmark itself could not measure.
+
+## Details
+
+HTTP runs:
+
+${loadDetails(b)}
+
+Renders (run *i* of vidgate and of the ffmpeg floor were interleaved):
+
+${renderDetails(b)}
+
+ffmpeg floor command (preset read from \`src/render/text-to-video.ts\`: \`${b.encoder.preset}\`${b.encoder.extra ? `; the renderer also passes \`${b.encoder.extra}\`, which the floor does not` : ''}):
+
+\`\`\`
+${b.ffmpegFloorCommand}
+\`\`\`
+
+${NOTES_HEADING}
+
+${previous.notes ?? '_Hand-written findings from profiling go here; the benchmark keeps this section as it is when it rewrites the file._'}
+
+${HISTORY_HEADING}
+
+One line per run, newest last, last ${HISTORY_KEEP} kept.
+
+${markdownTable(HISTORY_HEADERS, []).split('\n').slice(0, 2).join('\n')}
+${history.join('\n')}
+`;
+  await writeFile(file, text);
+}

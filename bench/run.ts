@@ -1,0 +1,382 @@
+/**
+ * `npm run bench`: measures vidgate against floors taken in the same run, prints a table and
+ * rewrites BENCHMARKS.md. Not a test: it exits 0 whatever the numbers, unless it could not measure.
+ * BENCH_QUICK=1 makes every run short and leaves BENCHMARKS.md alone (for working on the benchmark).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config/env.js';
+import { runLoad, type LoadResult, type LoadSpec } from './load.js';
+import { describeMachine } from './machine.js';
+import { combine, median, summaryRows, textTable, writeMarkdown, type BenchResults, type RenderRun } from './report.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const QUICK = process.env.BENCH_QUICK === '1';
+const CONNECTIONS = 10;
+const DURATION_S = QUICK ? 2 : 5;
+/** Max-rate runs per target, interleaved floor / submit / status; the median is reported. */
+const ROUNDS = QUICK ? 1 : 3;
+const WARMUP_S = QUICK ? 1 : 2;
+const RENDER_REPEATS = 3;
+const RENDER_TIMEOUT_MS = 120_000;
+const API_KEY = 'sk-bench-0123456789abcdefghijklmnop';
+/** Seed case 1: text-to-video, 720p 16:9, 5 s, with audio. */
+const CASE_1 = {
+  model: 'doubao-seedance-2.0',
+  prompt: 'A kitten yawning at the camera',
+  resolution: '720p',
+  size: '16:9',
+  duration: 5,
+  seed: 42,
+  generate_audio: true,
+};
+const CASE_1_PIXELS = '1248x704';
+/**
+ * Per-key limits raised so the load is measured, not refused: the limiter and the in-flight check
+ * still run on every request. (Unknown variables are ignored by loadConfig.)
+ */
+const LIMITS_OFF = { VIDGATE_DEFAULT_RPM: '1000000', VIDGATE_DEFAULT_IN_FLIGHT: '1000000' };
+
+const cleanups: Array<() => Promise<unknown>> = [];
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function cleanUp(): Promise<void> {
+  while (cleanups.length) {
+    const step = cleanups.pop()!;
+    await step().catch((err: Error) => process.stderr.write(`cleanup: ${err.message}\n`));
+  }
+}
+
+interface Vidgate {
+  app: App;
+  base: string;
+  logFile: string;
+  flushLog: () => void;
+  close: () => Promise<void>;
+}
+
+/** Starts vidgate in-process with its real logger (level info) writing to a file, not the terminal. */
+async function startVidgate(dir: string, opts: { dispatcher: boolean }): Promise<Vidgate> {
+  const logFile = join(dir, 'vidgate.log');
+  const destination = pino.destination({ dest: logFile, sync: false, mkdir: true });
+  const logger = pino({ level: 'info', base: { service: 'vidgate' } }, destination);
+  const config = loadConfig({
+    ...(process.env.VIDGATE_FFMPEG ? { VIDGATE_FFMPEG: process.env.VIDGATE_FFMPEG } : {}),
+    ...LIMITS_OFF,
+    VIDGATE_DATA_DIR: join(dir, 'data'),
+    VIDGATE_BOOTSTRAP_KEY: API_KEY,
+    VIDGATE_LOG_LEVEL: 'info',
+    VIDGATE_HOST: '127.0.0.1',
+    VIDGATE_PORT: '0',
+    VIDGATE_SHUTDOWN_GRACE_SECONDS: '5',
+  });
+  const app = await createApp(config, { logger, runDispatcher: opts.dispatcher });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+    destination.flushSync();
+    destination.end();
+    await rm(dir, { recursive: true, force: true });
+  };
+  cleanups.push(close);
+  // Belt and braces: in some versions runDispatcher: false only skipped dispatcher.start() while every
+  // submit still poked the dispatcher into rendering. A stopped dispatcher never claims, so tasks just queue.
+  if (!opts.dispatcher) await app.dispatcher.stop(0);
+  await app.server.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.server.address();
+  if (!address || typeof address === 'string') throw new Error('vidgate did not bind a TCP port');
+  return { app, base: `http://127.0.0.1:${address.port}`, logFile, flushLog: () => destination.flushSync(), close };
+}
+
+/** A bare Fastify 5 route, no logging: the most this Node, framework and client do here. */
+async function startFloorServer(): Promise<string> {
+  const server = Fastify({ logger: false });
+  server.get('/', async () => ({ hello: 'world' }));
+  cleanups.push(() => server.close());
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const address = server.server.address();
+  if (!address || typeof address === 'string') throw new Error('floor server did not bind a TCP port');
+  return `http://127.0.0.1:${address.port}/`;
+}
+
+/** One load run, plus the CPU this process (where the server under test lives) spent per response. */
+async function measured(spec: LoadSpec): Promise<LoadResult> {
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const before = process.cpuUsage();
+  const result = await runLoad(spec);
+  const used = process.cpuUsage(before);
+  loop.disable();
+  return {
+    ...result,
+    serverCpuUs: result.total ? (used.user + used.system) / result.total : NaN,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    loopDelayMaxMs: loop.max / 1e6,
+  };
+}
+
+async function submitOnce(base: string): Promise<string> {
+  const res = await fetch(`${base}/v1/videos/generations`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(CASE_1),
+  });
+  const body = (await res.json()) as { data?: Array<{ task_id?: string }> };
+  const id = body.data?.[0]?.task_id;
+  if (res.status !== 200 || !id) throw new Error(`submit failed: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return id;
+}
+
+async function taskStatus(base: string, id: string): Promise<string> {
+  const res = await fetch(`${base}/v1/tasks/${id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+  const body = (await res.json()) as { data?: { status?: string; error?: { message?: string } } };
+  if (res.status !== 200) throw new Error(`status failed: HTTP ${res.status} ${JSON.stringify(body)}`);
+  const status = body.data?.status ?? 'unknown';
+  return status === 'failed' ? `failed: ${body.data?.error?.message ?? ''}` : status;
+}
+
+const oneLine = (name: string, r: LoadResult) => {
+  const bad = r.non2xx + r.errors + r.timeouts;
+  return `${name} ${Math.round(r.rps)} req/s (p99 ${r.p99} ms, ${r.serverCpuUs?.toFixed(0)} µs CPU/req${bad ? `, ${bad} bad` : ''})`;
+};
+
+async function httpBench(dir: string) {
+  const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
+  const floor: LoadSpec = { url: await startFloorServer(), connections: CONNECTIONS, durationSeconds: DURATION_S };
+
+  const statusServer = await startVidgate(join(dir, 'status'), { dispatcher: false });
+  const status: LoadSpec = {
+    url: `${statusServer.base}/v1/tasks/${await submitOnce(statusServer.base)}`,
+    headers: { authorization: headers.authorization },
+    connections: CONNECTIONS,
+    durationSeconds: DURATION_S,
+  };
+
+  // Each submit run gets a fresh vidgate: with the dispatcher stopped every accepted task stays in
+  // flight, and the per-key in-flight check costs more the deeper that queue gets (see BENCHMARKS.md).
+  let submitServers = 0;
+  const submitRun = async (extra: Partial<LoadSpec>): Promise<LoadResult> => {
+    const server = await startVidgate(join(dir, `submit-${submitServers++}`), { dispatcher: false });
+    try {
+      const spec: LoadSpec = {
+        url: `${server.base}/v1/videos/generations`,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(CASE_1),
+        connections: CONNECTIONS,
+        durationSeconds: DURATION_S,
+        ...extra,
+      };
+      return await measured(spec);
+    } finally {
+      await server.close();
+    }
+  };
+
+  await runLoad({ ...floor, durationSeconds: WARMUP_S });
+  await submitRun({ durationSeconds: WARMUP_S });
+  await runLoad({ ...status, durationSeconds: WARMUP_S });
+  // Rounds interleave floor and vidgate so a busy spell on the shared machine hits both alike.
+  const rounds = { floor: [] as LoadResult[], submit: [] as LoadResult[], status: [] as LoadResult[] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    rounds.floor.push(await measured(floor));
+    rounds.submit.push(await submitRun({}));
+    rounds.status.push(await measured(status));
+    say(`  round ${round}/${ROUNDS}: ${(['floor', 'submit', 'status'] as const).map((n) => oneLine(n, rounds[n].at(-1)!)).join(', ')}`);
+  }
+  const floorMax = combine(rounds.floor);
+  const submitMax = combine(rounds.submit);
+  const statusMax = combine(rounds.status);
+
+  // Half rate, each next to the floor offered the same rate, so machine noise shows in both.
+  const submitRate = Math.max(1, Math.round(submitMax.rps / 2));
+  const floorAtSubmitRate = { ...(await measured({ ...floor, overallRate: submitRate })), rate: submitRate };
+  const submitHalf = { ...(await submitRun({ overallRate: submitRate })), rate: submitRate };
+  const statusRate = Math.max(1, Math.round(statusMax.rps / 2));
+  const floorAtStatusRate = { ...(await measured({ ...floor, overallRate: statusRate })), rate: statusRate };
+  const statusHalf = { ...(await measured({ ...status, overallRate: statusRate })), rate: statusRate };
+  for (const [name, r, f] of [['submit', submitHalf, floorAtSubmitRate], ['status', statusHalf, floorAtStatusRate]] as const) {
+    say(`  ${name} at ${r.rate} req/s: p50 ${r.p50} ms, p99 ${r.p99} ms (raw p99 ${r.rawP99.toFixed(2)} ms, event loop max ${r.loopDelayMaxMs?.toFixed(0)} ms); floor at that rate p99 ${f.p99} ms`);
+  }
+
+  statusServer.flushLog();
+  const logText = await readFile(statusServer.logFile, 'utf8');
+  const requestLines = logText.split('\n').filter((line) => line.includes('"msg":"request"')).length;
+  const logBytesPerRequest = requestLines ? (await stat(statusServer.logFile)).size / requestLines : 0;
+  await statusServer.close();
+  return { floor: floorMax, submitMax, statusMax, submitHalf, statusHalf, floorAtSubmitRate, floorAtStatusRate, logBytesPerRequest };
+}
+
+/** The encoder settings the renderer uses, so the ffmpeg floor follows any tuning of them. */
+async function rendererEncoder(): Promise<{ preset: string; extra: string | null }> {
+  const source = await readFile(join(ROOT, 'src/render/text-to-video.ts'), 'utf8');
+  const preset = /'-preset',\s*'([\w-]+)'/.exec(source)?.[1];
+  if (!preset) throw new Error('could not find the x264 preset in src/render/text-to-video.ts');
+  const params = /'-x264-params',\s*'([^']+)'/.exec(source)?.[1];
+  return { preset, extra: params ? `-x264-params ${params}` : null };
+}
+
+function ffmpegFloorArgs(preset: string, out: string): string[] {
+  return [
+    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-f', 'lavfi', '-i', `testsrc2=s=${CASE_1_PIXELS}:r=24:d=5`,
+    '-c:v', 'libx264', '-preset', preset, '-pix_fmt', 'yuv420p', '-y', out,
+  ];
+}
+
+function timeFfmpeg(binary: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const elapsed = performance.now() - started;
+      if (code === 0) resolve(elapsed);
+      else reject(new Error(`ffmpeg floor failed (${code}): ${stderr.trim()}`));
+    });
+  });
+}
+
+interface LogLine {
+  time?: number;
+  msg?: string;
+  task?: string;
+  ms?: number;
+}
+
+async function renderBench(dir: string) {
+  const { app, base, logFile, flushLog, close } = await startVidgate(join(dir, 'render'), { dispatcher: true });
+  const settledAt = new Map<string, number>();
+  const waiting = new Map<string, () => void>();
+  const off = app.dispatcher.onTaskSettled((id) => {
+    settledAt.set(id, performance.now());
+    waiting.get(id)?.();
+  });
+  cleanups.push(async () => off());
+  const encoder = await rendererEncoder();
+  const floorOut = join(dir, 'floor.mp4');
+  const floorArgs = ffmpegFloorArgs(encoder.preset, floorOut);
+  cleanups.push(() => rm(floorOut, { force: true }));
+
+  const renders: RenderRun[] = [];
+  const ffmpegFloorMs: number[] = [];
+  const submitted: Array<{ id: string; postEpoch: number }> = [];
+  for (let i = 0; i < RENDER_REPEATS; i++) {
+    const floorMs = await timeFfmpeg(app.ffmpeg.path, floorArgs);
+    ffmpegFloorMs.push(floorMs);
+
+    const postEpoch = Date.now();
+    const started = performance.now();
+    const id = await submitOnce(base);
+    const postMs = performance.now() - started;
+    if (!settledAt.has(id)) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`task ${id} did not settle within ${RENDER_TIMEOUT_MS} ms`)), RENDER_TIMEOUT_MS);
+        waiting.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      waiting.delete(id);
+    }
+    const totalMs = settledAt.get(id)! - started;
+    const status = await taskStatus(base, id);
+    if (status !== 'completed') throw new Error(`render task ${id} ended ${status}`);
+    renders.push({ totalMs, postMs, queuedMs: null, runMs: null });
+    submitted.push({ id, postEpoch });
+    say(`  render ${i + 1}: ${(totalMs / 1000).toFixed(2)} s (bare ffmpeg ${(floorMs / 1000).toFixed(2)} s)`);
+  }
+
+  // The dispatcher's own log lines split the wall time into queueing and running.
+  flushLog();
+  const lines = (await readFile(logFile, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        return JSON.parse(line) as LogLine;
+      } catch {
+        return {} as LogLine;
+      }
+    });
+  submitted.forEach(({ id, postEpoch }, i) => {
+    const startedLine = lines.find((l) => l.task === id && l.msg === 'task started');
+    const completedLine = lines.find((l) => l.task === id && l.msg === 'task completed');
+    renders[i]!.queuedMs = startedLine?.time !== undefined ? startedLine.time - postEpoch : null;
+    renders[i]!.runMs = typeof completedLine?.ms === 'number' ? completedLine.ms : null;
+  });
+
+  const ffmpegFloorCommand = [app.ffmpeg.path, ...floorArgs.slice(4).map((a) => (a === floorOut ? 'out.mp4' : a))].join(' ');
+  const ffmpegPath = app.ffmpeg.path;
+  await close();
+  return { renders, ffmpegFloorMs, ffmpegFloorCommand, encoder, ffmpegPath };
+}
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const date = new Date().toISOString();
+  const dir = await mkdtemp(join(tmpdir(), 'vidgate-bench-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+
+  say(`vidgate benchmark ${date}${QUICK ? ' (BENCH_QUICK: short runs, not for the record)' : ''}`);
+  say(`HTTP: bare Fastify 5 floor and vidgate (dispatcher stopped, log level info to a file), ${ROUNDS} interleaved round(s):`);
+  const http = await httpBench(dir);
+  say(`Submit → completed (seed case 1, ${RENDER_REPEATS}×, interleaved with the bare ffmpeg floor):`);
+  const render = await renderBench(dir);
+  const machine = await describeMachine(render.ffmpegPath);
+
+  const results: BenchResults = {
+    date,
+    command: 'npm run bench',
+    machine,
+    settings: { connections: CONNECTIONS, durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, rounds: ROUNDS },
+    ...http,
+    renders: render.renders,
+    ffmpegFloorMs: render.ffmpegFloorMs,
+    ffmpegFloorCommand: render.ffmpegFloorCommand,
+    encoder: render.encoder,
+    totalSeconds: (performance.now() - began) / 1000,
+  };
+
+  say('');
+  say(`${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, Node ${machine.node}, load ${machine.loadAtStart} at start`);
+  say(textTable(summaryRows(results)));
+  if (QUICK) {
+    say('BENCH_QUICK set: BENCHMARKS.md left untouched.');
+  } else {
+    await writeMarkdown(join(ROOT, 'BENCHMARKS.md'), results);
+    say(`Wrote BENCHMARKS.md (${results.totalSeconds.toFixed(0)} s)`);
+  }
+}
+
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  say('interrupted: cleaning up');
+  void cleanUp().then(() => process.exit(130));
+});
+process.once('uncaughtException', (err) => {
+  interrupted = true;
+  process.stderr.write(`benchmark crashed: ${err.stack ?? err}\n`);
+  void cleanUp().then(() => process.exit(1));
+});
+
+try {
+  await main();
+} catch (err) {
+  process.exitCode = 1;
+  process.stderr.write(`benchmark failed: ${(err as Error).stack ?? err}\n`);
+} finally {
+  if (!interrupted) await cleanUp();
+}

@@ -1,0 +1,30 @@
+import type { TaskRequest } from '../../contract/submit.js';
+
+/** A task's state at the upstream, in vidgate's words (SPEC §8 status mapping). */
+export interface UpstreamStatus {
+  state: 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+  videoUrl?: string;
+  lastFrameUrl?: string;
+  error?: { code: string; message: string };
+}
+
+export interface SubmitInput {
+  taskId: string;
+  request: TaskRequest;
+  seed: number;
+  /** The upstream's own id for the requested model. */
+  upstreamModel: string;
+  apiKey: string;
+}
+
+/** The few calls that differ between upstream APIs; everything else lives in UpstreamProvider. */
+export interface UpstreamAdapter {
+  /** Returns the upstream's task id. Throws UpstreamError. */
+  submit(input: SubmitInput, signal: AbortSignal): Promise<string>;
+  /** Status of several tasks created with one key; an id missing from the answer is unknown upstream. */
+  pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus>>;
+  /** Best effort; the upstream may refuse once the task runs. */
+  cancel(id: string, apiKey: string): Promise<void>;
+  /** Most ids one pollMany call may carry. */
+  readonly batchSize: number;
+}

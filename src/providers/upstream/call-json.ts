@@ -1,0 +1,61 @@
+import { Agent, fetch } from 'undici';
+import { UpstreamError } from './upstream-error.js';
+
+export interface CallOptions {
+  method: 'GET' | 'POST' | 'DELETE';
+  apiKey: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** One connection pool for all upstream API calls (results are downloaded through the media fetcher). */
+const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+
+/** The code and message an upstream put in its error body, in either the Ark or the APIMart shape. */
+function errorOf(body: unknown, status: number): { code: string; message: string } {
+  const error = (body as { error?: { code?: unknown; message?: unknown; type?: unknown } } | null)?.error;
+  const code = typeof error?.code === 'string' ? error.code : typeof error?.type === 'string' ? error.type : `http_${status}`;
+  const message = typeof error?.message === 'string' ? error.message : `the upstream answered HTTP ${status}`;
+  return { code, message };
+}
+
+/** Calls an upstream JSON API and sorts every failure into an UpstreamError. */
+export async function callJson(url: string, o: CallOptions): Promise<unknown> {
+  const timeout = AbortSignal.timeout(o.timeoutMs);
+  const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+  let status: number;
+  let text: string;
+  try {
+    const res = await fetch(url, {
+      method: o.method,
+      dispatcher: agent,
+      signal,
+      headers: {
+        authorization: `Bearer ${o.apiKey}`,
+        accept: 'application/json',
+        ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...o.headers,
+      },
+      body: o.body !== undefined ? JSON.stringify(o.body) : undefined,
+    });
+    status = res.status;
+    text = await res.text();
+  } catch (err) {
+    if (o.signal?.aborted) throw o.signal.reason;
+    const reason = timeout.aborted ? `no answer within ${o.timeoutMs} ms` : ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+    throw new UpstreamError('unavailable', null, 'connection_failed', reason);
+  }
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    if (status < 300) throw new UpstreamError('unavailable', status, 'malformed_response', 'the upstream answered with a body that is not JSON');
+  }
+  if (status >= 200 && status < 300) return body;
+  const { code, message } = errorOf(body, status);
+  if (status === 429 || status >= 500) throw new UpstreamError('unavailable', status, code, message);
+  if (status === 404) throw new UpstreamError('not_found', status, code, message);
+  throw new UpstreamError('rejected', status, code, message);
+}

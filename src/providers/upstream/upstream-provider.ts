@@ -1,0 +1,187 @@
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ModelId } from '../../contract/models.js';
+import type { TaskRequest } from '../../contract/submit.js';
+import type { MediaIntake } from '../../media/media-intake.js';
+import type { SafeFetcher } from '../../media/safe-fetch.js';
+import { ChannelUnavailableError, TaskFailureError, type Provider, type RunContext, type RunInput, type RunOutput } from '../types.js';
+import type { UpstreamAdapter, UpstreamStatus } from './adapter.js';
+import { BatchPoller } from './batch-poller.js';
+import { UpstreamError } from './upstream-error.js';
+
+export interface UpstreamChannelOptions {
+  name: string;
+  /** Tasks this instance keeps at the upstream at once (an upstream account queues at most 120). */
+  concurrency: number;
+  apiKeys: readonly string[];
+  /** vidgate model → the upstream's model id. */
+  models: ReadonlyMap<ModelId, string>;
+  /** Typical time an upstream task takes; drives progress, estimates and the polling pace. */
+  expectedSeconds: number;
+  firstPollMs: number;
+  maxPollMs: number;
+  /** Consecutive failed polls before the task is given up. */
+  maxPollErrors: number;
+  /** From submit to result, at most. */
+  timeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+/** What survives a restart: enough to find the upstream task again instead of submitting twice. */
+interface UpstreamState {
+  upstreamId: string;
+  keyIndex: number;
+  submittedAt: number;
+  referenceVideoSeconds: number | null;
+}
+
+const RESULT_MAX_BYTES = 2 * 1024 * 1024 * 1024;
+const DOWNLOAD_TRIES = 3;
+
+const failure = (detail: string) => new TaskFailureError({ code: 'provider_error', params: { detail } });
+
+function isState(value: unknown): value is UpstreamState {
+  const s = value as UpstreamState | null;
+  return typeof s?.upstreamId === 'string' && Number.isInteger(s.keyIndex) && typeof s.submittedAt === 'number';
+}
+
+/**
+ * A channel in front of a real upstream: submit once (the upstream id is checkpointed at once, so a
+ * restart resumes polling instead of paying twice), poll in batches at a pace that starts quick and
+ * backs off, then copy the result into vidgate's storage — upstream links expire within a day.
+ */
+export class UpstreamProvider implements Provider {
+  readonly name: string;
+  readonly concurrency: number;
+  private nextKey = 0;
+  private readonly lifetime = new AbortController();
+  private readonly poller: BatchPoller;
+
+  constructor(
+    private readonly adapter: UpstreamAdapter,
+    private readonly o: UpstreamChannelOptions,
+    private readonly deps: { intake: MediaIntake; fetcher: SafeFetcher; clock: () => number },
+  ) {
+    this.name = o.name;
+    this.concurrency = o.concurrency;
+    this.poller = new BatchPoller(adapter, 20, this.lifetime.signal);
+  }
+
+  estimateSeconds(): number {
+    return this.o.expectedSeconds;
+  }
+
+  async run(input: RunInput, ctx: RunContext): Promise<RunOutput> {
+    const state = isState(input.state) ? input.state : await this.submit(input, ctx);
+    const apiKey = this.o.apiKeys[state.keyIndex % this.o.apiKeys.length]!;
+    const cancelUpstream = () => {
+      if ((ctx.signal.reason as Error | undefined)?.name === 'Cancelled') this.adapter.cancel(state.upstreamId, apiKey).catch(() => undefined);
+    };
+    ctx.signal.addEventListener('abort', cancelUpstream, { once: true });
+    try {
+      const done = await this.waitUntilDone(state, apiKey, ctx);
+      return await this.collect(done, input.request, state, ctx);
+    } finally {
+      ctx.signal.removeEventListener('abort', cancelUpstream);
+    }
+  }
+
+  private async submit(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
+    const media = await this.deps.intake.prepare(input.request.media, { signal: ctx.signal, accountId: input.accountId });
+    const videos = media.filter((m) => m.input.kind === 'video');
+    const referenceVideoSeconds = videos.length ? videos.reduce((sum, m) => sum + (m.probe.durationSec ?? 0), 0) : null;
+    const upstreamModel = this.o.models.get(input.request.model);
+    if (!upstreamModel) throw failure(`channel ${this.name} does not serve ${input.request.model}`);
+    const keyIndex = this.nextKey++ % this.o.apiKeys.length;
+    let upstreamId: string;
+    try {
+      upstreamId = await this.adapter.submit(
+        { taskId: input.taskId, request: input.request, seed: input.seed, upstreamModel, apiKey: this.o.apiKeys[keyIndex]! },
+        ctx.signal,
+      );
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      if (err.kind === 'rejected') throw failure(`${err.code}: ${err.message}`);
+      throw new ChannelUnavailableError(`${this.name}: ${err.status ? `HTTP ${err.status} ` : ''}${err.message}`);
+    }
+    const state: UpstreamState = { upstreamId, keyIndex, submittedAt: this.deps.clock(), referenceVideoSeconds };
+    await ctx.checkpoint(state);
+    ctx.reportProgress(0.05);
+    return state;
+  }
+
+  /** Polls until the upstream task ends; starts quick, then backs off towards a sixth of the expected time. */
+  private async waitUntilDone(state: UpstreamState, apiKey: string, ctx: RunContext): Promise<UpstreamStatus> {
+    let interval = this.o.firstPollMs;
+    let errors = 0;
+    for (;;) {
+      const waited = this.deps.clock() - state.submittedAt;
+      if (waited > this.o.timeoutMs) {
+        this.adapter.cancel(state.upstreamId, apiKey).catch(() => undefined);
+        throw new TaskFailureError({ code: 'timeout', params: { seconds: Math.round(this.o.timeoutMs / 1000) } });
+      }
+      await delay(errors ? Math.min(this.o.maxPollMs * 4, interval * 2 ** errors) : interval, undefined, { signal: ctx.signal }).catch(() => {
+        throw ctx.signal.reason;
+      });
+      let status: UpstreamStatus | undefined;
+      try {
+        status = await this.poller.poll(state.upstreamId, apiKey);
+      } catch (err) {
+        if (++errors >= this.o.maxPollErrors) {
+          throw failure(`lost contact with the upstream after ${errors} failed polls: ${(err as Error).message}`);
+        }
+        continue;
+      }
+      errors = 0;
+      if (!status) throw failure(`the upstream no longer knows task ${state.upstreamId}`);
+      if (status.state === 'completed' || status.state === 'failed' || status.state === 'cancelled') return status;
+      this.reportWaiting(status, waited, ctx);
+      interval = Math.min(this.o.maxPollMs, Math.max(this.o.firstPollMs, Math.round(interval * 1.5)));
+    }
+  }
+
+  /** Upstreams tell the state, not the progress: estimate it from the time spent against the usual time. */
+  private reportWaiting(status: UpstreamStatus, waitedMs: number, ctx: RunContext): void {
+    if (status.state === 'pending') return ctx.reportProgress(0.05);
+    ctx.reportProgress(0.1 + 0.85 * Math.min(1, waitedMs / (this.o.expectedSeconds * 1000)));
+  }
+
+  private async collect(status: UpstreamStatus, request: TaskRequest, state: UpstreamState, ctx: RunContext): Promise<RunOutput> {
+    if (status.state === 'failed') {
+      throw failure(status.error ? `${status.error.code}: ${status.error.message}` : 'the upstream reports the task failed');
+    }
+    if (status.state === 'cancelled') throw failure('the upstream cancelled the task');
+    if (!status.videoUrl) throw failure('the upstream reports success but gives no video URL');
+    const video = join(ctx.workDir, 'video.mp4');
+    await this.download(status.videoUrl, video, ctx.signal);
+    let lastFrame: RunOutput['lastFrame'] = null;
+    if (request.returnLastFrame && status.lastFrameUrl) {
+      const path = join(ctx.workDir, 'last_frame.png');
+      await this.download(status.lastFrameUrl, path, ctx.signal);
+      lastFrame = { path, name: 'last_frame.png', contentType: 'image/png' };
+    }
+    return {
+      video: { path: video, name: 'video.mp4', contentType: 'video/mp4' },
+      lastFrame,
+      usage: state.referenceVideoSeconds === null ? undefined : { referenceVideoSeconds: state.referenceVideoSeconds },
+    };
+  }
+
+  /** Streams the upstream's file to disk (never whole in memory), retrying brief network trouble. */
+  private async download(url: string, path: string, signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.fetcher.download(url, path, { maxBytes: RESULT_MAX_BYTES, sizeRule: 'results must be smaller than 2 GB', signal });
+        return;
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        if (attempt >= DOWNLOAD_TRIES) throw failure(`could not copy the result from the upstream: ${(err as Error).message}`);
+        await delay(500 * attempt, undefined, { signal });
+      }
+    }
+  }
+
+  close(): void {
+    this.lifetime.abort();
+  }
+}
