@@ -21,7 +21,7 @@ import { createMedia } from './media/setup.js';
 import type { MediaIntake } from './media/media-intake.js';
 import { PriceBook } from './billing/price-book.js';
 import { loadFileConfig } from './config/file.js';
-import { createAccountWithKey, ensureBootstrapKey } from './auth/keys.js';
+import { createAccountWithKey, ensureBootstrapKey, KeyCache } from './auth/keys.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -121,6 +121,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const server = await buildServer(
       {
         store,
+        keyCache: new KeyCache(5_000),
         tasks,
         signer,
         uploads: media.uploads,

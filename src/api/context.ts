@@ -5,10 +5,13 @@ import type { UrlSigner } from '../storage/signed-urls.js';
 import type { ResultStorage } from '../storage/result-storage.js';
 import type { UploadStorage } from '../storage/upload-storage.js';
 import type { PriceBook } from '../billing/price-book.js';
+import type { KeyCache } from '../auth/keys.js';
 
 /** What the routes need from the rest of the service. */
 export interface ApiContext {
   store: Store;
+  /** Accepted keys for a few seconds; cleared whenever a key changes through this process. */
+  keyCache: KeyCache;
   tasks: TaskService;
   signer: UrlSigner;
   storage: ResultStorage;

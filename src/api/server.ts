@@ -4,7 +4,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { ulid } from 'ulid';
+import { randomUUID } from 'node:crypto';
 import type { ApiContext } from './context.js';
 import { installErrorHandling } from './errors.js';
 import { bearerAuth } from './auth.js';
@@ -44,7 +44,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     // A caller's x-request-id is kept when it is sane, so its logs and ours line up.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -90,7 +90,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     { prefix: '/admin/v1' },
   );
   await app.register(async (v1) => {
-    v1.addHook('onRequest', bearerAuth(ctx.store));
+    v1.addHook('onRequest', bearerAuth(ctx.store, ctx.keyCache));
     await perKeyRateLimit(v1, ctx.defaultRpm, ctx.rateWindowMs);
     await v1.register(videoRoutes(ctx));
     await v1.register(taskRoutes(ctx));

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ids.js';
 import type { ApiKeyRecord, KeyLimits, Store } from '../store/types.js';
 import { openAccount } from '../billing/accounts.js';
 
@@ -14,13 +14,44 @@ export function hashApiKey(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
+/**
+ * Recently accepted keys, so a polling client does not cost a database lookup per request. A key
+ * disabled or changed in this process takes effect at once (the cache is cleared); one changed by
+ * another process (the CLI) within the time to live.
+ */
+export class KeyCache {
+  private readonly entries = new Map<string, { key: ApiKeyRecord; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(hash: string, now: number): ApiKeyRecord | undefined {
+    const entry = this.entries.get(hash);
+    if (entry && entry.until > now) return entry.key;
+    if (entry) this.entries.delete(hash);
+    return undefined;
+  }
+
+  set(key: ApiKeyRecord, now: number): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(key.hash, { key, until: now + this.ttlMs });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
 /** The lookup is by hash; the final comparison is constant-time so no prefix of a hash leaks through timing. */
-export async function authenticate(store: Store, secret: string): Promise<ApiKeyRecord | null> {
+export async function authenticate(store: Store, secret: string, cache?: KeyCache, now = Date.now()): Promise<ApiKeyRecord | null> {
   const hash = hashApiKey(secret);
-  const record = await store.findApiKeyByHash(hash);
+  const record = cache?.get(hash, now) ?? (await store.findApiKeyByHash(hash));
   if (!record || record.disabled) return null;
-  const same = timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'));
-  return same ? record : null;
+  if (!timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
+  cache?.set(record, now);
+  return record;
 }
 
 export interface CreatedKey {
@@ -46,7 +77,7 @@ export async function addKey(
 ): Promise<CreatedKey> {
   const secret = opts.secret ?? generateApiKey();
   const key: Omit<ApiKeyRecord, 'spentMicros'> = {
-    id: `key_${ulid()}`,
+    id: `key_${newUlid()}`,
     accountId,
     hash: hashApiKey(secret),
     prefix: secret.slice(0, Math.min(10, secret.length)),

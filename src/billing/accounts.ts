@@ -1,11 +1,11 @@
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ids.js';
 import { usdToMicros } from '../contract/prices.js';
 import type { Account, Store } from '../store/types.js';
 
 /** Opens an account; without a balance it has unlimited quota. The opening balance is a ledger top-up. */
 export async function openAccount(store: Store, opts: { name: string; balanceUsd?: number; now?: number }): Promise<Account> {
   const account = {
-    id: `acct_${ulid()}`,
+    id: `acct_${newUlid()}`,
     name: opts.name,
     unlimited: opts.balanceUsd === undefined,
     balanceMicros: opts.balanceUsd === undefined ? 0 : usdToMicros(opts.balanceUsd),

@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileTypeFromFile } from 'file-type';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ids.js';
 import type { UrlSigner } from './signed-urls.js';
 
 export const UPLOAD_MAX_BYTES = 20 * 1024 * 1024;
@@ -97,7 +97,7 @@ export class UploadStorage {
       const found = await fileTypeFromFile(temp);
       const type = found ? IMAGE_TYPES[found.ext] : undefined;
       if (!type) throw new UploadTypeError(found ? `${found.ext} (${found.mime})` : 'not a recognised image (text or unknown bytes)');
-      const name = `${ulid()}.${type.ext}`;
+      const name = `${newUlid()}.${type.ext}`;
       await rename(temp, join(this.root, name));
       const createdAtMs = this.clock();
       const expiresAtMs = createdAtMs + UPLOAD_TTL_MS;

@@ -1,5 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ids.js';
 import { ApiError, badRequest, notFound } from '../contract/errors.js';
 import { checkSubmitRules, MAX_SEED, type SubmitBody, type TaskRequest } from '../contract/submit.js';
 import { microsToUsd } from '../contract/prices.js';
@@ -26,7 +26,7 @@ export interface TaskServiceOptions {
   onCancelled: (taskId: string) => void;
 }
 
-export const newTaskId = (): string => `task_${ulid()}`;
+export const newTaskId = (): string => `task_${newUlid()}`;
 const TASK_ID = /^task_[0-9A-HJKMNP-TV-Z]{26}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;

@@ -76,6 +76,7 @@ export const adminKeyRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
         if (!(await ctx.store.getApiKey(key_id))) throw notFound(`key ${key_id} was not found`);
         if (request.body.disabled !== undefined) await ctx.store.setApiKeyDisabled(key_id, request.body.disabled);
         await ctx.store.updateApiKeyLimits(key_id, limitsFrom(request.body));
+        ctx.keyCache.clear();
         return { code: 200 as const, data: keyView((await ctx.store.getApiKey(key_id))!) };
       },
     );

@@ -180,11 +180,9 @@ function arkError(status: number, message: string, param?: string): Reply {
 const PIXELS: Record<string, number> = { '480p': 864 * 480, '720p': 1248 * 704, '1080p': 1920 * 1088, '4k': 3840 * 2160 };
 
 export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeArk> {
-  const keys = new Set(options.keys ?? ['ark-key']);
-  const models = new Set(options.models ?? ARK_MODELS);
-  const lifecycle: ArkLifecycle = { queued: 1, running: 1, end: 'succeeded', ...options.lifecycle };
   const tasks = new Map<string, FakeArkTask>();
-  let origin = '';
+  // The returned object: handlers read its settings (keys, lifecycle, …) as they are at request time.
+  let self!: FakeArk;
 
   const must = (id: string) => {
     const task = tasks.get(id);
@@ -217,8 +215,8 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
       updated_at: task.updatedAt,
     };
     if (task.status === 'succeeded') {
-      object.content = { video_url: `${origin}/files/${task.id}.mp4` };
-      if (r.return_last_frame) object.content.last_frame_url = `${origin}/files/${task.id}.png`;
+      object.content = { video_url: `${self.origin}/files/${task.id}.mp4` };
+      if (r.return_last_frame) object.content.last_frame_url = `${self.origin}/files/${task.id}.png`;
       const tokens = Math.floor(((PIXELS[object.resolution] ?? PIXELS['720p']!) * 24 * object.duration) / 1024);
       object.usage = { completion_tokens: tokens, total_tokens: tokens };
     }
@@ -228,14 +226,14 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
 
   /** A read by the upstream's client: counts, and moves the task along the lifecycle. */
   function read(task: FakeArkTask): ArkTaskObject {
-    const stages = [['queued', lifecycle.queued], ['running', lifecycle.running]] as const;
-    if (observe<ArkStatus>(task, stages, lifecycle.end)) entered(task);
+    const { queued, running, end } = self.lifecycle;
+    if (observe<ArkStatus>(task, [['queued', queued], ['running', running]], end)) entered(task);
     return view(task);
   }
 
   function submit(key: string, body: unknown): Reply {
     if (!isObject(body)) return arkError(400, 'The request body is not valid JSON.');
-    if (typeof body.model !== 'string' || !models.has(body.model)) {
+    if (typeof body.model !== 'string' || !self.models.has(body.model)) {
       return arkError(400, `The parameter \`model\` specified in the request is not valid: model ${JSON.stringify(body.model)} does not exist or you do not have access to it.`, 'model');
     }
     const content = body.content;
@@ -302,7 +300,7 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
   /** Runs `handle` with the caller's key, or answers 401. */
   const authed = (req: RecordedRequest<ArkRoute>, handle: (key: string) => Reply) => () => {
     const key = bearer(req.headers);
-    return key !== null && keys.has(key)
+    return key !== null && self.keys.has(key)
       ? handle(key)
       : arkError(401, 'The API key or AK/SK in the request is missing or invalid.');
   };
@@ -342,8 +340,6 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
       return null;
     },
   });
-  origin = core.origin;
-
   const advance = (id: string, status: ArkStatus, extra: Partial<ArkTaskObject> = {}) => {
     const task = must(id);
     Object.assign(task, { status, pinned: true, pollsInStatus: 0 });
@@ -351,12 +347,12 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
     entered(task);
   };
 
-  return {
+  self = {
     ...core,
-    baseUrl: `${origin}/api/v3`,
-    keys,
-    models,
-    lifecycle,
+    baseUrl: `${core.origin}/api/v3`,
+    keys: new Set(options.keys ?? ['ark-key']),
+    models: new Set(options.models ?? ARK_MODELS),
+    lifecycle: { queued: 1, running: 1, end: 'succeeded', ...options.lifecycle },
     submissions: () => core.requests.filter((r) => r.route === 'submit'),
     tasks: () => [...tasks.values()],
     task: (id) => tasks.get(id),
@@ -372,4 +368,5 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
       for (const task of id === undefined ? tasks.values() : [must(id)]) task.filesExpired = true;
     },
   };
+  return self;
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { sampleFrame, sampleSize, sampleVideo } from './sample-video.js';
+import { holdSamples, sampleFrame, sampleSize, sampleVideo } from './sample-video.js';
 
 /**
  * The HTTP core shared by the fake upstreams: real HTTP on 127.0.0.1, every request recorded, and a
@@ -206,6 +206,7 @@ export async function startFakeServer<R extends string>(config: FakeServerConfig
     server.listen(0, '127.0.0.1', () => resolve());
   });
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const releaseSamples = holdSamples();
 
   return {
     origin,
@@ -219,6 +220,7 @@ export async function startFakeServer<R extends string>(config: FakeServerConfig
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      releaseSamples();
     },
   };
 }

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Small real media made once per process with the system ffmpeg and cached in a temp dir (removed
- * at exit): what the fake upstreams serve as their results.
+ * Small real media made once per process with the system ffmpeg and cached in a temp dir: what the
+ * fake upstreams serve as their results. Each fake holds the cache while it runs (`holdSamples`);
+ * the dir is removed when the last holder lets go, or at process exit.
  */
 
 const FFMPEG = '/usr/bin/ffmpeg';
@@ -60,18 +61,36 @@ export function sampleFrame(o: Partial<Size> = {}): Promise<string> {
 
 let dir: string | undefined;
 const files = new Map<string, Promise<string>>();
+let holders = 0;
+let exitHook: (() => void) | undefined;
+
+/** Keeps the cached files until the returned function is called (once). */
+export function holdSamples(): () => void {
+  holders++;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    if (--holders === 0 && dir) {
+      rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+      files.clear();
+    }
+  };
+}
 
 function cached(name: string, make: (out: string) => Promise<void>): Promise<string> {
   let file = files.get(name);
   if (!file) {
     if (!dir) {
-      const created = (dir = mkdtempSync(join(tmpdir(), 'vidgate-upstream-samples-')));
-      process.once('exit', () => rmSync(created, { recursive: true, force: true }));
+      if (!exitHook) process.once('exit', (exitHook = () => dir && rmSync(dir, { recursive: true, force: true })));
+      dir = mkdtempSync(join(tmpdir(), 'vidgate-upstream-samples-'));
     }
     const out = join(dir, name);
     file = make(out).then(() => out);
-    file.catch(() => files.delete(name));
-    files.set(name, file);
+    const made = file;
+    made.catch(() => files.get(name) === made && files.delete(name));
+    files.set(name, made);
   }
   return file;
 }
