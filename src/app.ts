@@ -44,8 +44,9 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** JSON lines on stdout, written asynchronously so a log line never blocks a request on the pipe. */
 export function createLogger(level: Config['logLevel']): Logger {
-  return pino({ level, base: { service: 'vidgate' } });
+  return pino({ level, base: { service: 'vidgate' } }, pino.destination({ dest: 1, sync: false }));
 }
 
 async function signingSecret(config: Config, store: Store): Promise<string> {

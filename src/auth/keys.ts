@@ -76,7 +76,7 @@ export async function addKey(
   opts: { name: string; secret?: string; now?: number; limits?: Partial<KeyLimits> },
 ): Promise<CreatedKey> {
   const secret = opts.secret ?? generateApiKey();
-  const key: Omit<ApiKeyRecord, 'spentMicros'> = {
+  const key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'> = {
     id: `key_${newUlid()}`,
     accountId,
     hash: hashApiKey(secret),
@@ -87,7 +87,7 @@ export async function addKey(
     limits: { ...NO_LIMITS, ...opts.limits },
   };
   await store.createApiKey(key);
-  return { secret, key: { ...key, spentMicros: 0 } };
+  return { secret, key: { ...key, spentMicros: 0, inFlight: 0 } };
 }
 
 /**

@@ -6,6 +6,8 @@ export async function serve(config: Config): Promise<void> {
   const address = await app.server.listen({ host: config.host, port: config.port });
   app.logger.info({ address, dataDir: config.dataDir }, `vidgate listening on ${address}`);
 
+  // The log is written asynchronously: flush what is buffered before the process ends.
+  const exit = (code: number) => app.logger.flush(() => process.exit(code));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -13,10 +15,10 @@ export async function serve(config: Config): Promise<void> {
     app.logger.info({ signal }, 'shutting down: no new work; running tasks finish or return to the queue');
     app
       .close()
-      .then(() => process.exit(0))
+      .then(() => exit(0))
       .catch((err) => {
         app.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -101,6 +101,8 @@ export interface ApiKeyRecord {
   createdAt: number;
   limits: KeyLimits;
   spentMicros: number;
+  /** Its tasks that are pending or processing now. */
+  inFlight: number;
 }
 
 export type LedgerKind = 'topup' | 'reserve' | 'settle' | 'refund';
@@ -171,7 +173,7 @@ export interface Store {
   /** Adds money (a positive amount) with a ledger row; returns the new balance. */
   topUp(accountId: string, amountMicros: number, note: string | null, now: number): Promise<number>;
   listLedger(accountId: string, limit: number, afterId?: number): Promise<LedgerEntry[]>;
-  createApiKey(key: Omit<ApiKeyRecord, 'spentMicros'>): Promise<void>;
+  createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'>): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | null>;
   listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
   updateApiKeyLimits(id: string, limits: Partial<KeyLimits>): Promise<boolean>;

@@ -205,6 +205,8 @@ describe('settlement', () => {
     const tasks = await t.app.store.listTasks({ accountId: c.accountId, limit: 1000 });
     expect(tasks.reduce((sum, task) => sum + task.costMicros, 0)).toBe(account.spentMicros);
     expect(ledger.filter((e) => e.kind === 'refund').length).toBe(tasks.filter((x) => x.status === 'failed' || x.status === 'cancelled').length);
+    const unfinished = tasks.filter((x) => x.status === 'pending' || x.status === 'processing').length;
+    expect((await t.app.store.getApiKey(c.keyId))!.inFlight).toBe(unfinished);
   });
 });
 

@@ -24,6 +24,7 @@ export const KeyView = z
     rpm_limit: z.number().int().nullable(),
     in_flight_limit: z.number().int().nullable(),
     spent: z.number(),
+    in_flight: z.number().int().meta({ description: 'tasks pending or processing now' }),
     created_at: z.number().int(),
   })
   .meta({ id: 'AdminKey' });
@@ -62,6 +63,7 @@ export const keyView = (k: ApiKeyRecord): z.infer<typeof KeyView> => ({
   rpm_limit: k.limits.rpmLimit,
   in_flight_limit: k.limits.inFlightLimit,
   spent: microsToUsd(k.spentMicros),
+  in_flight: k.inFlight,
   created_at: unix(k.createdAt),
 });
 

@@ -102,4 +102,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'provider state for resumable upstream tasks',
     sql: `ALTER TABLE tasks ADD COLUMN provider_state TEXT;`,
   },
+  {
+    version: 4,
+    name: 'unfinished tasks counted per key',
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0 CHECK (in_flight >= 0);
+      UPDATE api_keys SET in_flight = (
+        SELECT COUNT(*) FROM tasks WHERE tasks.key_id = api_keys.id AND tasks.status IN ('pending', 'processing'));
+    `,
+  },
 ];

@@ -96,6 +96,7 @@ interface KeyRow {
   created_at: number;
   spend_cap_micros: number | null;
   spent_micros: number;
+  in_flight: number;
   rpm_limit: number | null;
   in_flight_limit: number | null;
 }
@@ -109,6 +110,7 @@ const toKey = (row: KeyRow): ApiKeyRecord => ({
   createdAt: row.created_at,
   limits: { spendCapMicros: row.spend_cap_micros, rpmLimit: row.rpm_limit, inFlightLimit: row.in_flight_limit },
   spentMicros: row.spent_micros,
+  inFlight: row.in_flight,
 });
 
 /** Fenced by the lease owner: a worker whose lease was taken over cannot write any more. */
@@ -171,10 +173,9 @@ export class SqliteStore implements Store {
         VALUES (@id, @accountId, @hash, @prefix, @name, @disabled, @createdAt, @spendCapMicros, @rpmLimit, @inFlightLimit)`),
       getKey: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
       keysOf: db.prepare('SELECT * FROM api_keys WHERE account_id = ? ORDER BY id'),
-      // Counting stops at the limit: a key with a long queue costs no more than one at its limit.
-      inFlight: db
-        .prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE key_id = ? AND status IN ('pending', 'processing') LIMIT ?)`)
-        .pluck(),
+      // Kept as a counter beside the key, changed in the same transactions as the task's status.
+      enterFlight: db.prepare('UPDATE api_keys SET in_flight = in_flight + 1 WHERE id = ?'),
+      leaveFlight: db.prepare('UPDATE api_keys SET in_flight = in_flight - 1 WHERE id = (SELECT key_id FROM tasks WHERE id = ?)'),
       idempotent: db.prepare('SELECT body_hash, task_id, created_at FROM idempotency_keys WHERE account_id = ? AND idem_key = ?'),
       rememberIdempotent: db.prepare(`
         INSERT INTO idempotency_keys (account_id, idem_key, body_hash, task_id, created_at) VALUES (@accountId, @key, @bodyHash, @taskId, @now)
@@ -273,7 +274,7 @@ export class SqliteStore implements Store {
     return (this.stmt.ledger.all({ accountId, limit, after: afterId }) as Parameters<typeof toLedgerEntry>[0][]).map(toLedgerEntry);
   }
 
-  async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros'>): Promise<void> {
+  async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'>): Promise<void> {
     this.stmt.insertKey.run({ ...key, ...key.limits, disabled: key.disabled ? 1 : 0 });
   }
 
@@ -320,7 +321,7 @@ export class SqliteStore implements Store {
       }
       const account = this.stmt.getAccount.get(task.accountId) as AccountRow;
       const key = this.stmt.getKey.get(task.keyId) as KeyRow;
-      if ((this.stmt.inFlight.get(task.keyId, o.inFlightLimit) as number) >= o.inFlightLimit) {
+      if (key.in_flight >= o.inFlightLimit) {
         return { kind: 'too_many_in_flight', limit: o.inFlightLimit };
       }
       if (key.spend_cap_micros !== null && key.spent_micros + task.costMicros > key.spend_cap_micros) {
@@ -330,6 +331,7 @@ export class SqliteStore implements Store {
         return { kind: 'insufficient_balance', balanceMicros: account.balance_micros };
       }
       this.stmt.insertTask.run({ ...task, model: task.request.model, request: JSON.stringify(task.request) });
+      this.stmt.enterFlight.run(task.keyId);
       this.money.move({
         accountId: task.accountId,
         keyId: task.keyId,
@@ -404,6 +406,7 @@ export class SqliteStore implements Store {
   async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean> {
     return this.db.transaction(() => {
       if (this.stmt.complete.run({ ...g, result: JSON.stringify(result), expiresAt: result.expiresAt, finishedAt }).changes !== 1) return false;
+      this.stmt.leaveFlight.run(g.id);
       const task = toTask(this.stmt.getTask.get(g.id) as TaskRow);
       // Never charge more than was reserved: the reservation is the price the client agreed to.
       const cost = Math.min(Math.max(0, Math.round(finalCostMicros)), task.reservedMicros);
@@ -419,6 +422,7 @@ export class SqliteStore implements Store {
   async failTask(g: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean> {
     return this.db.transaction(() => {
       if (this.stmt.fail.run({ ...g, error: JSON.stringify(failure), finishedAt }).changes !== 1) return false;
+      this.stmt.leaveFlight.run(g.id);
       this.refundInside(g.id, finishedAt, `task failed: ${failure.code}`);
       return true;
     }).immediate();
@@ -427,6 +431,7 @@ export class SqliteStore implements Store {
   async cancelTask(id: string, accountId: string, now: number): Promise<CancelOutcome> {
     return this.db.transaction((): CancelOutcome => {
       if (this.stmt.cancel.run({ id, accountId, now }).changes === 1) {
+        this.stmt.leaveFlight.run(id);
         this.refundInside(id, now, 'task cancelled');
         return { kind: 'cancelled', task: toTask(this.stmt.getTask.get(id) as TaskRow) };
       }

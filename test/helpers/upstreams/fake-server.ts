@@ -54,10 +54,11 @@ export interface FakeServerConfig<R extends string> {
 
 export interface FakeServer<R extends string> {
   /** `http://127.0.0.1:<port>` */
-  origin: string;
-  requests: RecordedRequest<R>[];
-  /** The standing behaviour of each route; change it at any time. */
-  behaviour: Record<R, Behaviour>;
+  readonly origin: string;
+  /** Every request, in arrival order (unmatched ones included). */
+  readonly requests: RecordedRequest<R>[];
+  /** The standing behaviour of each route; set its fields at any time (`fake.behaviour.poll = 'status:500'`). */
+  readonly behaviour: Record<R, Behaviour>;
   /** One-shot behaviours, used by the next requests of `route` in order before `behaviour[route]`. */
   queue(route: R, ...behaviours: Behaviour[]): void;
   close(): Promise<void>;
