@@ -1,5 +1,6 @@
 import { mkdir, rm, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store, TaskRecord, LeaseGuard } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -184,7 +185,8 @@ export class Dispatcher {
       return;
     }
     const renewal = this.keepLease(guard, controller);
-    const workDir = join(this.workDir, task.id);
+    // Unique per run: a task moved to another channel may start here again before this run cleaned up.
+    const workDir = join(this.workDir, `${task.id}.${randomBytes(4).toString('hex')}`);
     const startedAt = this.o.clock();
     try {
       await mkdir(workDir, { recursive: true });
@@ -258,7 +260,6 @@ export class Dispatcher {
     const next = this.o.providers.forModel(task.request.model, tried);
     if (next && (await this.o.store.moveTask(guard, next.name, { tried, data: null }))) {
       log.warn({ reason: err.detail, next: next.name }, 'channel unavailable; task moved to the next channel');
-      this.poke();
       return;
     }
     log.warn({ reason: err.detail, tried }, 'no channel left for the task');

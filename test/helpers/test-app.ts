@@ -22,8 +22,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}, opts: { runDispatcher?: boolean } = {}): Promise<TestApp> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'vidgate-test-'));
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: { runDispatcher?: boolean; /** Reuse another app's data, as a restart would; left in place on close. */ dataDir?: string } = {},
+): Promise<TestApp> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'vidgate-test-')));
   const config = loadConfig({
     VIDGATE_DATA_DIR: dataDir,
     VIDGATE_LOG_LEVEL: 'silent',
@@ -72,7 +75,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: { run
     submit,
     close: async () => {
       await app.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

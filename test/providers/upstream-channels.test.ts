@@ -1,0 +1,299 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { startFakeArk, type FakeArk } from '../helpers/upstreams/fake-ark.js';
+import { startFakeApimart, type FakeApimart } from '../helpers/upstreams/fake-apimart.js';
+import { createAccountWithKey } from '../../src/auth/keys.js';
+import { startFixtureServer } from '../helpers/fixture-server.js';
+
+const FAST_POLLING = 'first_poll_ms: 5\n    max_poll_ms: 20';
+const CASE_1 = { model: 'doubao-seedance-2.0', prompt: 'A kitten yawning at the camera', resolution: '720p', size: '16:9', duration: 5, seed: 42, generate_audio: true };
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const clean of cleanups.splice(0).reverse()) await clean();
+});
+
+async function fakeArk(keys = ['ark-key-1', 'ark-key-2']): Promise<FakeArk> {
+  const ark = await startFakeArk({ keys });
+  cleanups.push(() => ark.close());
+  return ark;
+}
+
+async function fakeApimart(options: Parameters<typeof startFakeApimart>[0] = {}): Promise<FakeApimart> {
+  const apimart = await startFakeApimart(options);
+  cleanups.push(() => apimart.close());
+  return apimart;
+}
+
+/** A vidgate whose configuration file holds these channels; media and results may come from 127.0.0.1. */
+async function gateway(channelsYaml: string, env: Record<string, string> = {}): Promise<TestApp & { configFile: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'vidgate-channels-'));
+  const configFile = join(dir, 'vidgate.yaml');
+  await writeFile(configFile, `channels:\n${channelsYaml}`);
+  const t = await startTestApp({ VIDGATE_CONFIG: configFile, VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1', ...env });
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  cleanups.push(() => t.close());
+  return Object.assign(t, { configFile });
+}
+
+const arkChannel = (ark: FakeArk, extra = '') => `  - name: ark-cn
+    provider: ark
+    base_url: ${ark.baseUrl}
+    api_keys: [ark-key-1, ark-key-2]
+    models:
+      doubao-seedance-2.0: doubao-seedance-2-0-260128
+      doubao-seedance-2.0-fast: doubao-seedance-2-0-fast-260128
+    priority: 10
+    ${FAST_POLLING}
+${extra}`;
+const localChannel = '  - name: sandbox\n    provider: local\n    models: "*"\n    priority: 0\n';
+
+const view = async (t: TestApp, id: string, headers = t.auth) =>
+  (await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${id}`, headers })).json().data;
+
+describe('ark channel', () => {
+  it('submits the Ark request, polls, and copies the result into vidgate storage', async () => {
+    const ark = await fakeArk();
+    const t = await gateway(arkChannel(ark) + localChannel);
+    const id = await t.submit(CASE_1);
+    const done = await t.settled(id);
+    expect(done).toMatchObject({ status: 'completed', provider: 'ark-cn' });
+
+    const [submission] = ark.submissions();
+    expect(submission!.headers.authorization).toMatch(/^Bearer ark-key-[12]$/);
+    expect(submission!.body).toEqual({
+      model: 'doubao-seedance-2-0-260128',
+      content: [{ type: 'text', text: 'A kitten yawning at the camera' }],
+      resolution: '720p',
+      ratio: '16:9',
+      duration: 5,
+      seed: 42,
+      generate_audio: true,
+      return_last_frame: false,
+      watermark: false,
+    });
+    expect(ark.requests.some((r) => r.route === 'list' && r.query.getAll('filter.task_ids').includes(ark.tasks()[0]!.id))).toBe(true);
+
+    const task = await view(t, id);
+    expect(task.result.videos[0].url[0]).toMatch(/^http:\/\/localhost(:\d+)?\/files\//);
+    const ours = await readFile(join(t.dataDir, 'results', done.result!.video.key));
+    const theirs = Buffer.from(await (await fetch(`${ark.origin}/files/${ark.tasks()[0]!.id}.mp4`)).arrayBuffer());
+    expect(ours.equals(theirs)).toBe(true);
+  });
+
+  it('maps every kind of media to its content role, and copies the last frame too', async () => {
+    const ark = await fakeArk();
+    const media = await startFixtureServer();
+    cleanups.push(() => media.close());
+    const t = await gateway(arkChannel(ark));
+    const firstLast = await t.submit({
+      model: 'doubao-seedance-2.0',
+      prompt: 'Transition from day to night',
+      image_with_roles: [
+        { url: media.url('day.jpg'), role: 'first_frame' },
+        { url: media.url('night.jpg'), role: 'last_frame' },
+      ],
+      return_last_frame: true,
+    });
+    const done = await t.settled(firstLast);
+    expect(done.result!.lastFrame).toMatchObject({ contentType: 'image/png' });
+    expect((ark.submissions()[0]!.body as { content: unknown }).content).toEqual([
+      { type: 'text', text: 'Transition from day to night' },
+      { type: 'image_url', image_url: { url: media.url('day.jpg') }, role: 'first_frame' },
+      { type: 'image_url', image_url: { url: media.url('night.jpg') }, role: 'last_frame' },
+    ]);
+
+    const multi = await t.submit({
+      model: 'doubao-seedance-2.0',
+      prompt: 'Fruit tea advertisement',
+      image_urls: [media.url('tea_pic1.jpg')],
+      video_urls: [media.url('tea_video1.mp4')],
+      audio_urls: [media.url('tea_audio1.mp3')],
+    });
+    const settled = await t.settled(multi);
+    expect(settled.status).toBe('completed');
+    expect((ark.submissions()[1]!.body as { content: Array<{ type: string; role?: string }> }).content.map((c) => [c.type, c.role])).toEqual([
+      ['text', undefined],
+      ['image_url', 'reference_image'],
+      ['video_url', 'reference_video'],
+      ['audio_url', 'reference_audio'],
+    ]);
+    // Billed on the probed input seconds (3 s reference video) + 5 s of output, not the reservation's upper bound.
+    expect(settled.costMicros).toBe(Math.round(85_840 * (3 + 5)));
+  });
+
+  it('rotates API keys per task and polls each task with the key that created it', async () => {
+    const ark = await fakeArk();
+    const t = await gateway(arkChannel(ark));
+    const ids = await Promise.all([t.submit(CASE_1), t.submit(CASE_1), t.submit(CASE_1), t.submit(CASE_1)]);
+    await Promise.all(ids.map((id) => t.settled(id)));
+    const keysUsed = new Set(ark.tasks().map((task) => task.key));
+    expect(keysUsed).toEqual(new Set(['ark-key-1', 'ark-key-2']));
+    for (const list of ark.requests.filter((r) => r.route === 'list')) {
+      const key = list.headers.authorization!.replace('Bearer ', '');
+      for (const upstreamId of list.query.getAll('filter.task_ids')) expect(ark.task(upstreamId)!.key).toBe(key);
+    }
+    expect((await Promise.all(ids.map((id) => t.app.store.getTask(id)))).every((task) => task!.status === 'completed')).toBe(true);
+  });
+
+  it('polls many tasks in one list request', async () => {
+    const ark = await fakeArk(['ark-key-1']);
+    const t = await gateway(arkChannel(ark).replace('api_keys: [ark-key-1, ark-key-2]', 'api_keys: [ark-key-1]'));
+    const ids = await Promise.all(Array.from({ length: 6 }, () => t.submit(CASE_1)));
+    await Promise.all(ids.map((id) => t.settled(id)));
+    const widest = Math.max(...ark.requests.filter((r) => r.route === 'list').map((r) => r.query.getAll('filter.task_ids').length));
+    expect(widest).toBeGreaterThan(1);
+  });
+
+  it('an upstream failure fails the task with the upstream code and message, refunded', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.end = 'failed';
+    const t = await gateway(arkChannel(ark));
+    const customer = await createAccountWithKey(t.app.store, { name: 'c', balanceUsd: 5 });
+    const headers = { authorization: `Bearer ${customer.secret}` };
+    const res = await t.app.server.inject({ method: 'POST', url: '/v1/videos/generations', headers, payload: CASE_1 });
+    const id = res.json().data[0].task_id;
+    await t.settled(id);
+    expect((await view(t, id, headers)).error).toMatchObject({
+      code: 'provider_error',
+      message: expect.stringMatching(/OutputVideoSensitiveContentDetected/),
+    });
+    expect((await t.app.store.getAccount(customer.key.accountId))!.balanceMicros).toBe(5_000_000);
+  });
+
+  it('a 4xx at submit fails the task with the upstream reason and does not try other channels', async () => {
+    const ark = await fakeArk();
+    const t = await gateway(arkChannel(ark).replace('doubao-seedance-2-0-260128', 'no-such-upstream-model') + localChannel);
+    const id = await t.submit(CASE_1);
+    const task = await t.settled(id);
+    expect(task).toMatchObject({ status: 'failed', provider: 'ark-cn', error: { code: 'provider_error' } });
+    expect(String(task.error!.params.detail)).toMatch(/InvalidParameter/);
+  });
+
+  it.each(['status:500', 'status:429', 'reset', 'malformed'] as const)('fails over to the next channel when submit answers %s', async (behaviour) => {
+    const ark = await fakeArk();
+    ark.behaviour.submit = behaviour;
+    const t = await gateway(arkChannel(ark) + localChannel);
+    const id = await t.submit({ ...CASE_1, resolution: '480p', duration: 4 });
+    const task = await t.settled(id);
+    expect(task, JSON.stringify(task.error)).toMatchObject({ status: 'completed', provider: 'sandbox', providerState: { tried: ['ark-cn'] } });
+    const ledger = await t.app.store.listLedger(task.accountId, 100);
+    expect(ledger.filter((e) => e.taskId === id && e.kind === 'reserve')).toHaveLength(1);
+  });
+
+  it('fails clearly when no channel is left', async () => {
+    const ark = await fakeArk();
+    ark.behaviour.submit = 'status:503';
+    const t = await gateway(arkChannel(ark));
+    const task = await t.settled(await t.submit(CASE_1));
+    expect(task).toMatchObject({ status: 'failed', error: { code: 'provider_error' } });
+    expect(String(task.error!.params.detail)).toMatch(/no channel could take the task \(tried ark-cn\)/);
+  });
+
+  it('rides out a few failed polls, but gives up after max_poll_errors', async () => {
+    const ark = await fakeArk();
+    ark.queue('list', 'status:500', 'reset');
+    const t = await gateway(arkChannel(ark, '    max_poll_errors: 3\n'));
+    expect(await t.settled(await t.submit(CASE_1))).toMatchObject({ status: 'completed' });
+
+    ark.behaviour.list = 'status:502';
+    const broken = await t.settled(await t.submit(CASE_1));
+    expect(broken).toMatchObject({ status: 'failed', error: { code: 'provider_error' } });
+    expect(String(broken.error!.params.detail)).toMatch(/lost contact with the upstream after 3 failed polls/);
+  });
+
+  it('fails a task the upstream lost', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    const t = await gateway(arkChannel(ark));
+    const id = await t.submit(CASE_1);
+    await new Promise<void>((resolve) => {
+      const check = () => (ark.tasks().length ? resolve() : setImmediate(check));
+      check();
+    });
+    ark.lose(ark.tasks()[0]!.id);
+    const task = await t.settled(id);
+    expect(String(task.error!.params.detail)).toMatch(/no longer knows task cgt-/);
+  });
+
+  it('times out a task that never finishes, and cancels it upstream', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    const t = await gateway(arkChannel(ark, '    timeout_seconds: 0.3\n'));
+    const task = await t.settled(await t.submit(CASE_1));
+    expect(task).toMatchObject({ status: 'failed', error: { code: 'timeout' } });
+    await expect.poll(() => ark.requests.filter((r) => r.route === 'cancel').length).toBe(1);
+    expect(ark.tasks()[0]!.status).toBe('cancelled');
+  });
+
+  it('cancelling a vidgate task cancels it upstream', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    const t = await gateway(arkChannel(ark));
+    const id = await t.submit(CASE_1);
+    await new Promise<void>((resolve) => {
+      const check = async () => ((await t.app.store.getTask(id))!.providerState ? resolve() : setImmediate(check));
+      void check();
+    });
+    const res = await t.app.server.inject({ method: 'POST', url: `/v1/tasks/${id}/cancel`, headers: t.auth });
+    expect(res.json().data.status).toBe('cancelled');
+    await expect.poll(() => ark.tasks()[0]!.status).toBe('cancelled');
+  });
+
+  it('after a restart, resumes polling the upstream task instead of submitting again', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    const first = await gateway(arkChannel(ark));
+    const id = await first.submit(CASE_1);
+    await new Promise<void>((resolve) => {
+      const check = async () => ((await first.app.store.getTask(id))!.providerState ? resolve() : setImmediate(check));
+      void check();
+    });
+    await first.app.close();
+
+    ark.lifecycle.queued = 0;
+    const again = await startTestApp({ VIDGATE_CONFIG: first.configFile, VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1' }, { dataDir: first.dataDir });
+    cleanups.push(() => again.app.close());
+    expect(await again.settled(id)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(ark.submissions()).toHaveLength(1);
+  });
+});
+
+describe('apimart channel', () => {
+  const apimartChannel = (base: string, key: string) => `  - name: relay
+    provider: apimart
+    base_url: ${base}
+    api_keys: [${key}]
+    models: "*"
+    ${FAST_POLLING}
+`;
+
+  it.each([
+    ['array', 'array'],
+    ['object', 'string'],
+  ] as const)('relays to an APIMart-compatible upstream (data as %s, url as %s)', async (variant, urlVariant) => {
+    const apimart = await fakeApimart({ variant, urlVariant });
+    const t = await gateway(apimartChannel(apimart.baseUrl, 'apimart-key'));
+    const id = await t.submit({ ...CASE_1, image_urls: undefined });
+    expect(await t.settled(id)).toMatchObject({ status: 'completed', provider: 'relay' });
+    const [submission] = apimart.submissions();
+    expect(submission!.headers['idempotency-key']).toBe(id);
+    expect(submission!.body).toMatchObject({ model: 'doubao-seedance-2.0', prompt: CASE_1.prompt, duration: 5, size: '16:9', resolution: '720p', generate_audio: true });
+  });
+
+  it('cascades: vidgate → vidgate → local', async () => {
+    const downstream = await startTestApp();
+    cleanups.push(() => downstream.close());
+    const address = await downstream.app.server.listen({ host: '127.0.0.1', port: 0 });
+    const key = (await createAccountWithKey(downstream.app.store, { name: 'upstream gateway' })).secret;
+    const front = await gateway(apimartChannel(address, key));
+    const id = await front.submit({ model: 'doubao-seedance-2.0', prompt: 'Cascade', resolution: '480p', duration: 4 });
+    const done = await front.settled(id);
+    expect(done).toMatchObject({ status: 'completed', provider: 'relay' });
+    const downstreamTasks = await downstream.app.store.listTasks({ accountId: (await downstream.app.store.listAccounts(10)).at(-1)!.id, limit: 5 });
+    expect(downstreamTasks).toEqual([expect.objectContaining({ status: 'completed', provider: 'local' })]);
+  });
+});
