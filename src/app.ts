@@ -15,7 +15,7 @@ import { locateTts } from './render/speech.js';
 import { Dispatcher } from './tasks/dispatcher.js';
 import { newLeaseOwner } from './tasks/lease-owner.js';
 import { TaskService } from './tasks/task-service.js';
-import { noAssets } from './assets/asset-directory.js';
+import { AssetLibrary } from './assets/asset-library.js';
 import { buildServer } from './api/server.js';
 import { createMedia } from './media/setup.js';
 import type { MediaIntake } from './media/media-intake.js';
@@ -37,6 +37,7 @@ export interface App {
   dispatcher: Dispatcher;
   sweeper: ResultSweeper;
   ffmpeg: FfmpegBinary;
+  assets: AssetLibrary;
   /** Fetches, checks and probes a task's media (SPEC §4); uploads are read from disk. */
   media: MediaIntake;
   logger: Logger;
@@ -77,7 +78,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const storage = new ResultStorage(config.dataDir);
     await storage.init();
     const signer = new UrlSigner(await signingSecret(config, store));
-    const media = await createMedia(config, { signer, clock });
+    const assets = new AssetLibrary(store, config.dataDir, clock, logger.child({ component: 'assets' }));
+    const media = await createMedia(config, { signer, clock, assets });
+    await assets.start(media.intake);
     const ffmpeg = await locateFfmpeg(config.ffmpegPath);
     const tts = await locateTts();
     logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, tts: tts?.path ?? null }, 'renderer ready');
@@ -108,7 +111,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tasks = new TaskService({
       store,
       providers,
-      assets: noAssets,
+      assets,
       prices,
       clock,
       defaultInFlightLimit: config.defaultInFlightLimit,
@@ -124,6 +127,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         store,
         keyCache: new KeyCache(5_000),
         tasks,
+        assets,
         signer,
         uploads: media.uploads,
         storage,
@@ -160,10 +164,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sweeper.stop();
       await server.close();
       await dispatcher.stop(config.shutdownGraceMs);
+      await assets.stop();
       await media.close();
       await store.close();
     };
-    return { config, server, store, dispatcher, sweeper, ffmpeg, media: media.intake, logger, close };
+    return { config, server, store, dispatcher, sweeper, ffmpeg, media: media.intake, assets, logger, close };
   } catch (err) {
     await store.close();
     throw err;

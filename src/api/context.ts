@@ -6,6 +6,7 @@ import type { ResultStorage } from '../storage/result-storage.js';
 import type { UploadStorage } from '../storage/upload-storage.js';
 import type { PriceBook } from '../billing/price-book.js';
 import type { KeyCache } from '../auth/keys.js';
+import type { AssetLibrary } from '../assets/asset-library.js';
 
 /** What the routes need from the rest of the service. */
 export interface ApiContext {
@@ -13,6 +14,7 @@ export interface ApiContext {
   /** Accepted keys for a few seconds; cleared whenever a key changes through this process. */
   keyCache: KeyCache;
   tasks: TaskService;
+  assets: AssetLibrary;
   signer: UrlSigner;
   storage: ResultStorage;
   uploads: UploadStorage;

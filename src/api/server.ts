@@ -14,11 +14,13 @@ import { fileRoutes } from './files.js';
 import { uploadFileRoutes, uploadRoutes } from './uploads.js';
 import { healthRoutes } from './health.js';
 import { balanceRoutes } from './balance.js';
+import { assetRoutes } from './assets.js';
 import { modelRoutes } from './models.js';
 import { perKeyRateLimit } from './rate-limit.js';
 import { adminAuth } from './admin/admin-auth.js';
 import { adminAccountRoutes } from './admin/accounts.js';
 import { adminKeyRoutes } from './admin/keys.js';
+import { adminAssetRoutes } from './admin/assets.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -86,6 +88,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
       admin.addHook('onRequest', adminAuth(ctx.adminToken));
       await admin.register(adminAccountRoutes(ctx));
       await admin.register(adminKeyRoutes(ctx));
+      await admin.register(adminAssetRoutes(ctx));
     },
     { prefix: '/admin/v1' },
   );
@@ -95,6 +98,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     await v1.register(videoRoutes(ctx));
     await v1.register(taskRoutes(ctx));
     await v1.register(balanceRoutes(ctx));
+    await v1.register(assetRoutes(ctx));
     await v1.register(modelRoutes(ctx.prices));
     await v1.register(uploadRoutes(ctx));
   });

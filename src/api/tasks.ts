@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../contract/errors.js';
 import { LANGUAGES } from '../contract/failures.js';
-import { ErrorResponse, TaskListResponse, TaskResponse, toTaskObject } from '../contract/task-view.js';
+import { ErrorResponse, TaskListResponse, TaskObject, TaskResponse, toTaskObject } from '../contract/task-view.js';
+import { AssetTaskObject, toAssetTaskObject } from '../contract/asset-view.js';
 import type { TaskRecord } from '../store/types.js';
 import { publicBase, type ApiContext } from './context.js';
 import { callerOf } from './auth.js';
@@ -49,11 +50,16 @@ export const taskRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           security: [{ bearer: [] }],
           params: TaskParams,
           querystring: z.object({ language: Language }),
-          response: { 200: TaskResponse, 401: ErrorResponse, 404: ErrorResponse },
+          response: { 200: z.object({ code: z.literal(200), data: z.union([TaskObject, AssetTaskObject]) }), 401: ErrorResponse, 404: ErrorResponse },
         },
       },
       async (request) => {
-        const task = await ctx.tasks.get(callerOf(request), request.params.task_id);
+        const caller = callerOf(request);
+        const review = await ctx.store.getAssetReview(request.params.task_id);
+        if (review && review.accountId === caller.accountId) {
+          return { code: 200 as const, data: toAssetTaskObject(review, await ctx.store.listReviewAssets(review.id)) };
+        }
+        const task = await ctx.tasks.get(caller, request.params.task_id);
         return { code: 200 as const, data: view(request, task, request.query.language) };
       },
     );

@@ -6,14 +6,9 @@ export interface ApprovedAsset {
 }
 
 /**
- * Where `asset://<id>` references are looked up. Only assets of the asking account that passed
- * review are returned; anything else is indistinguishable from an unknown id.
+ * Where `asset://<id>` references are looked up at submit. Only assets of the asking account that
+ * passed review are returned; anything else is indistinguishable from an unknown id.
  */
 export interface AssetDirectory {
   findApproved(accountId: string, assetId: string): Promise<ApprovedAsset | null>;
 }
-
-/** Until the review flow exists, no asset has passed review. */
-export const noAssets: AssetDirectory = {
-  findApproved: async () => null,
-};

@@ -111,4 +111,46 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT COUNT(*) FROM tasks WHERE tasks.key_id = api_keys.id AND tasks.status IN ('pending', 'processing'));
     `,
   },
+  {
+    version: 5,
+    name: 'assets and their reviews',
+    sql: `
+      CREATE TABLE asset_groups (
+        id          TEXT PRIMARY KEY,
+        account_id  TEXT NOT NULL REFERENCES accounts(id),
+        name        TEXT NOT NULL,
+        description TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      );
+      CREATE TABLE asset_reviews (
+        id          TEXT PRIMARY KEY,
+        account_id  TEXT NOT NULL REFERENCES accounts(id),
+        group_id    TEXT NOT NULL REFERENCES asset_groups(id),
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'completed', 'failed')),
+        progress    INTEGER NOT NULL DEFAULT 0,
+        created_at  INTEGER NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE INDEX asset_reviews_unfinished ON asset_reviews (status) WHERE status IN ('pending', 'processing');
+      CREATE TABLE assets (
+        id           TEXT PRIMARY KEY,
+        account_id   TEXT NOT NULL REFERENCES accounts(id),
+        group_id     TEXT NOT NULL REFERENCES asset_groups(id),
+        review_id    TEXT NOT NULL REFERENCES asset_reviews(id),
+        project_name TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('image', 'video', 'audio')),
+        name         TEXT NOT NULL,
+        source_url   TEXT NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'failed')),
+        reason       TEXT,
+        file_key     TEXT,
+        bytes        INTEGER,
+        content_type TEXT,
+        created_at   INTEGER NOT NULL,
+        deleted_at   INTEGER
+      );
+      CREATE INDEX assets_by_account ON assets (account_id, id);
+      CREATE INDEX assets_by_review ON assets (review_id);
+    `,
+  },
 ];

@@ -20,6 +20,7 @@ import type {
 import type { TaskFailure } from '../../contract/failures.js';
 import { MIGRATIONS } from './migrations.js';
 import { Money, toLedgerEntry } from './money.js';
+import { SqliteAssetQueries } from './asset-queries.js';
 
 interface TaskRow {
   id: string;
@@ -116,42 +117,46 @@ const toKey = (row: KeyRow): ApiKeyRecord => ({
 /** Fenced by the lease owner: a worker whose lease was taken over cannot write any more. */
 const HELD = `id = @id AND status = 'processing' AND lease_owner = @owner`;
 
-export class SqliteStore implements Store {
+/** The SQLite store; asset queries live beside it, on the same connection, and are mixed in below. */
+export class SqliteStore extends SqliteAssetQueries implements Store {
   readonly kind = 'sqlite';
-  private readonly db: Database.Database;
   private readonly claimCache = new Map<number, { pick: Database.Statement; take: Database.Statement }>();
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>;
   private readonly money: Money;
   private readonly checkpointTimer: NodeJS.Timeout;
 
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode survives a process crash (kill -9); only a power loss can drop the last commits.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
-    // Checkpoint on a timer rather than inside whichever commit crosses the threshold, so no single
-    // submit pays for copying the log back into the database.
-    this.db.pragma('wal_autocheckpoint = 0');
-    this.migrate();
-    this.stmt = this.prepareStatements();
+    super(SqliteStore.open(file));
     this.money = new Money(this.db);
+    this.stmt = this.prepareStatements();
     this.checkpointTimer = setInterval(() => this.checkpoint(), 1000);
     this.checkpointTimer.unref();
   }
 
-  private migrate(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    const applied = new Set(
-      (this.db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
-    );
-    const record = this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  /** Opens the file with the settings vidgate relies on and brings its schema up to date. */
+  private static open(file: string): Database.Database {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a process crash (kill -9); only a power loss can drop the last commits.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    // Checkpoint on a timer rather than inside whichever commit crosses the threshold, so no single
+    // submit pays for copying the log back into the database.
+    db.pragma('wal_autocheckpoint = 0');
+    SqliteStore.migrate(db);
+    return db;
+  }
+
+  private static migrate(db: Database.Database): void {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
-      this.db.transaction(() => {
-        this.db.exec(migration.sql);
+      db.transaction(() => {
+        db.exec(migration.sql);
         record.run(migration.version, migration.name, Date.now());
       }).immediate();
     }

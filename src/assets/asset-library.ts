@@ -1,0 +1,148 @@
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { MediaInput } from '../contract/submit.js';
+import { failureMessage } from '../contract/failures.js';
+import { invalidMedia } from '../media/errors.js';
+import type { AssetResolver, MediaIntake, MediaSource } from '../media/media-intake.js';
+import { TaskFailureError } from '../providers/types.js';
+import type { AssetKind, AssetRecord, AssetReview, Store } from '../store/types.js';
+import { newUlid } from '../ids/ids.js';
+import type { ApprovedAsset, AssetDirectory } from './asset-directory.js';
+
+export interface ReviewRequest {
+  accountId: string;
+  group: { id: string } | { name: string; description: string };
+  projectName: string;
+  kind: AssetKind;
+  assets: Array<{ url: string; name: string }>;
+}
+
+/**
+ * Assets (SPEC §7): a review fetches each submitted file through the safe media intake, checks it
+ * against the media rules of its kind and keeps a copy; approved assets are then usable as
+ * asset://<id> by their own account, in every mode, whatever later happens to the original URL.
+ */
+export class AssetLibrary implements AssetDirectory, AssetResolver {
+  private readonly root: string;
+  private intake: MediaIntake | undefined;
+  private readonly running = new Set<Promise<void>>();
+  private readonly lifetime = new AbortController();
+
+  constructor(
+    private readonly store: Store,
+    dataDir: string,
+    private readonly clock: () => number,
+    private readonly logger: Logger,
+  ) {
+    this.root = resolve(dataDir, 'assets');
+  }
+
+  /** The intake also resolves asset:// through this library, so the two are wired after both exist. */
+  async start(intake: MediaIntake): Promise<void> {
+    this.intake = intake;
+    await mkdir(this.root, { recursive: true });
+    for (const review of await this.store.listUnfinishedReviews()) this.launch(review.id);
+  }
+
+  /** Interrupts running reviews; what they had not finished stays pending and resumes at the next start. */
+  async stop(): Promise<void> {
+    this.lifetime.abort();
+    await Promise.allSettled([...this.running]);
+  }
+
+  async submitReview(request: ReviewRequest): Promise<AssetReview> {
+    const now = this.clock();
+    const groupId = 'id' in request.group ? request.group.id : `group_${newUlid()}`;
+    if (!('id' in request.group)) {
+      await this.store.createAssetGroup({ id: groupId, accountId: request.accountId, ...request.group, createdAt: now });
+    }
+    const reviewId = `task_${newUlid()}`;
+    const assets: AssetRecord[] = request.assets.map((a) => ({
+      id: `asset_${newUlid().toLowerCase()}`,
+      accountId: request.accountId,
+      groupId,
+      reviewId,
+      projectName: request.projectName,
+      kind: request.kind,
+      name: a.name,
+      sourceUrl: a.url,
+      status: 'pending',
+      reason: null,
+      fileKey: null,
+      bytes: null,
+      contentType: null,
+      createdAt: now,
+      deletedAt: null,
+    }));
+    await this.store.createAssetReview({ id: reviewId, accountId: request.accountId, groupId, createdAt: now }, assets);
+    this.launch(reviewId);
+    return (await this.store.getAssetReview(reviewId))!;
+  }
+
+  /** Resolves when the review has ended; for tests and shutdown, not for clients (they poll). */
+  whenIdle(): Promise<void> {
+    return Promise.allSettled([...this.running]).then(() => undefined);
+  }
+
+  private launch(reviewId: string): void {
+    const run = this.review(reviewId)
+      .catch((err) => this.logger.error({ err, review: reviewId }, 'asset review failed'))
+      .finally(() => this.running.delete(run));
+    this.running.add(run);
+  }
+
+  private async review(reviewId: string): Promise<void> {
+    await this.store.updateAssetReview(reviewId, { status: 'processing', progress: 10 });
+    const assets = await this.store.listReviewAssets(reviewId);
+    let done = 0;
+    for (const asset of assets) {
+      if (this.lifetime.signal.aborted) return;
+      if (asset.status === 'pending') await this.check(asset);
+      done++;
+      await this.store.updateAssetReview(reviewId, { progress: 10 + Math.floor((85 * done) / assets.length) });
+    }
+    const failed = (await this.store.listReviewAssets(reviewId)).some((a) => a.status === 'failed');
+    await this.store.updateAssetReview(reviewId, { status: failed ? 'failed' : 'completed', progress: 100, finishedAt: this.clock() });
+  }
+
+  private async check(asset: AssetRecord): Promise<void> {
+    const input: MediaInput = { kind: asset.kind, role: roleOf(asset.kind), url: asset.sourceUrl, field: asset.name, assetId: null };
+    try {
+      const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(5 * 60_000)]);
+      const [prepared] = await this.intake!.prepare([input], { signal, accountId: asset.accountId });
+      const fileKey = `${asset.id}${extname(prepared!.path)}`;
+      await copyFile(prepared!.path, join(this.root, fileKey));
+      await this.store.settleAsset(asset.id, { status: 'approved', fileKey, bytes: prepared!.probe.bytes, contentType: prepared!.probe.mime });
+    } catch (err) {
+      if (this.lifetime.signal.aborted) return;
+      const reason = err instanceof TaskFailureError ? failureMessage(err.failure) : `could not be reviewed: ${(err as Error).message}`;
+      await this.store.settleAsset(asset.id, { status: 'failed', reason });
+    }
+  }
+
+  async findApproved(accountId: string, assetId: string): Promise<ApprovedAsset | null> {
+    const asset = await this.store.getAsset(assetId);
+    if (!asset || asset.accountId !== accountId || asset.status !== 'approved' || asset.deletedAt !== null) return null;
+    return { id: asset.id, kind: asset.kind };
+  }
+
+  /** For the media intake: the reviewed copy, checked again, since an asset may be deleted after submit. */
+  async resolve(input: MediaInput & { assetId: string }, opts: { accountId?: string }): Promise<MediaSource> {
+    const asset = await this.store.getAsset(input.assetId);
+    const usable = asset && asset.accountId === opts.accountId && asset.status === 'approved' && asset.fileKey;
+    if (!usable) throw invalidMedia(`asset ${input.assetId} is not an approved asset of this account`);
+    if (asset.deletedAt !== null) throw invalidMedia(`asset ${input.assetId} was deleted after the task was submitted`);
+    return { path: join(this.root, asset.fileKey!) };
+  }
+
+  async remove(accountId: string, assetId: string): Promise<boolean> {
+    const asset = await this.store.getAsset(assetId);
+    if (!asset || !(await this.store.deleteAsset(assetId, accountId, this.clock()))) return false;
+    if (asset.fileKey) await rm(join(this.root, asset.fileKey), { force: true });
+    return true;
+  }
+}
+
+const roleOf = (kind: AssetKind): MediaInput['role'] =>
+  kind === 'image' ? 'reference_image' : kind === 'video' ? 'reference_video' : 'reference_audio';
