@@ -78,7 +78,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const storage = new ResultStorage(config.dataDir);
     await storage.init();
     const signer = new UrlSigner(await signingSecret(config, store));
-    const assets = new AssetLibrary(store, config.dataDir, clock, logger.child({ component: 'assets' }));
+    const assets = new AssetLibrary(store, config.dataDir, clock, logger.child({ component: 'assets' }), {
+      signer,
+      publicUrl: config.publicUrl,
+      ttlMs: 24 * 3600 * 1000,
+    });
     const media = await createMedia(config, { signer, clock, assets });
     await assets.start(media.intake);
     const ffmpeg = await locateFfmpeg(config.ffmpegPath);
@@ -93,6 +97,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       tts,
       intake: media.intake,
       fetcher: media.fetcher,
+      assets,
       clock,
     });
     const dispatcher = new Dispatcher({

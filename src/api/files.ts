@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError } from '../contract/errors.js';
@@ -29,6 +30,27 @@ export const fileRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
         if (!path || !(await access(path).then(() => true, () => false))) throw new ApiError(404, 'file not found: the result may have been deleted');
         reply.header('cache-control', 'private, max-age=3600');
         return reply.sendFile(key, ctx.storage.root);
+      },
+    );
+
+    app.get(
+      '/files/assets/:name',
+      {
+        schema: {
+          summary: "Download an asset's reviewed copy by its signed URL (given to upstream providers)",
+          tags: ['files'],
+          params: z.object({ name: z.string().max(128) }),
+          querystring: z.object({ expires: z.string().max(16).optional(), signature: z.string().max(128).optional() }),
+          response: { 403: ErrorResponse, 404: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const { name } = request.params;
+        const verdict = ctx.signer.verify(`assets/${name}`, request.query.expires, request.query.signature, ctx.clock());
+        if (verdict !== 'ok') throw new ApiError(403, verdict === 'expired' ? 'this asset URL has expired' : 'invalid or missing URL signature');
+        const path = ctx.assets.pathOf(name);
+        if (!path || !(await access(path).then(() => true, () => false))) throw new ApiError(404, 'file not found: the asset may have been deleted');
+        return reply.sendFile(name, dirname(path));
       },
     );
   };

@@ -1,5 +1,5 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { MediaInput } from '../contract/submit.js';
 import { failureMessage } from '../contract/failures.js';
@@ -9,6 +9,7 @@ import { TaskFailureError } from '../providers/types.js';
 import type { AssetKind, AssetRecord, AssetReview, Store } from '../store/types.js';
 import { newUlid } from '../ids/ids.js';
 import type { ApprovedAsset, AssetDirectory } from './asset-directory.js';
+import type { UrlSigner } from '../storage/signed-urls.js';
 
 export interface ReviewRequest {
   accountId: string;
@@ -34,6 +35,8 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
     dataDir: string,
     private readonly clock: () => number,
     private readonly logger: Logger,
+    /** Signs `/files/assets/…` URLs, for upstreams that fetch assets themselves. */
+    private readonly links: { signer: UrlSigner; publicUrl: string | undefined; ttlMs: number },
   ) {
     this.root = resolve(dataDir, 'assets');
   }
@@ -134,6 +137,27 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
     if (!usable) throw invalidMedia(`asset ${input.assetId} is not an approved asset of this account`);
     if (asset.deletedAt !== null) throw invalidMedia(`asset ${input.assetId} was deleted after the task was submitted`);
     return { path: join(this.root, asset.fileKey!) };
+  }
+
+  /** The reviewed copy's file, or null when the name tries to leave the asset folder. */
+  pathOf(fileKey: string): string | null {
+    const path = resolve(this.root, fileKey);
+    return path.startsWith(this.root + sep) ? path : null;
+  }
+
+  /**
+   * An upstream cannot read vidgate's disk: it gets a signed, expiring vidgate URL of the asset's
+   * reviewed copy, on the public address it can reach.
+   */
+  async publicUrl(input: MediaInput & { assetId: string }, accountId: string): Promise<string> {
+    const asset = await this.store.getAsset(input.assetId);
+    if (!asset || asset.accountId !== accountId || asset.status !== 'approved' || !asset.fileKey || asset.deletedAt !== null) {
+      throw new TaskFailureError({ code: 'invalid_media', params: { field: input.field, detail: `asset ${input.assetId} is not an approved asset of this account` } });
+    }
+    if (!this.links.publicUrl) {
+      throw new TaskFailureError({ code: 'provider_error', params: { detail: 'asset references reach an upstream only through VIDGATE_PUBLIC_URL, which is not set' } });
+    }
+    return this.links.publicUrl + this.links.signer.signedPath(`assets/${asset.fileKey}`, this.clock() + this.links.ttlMs);
   }
 
   async remove(accountId: string, assetId: string): Promise<boolean> {

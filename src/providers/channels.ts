@@ -10,6 +10,7 @@ import { UpstreamProvider } from './upstream/upstream-provider.js';
 import { ArkAdapter } from './ark/ark-adapter.js';
 import { ApimartAdapter } from './apimart/apimart-adapter.js';
 import type { UpstreamAdapter } from './upstream/adapter.js';
+import type { AssetLinks } from './upstream/upstream-provider.js';
 
 export interface ChannelDeps {
   localConcurrency: number;
@@ -17,6 +18,7 @@ export interface ChannelDeps {
   tts: TtsEngine | null;
   intake: MediaIntake;
   fetcher: SafeFetcher;
+  assets: AssetLinks;
   clock: () => number;
 }
 
@@ -57,7 +59,7 @@ export function buildChannels(channels: ChannelConfig[] | undefined, deps: Chann
         timeoutMs: c.timeout_seconds * 1000,
         requestTimeoutMs: c.request_timeout_seconds * 1000,
       },
-      { intake: deps.intake, fetcher: deps.fetcher, clock: deps.clock },
+      { intake: deps.intake, fetcher: deps.fetcher, assets: deps.assets, clock: deps.clock },
     );
     registry.register(provider, routing);
   }

@@ -125,6 +125,32 @@ describe('ark channel', () => {
     expect(settled.costMicros).toBe(Math.round(85_840 * (3 + 5)));
   });
 
+  it('hands asset:// references to the upstream as signed vidgate URLs of the reviewed copy', async () => {
+    const ark = await fakeArk();
+    const media = await startFixtureServer();
+    cleanups.push(() => media.close());
+    const t = await gateway(arkChannel(ark), { VIDGATE_PUBLIC_URL: 'https://vidgate.example' });
+    const review = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/seedance2/private-avatar',
+      headers: t.auth,
+      payload: { group: { name: 'cast' }, asset_type: 'Image', url: media.url('cat.jpg') },
+    });
+    await t.app.assets.whenIdle();
+    const assetId = (await view(t, review.json().data.id)).result.usable_assets[0].asset_id;
+    const id = await t.submit({ model: 'doubao-seedance-2.0', prompt: 'The character walks', image_urls: [`asset://${assetId}`] });
+    expect(await t.settled(id)).toMatchObject({ status: 'completed' });
+    const [, image] = (ark.submissions()[0]!.body as { content: Array<{ image_url?: { url: string }; role?: string }> }).content;
+    expect(image!.role).toBe('reference_image');
+    const url = new URL(image!.image_url!.url);
+    expect(url.origin + url.pathname).toBe(`https://vidgate.example/files/assets/${assetId}.jpg`);
+    const file = await t.app.server.inject({ method: 'GET', url: url.pathname + url.search });
+    expect(file.statusCode).toBe(200);
+    expect(file.rawPayload.equals(await readFile(join(media.dir, 'cat.jpg')))).toBe(true);
+    const forged = await t.app.server.inject({ method: 'GET', url: url.pathname.replace('.jpg', '.png') + url.search });
+    expect(forged.statusCode).toBe(403);
+  });
+
   it('rotates API keys per task and polls each task with the key that created it', async () => {
     const ark = await fakeArk();
     const t = await gateway(arkChannel(ark));

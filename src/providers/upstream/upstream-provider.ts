@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ModelId } from '../../contract/models.js';
-import type { TaskRequest } from '../../contract/submit.js';
+import type { MediaInput, TaskRequest } from '../../contract/submit.js';
 import type { MediaIntake } from '../../media/media-intake.js';
 import type { SafeFetcher } from '../../media/safe-fetch.js';
 import { ChannelUnavailableError, TaskFailureError, type Provider, type RunContext, type RunInput, type RunOutput } from '../types.js';
@@ -35,6 +35,11 @@ interface UpstreamState {
   referenceVideoSeconds: number | null;
 }
 
+/** Signed public URLs for asset:// references, which an upstream cannot read otherwise. */
+export interface AssetLinks {
+  publicUrl(input: MediaInput & { assetId: string }, accountId: string): Promise<string>;
+}
+
 const RESULT_MAX_BYTES = 2 * 1024 * 1024 * 1024;
 const DOWNLOAD_TRIES = 3;
 
@@ -60,7 +65,7 @@ export class UpstreamProvider implements Provider {
   constructor(
     private readonly adapter: UpstreamAdapter,
     private readonly o: UpstreamChannelOptions,
-    private readonly deps: { intake: MediaIntake; fetcher: SafeFetcher; clock: () => number },
+    private readonly deps: { intake: MediaIntake; fetcher: SafeFetcher; assets: AssetLinks; clock: () => number },
   ) {
     this.name = o.name;
     this.concurrency = o.concurrency;
@@ -92,11 +97,12 @@ export class UpstreamProvider implements Provider {
     const referenceVideoSeconds = videos.length ? videos.reduce((sum, m) => sum + (m.probe.durationSec ?? 0), 0) : null;
     const upstreamModel = this.o.models.get(input.request.model);
     if (!upstreamModel) throw failure(`channel ${this.name} does not serve ${input.request.model}`);
+    const request = await this.withReachableUrls(input.request, input.accountId);
     const keyIndex = this.nextKey++ % this.o.apiKeys.length;
     let upstreamId: string;
     try {
       upstreamId = await this.adapter.submit(
-        { taskId: input.taskId, request: input.request, seed: input.seed, upstreamModel, apiKey: this.o.apiKeys[keyIndex]! },
+        { taskId: input.taskId, request, seed: input.seed, upstreamModel, apiKey: this.o.apiKeys[keyIndex]! },
         ctx.signal,
       );
     } catch (err) {
@@ -108,6 +114,13 @@ export class UpstreamProvider implements Provider {
     await ctx.checkpoint(state);
     ctx.reportProgress(0.05);
     return state;
+  }
+
+  private async withReachableUrls(request: TaskRequest, accountId: string): Promise<TaskRequest> {
+    const media = await Promise.all(
+      request.media.map(async (m) => (m.assetId ? { ...m, url: await this.deps.assets.publicUrl({ ...m, assetId: m.assetId }, accountId) } : m)),
+    );
+    return { ...request, media };
   }
 
   /** Polls until the upstream task ends; starts quick, then backs off towards a sixth of the expected time. */
