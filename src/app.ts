@@ -20,6 +20,7 @@ import { buildServer } from './api/server.js';
 import { createMedia } from './media/setup.js';
 import type { MediaIntake } from './media/media-intake.js';
 import { PriceBook } from './billing/price-book.js';
+import { Metrics } from './observability/metrics.js';
 import { loadFileConfig } from './config/file.js';
 import { createAccountWithKey, ensureBootstrapKey, KeyCache } from './auth/keys.js';
 
@@ -89,6 +90,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tts = await locateTts();
     logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, tts: tts?.path ?? null }, 'renderer ready');
 
+    const metrics = new Metrics(store);
     const fileConfig = await loadFileConfig(config.configFile);
     const prices = new PriceBook(fileConfig.prices);
     const providers = buildChannels(fileConfig.channels, {
@@ -112,6 +114,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       resultTtlMs: config.resultTtlMs,
       workRoot: join(config.dataDir, 'work'),
       prices,
+      onRunEnded: (provider, outcome, seconds) => metrics.taskRun(provider, outcome, seconds),
     });
     const tasks = new TaskService({
       store,
@@ -132,6 +135,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         store,
         keyCache: new KeyCache(5_000),
         tasks,
+        metrics,
         assets,
         signer,
         uploads: media.uploads,

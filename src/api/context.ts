@@ -7,6 +7,7 @@ import type { UploadStorage } from '../storage/upload-storage.js';
 import type { PriceBook } from '../billing/price-book.js';
 import type { KeyCache } from '../auth/keys.js';
 import type { AssetLibrary } from '../assets/asset-library.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** What the routes need from the rest of the service. */
 export interface ApiContext {
@@ -14,6 +15,7 @@ export interface ApiContext {
   /** Accepted keys for a few seconds; cleared whenever a key changes through this process. */
   keyCache: KeyCache;
   tasks: TaskService;
+  metrics: Metrics;
   assets: AssetLibrary;
   signer: UrlSigner;
   storage: ResultStorage;

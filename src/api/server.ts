@@ -13,6 +13,7 @@ import { taskRoutes } from './tasks.js';
 import { fileRoutes } from './files.js';
 import { uploadFileRoutes, uploadRoutes } from './uploads.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
 import { balanceRoutes } from './balance.js';
 import { assetRoutes } from './assets.js';
 import { modelRoutes } from './models.js';
@@ -62,6 +63,9 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -81,6 +85,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes(ctx));
+  await app.register(metricsRoutes(ctx.metrics));
   await app.register(fileRoutes(ctx));
   await app.register(uploadFileRoutes(ctx));
   await app.register(

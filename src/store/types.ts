@@ -215,6 +215,8 @@ export interface Store extends AssetStore {
   /** When the next task becomes claimable (earliest lease expiry), or null if none is waiting. */
   nextLeaseExpiry(providers: readonly string[]): Promise<number | null>;
 
+  /** Pending and processing tasks per channel and status (for metrics). */
+  countUnfinishedTasks(): Promise<Array<{ provider: string; status: TaskStatus; count: number }>>;
   /** Completed tasks whose results expired and whose files are still on disk. */
   listExpiredResults(now: number, limit: number): Promise<TaskRecord[]>;
   markResultsCollected(id: string): Promise<void>;

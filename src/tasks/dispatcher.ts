@@ -8,6 +8,7 @@ import { ChannelUnavailableError, TaskFailureError, type Provider } from '../pro
 import type { ResultStorage } from '../storage/result-storage.js';
 import type { TaskFailure } from '../contract/failures.js';
 import type { PriceBook } from '../billing/price-book.js';
+import type { TaskOutcome } from '../observability/metrics.js';
 import { isDeadLocalOwner, type LeaseOwner } from './lease-owner.js';
 
 export interface DispatcherOptions {
@@ -22,6 +23,8 @@ export interface DispatcherOptions {
   resultTtlMs: number;
   workRoot: string;
   prices: PriceBook;
+  /** Told how each run ended, for metrics. */
+  onRunEnded?: (provider: string, outcome: TaskOutcome, seconds: number) => void;
   /** Safety net for tasks another process queued; local submits wake the dispatcher directly. */
   idlePollMs?: number;
 }
@@ -188,6 +191,7 @@ export class Dispatcher {
     // Unique per run: a task moved to another channel may start here again before this run cleaned up.
     const workDir = join(this.workDir, `${task.id}.${randomBytes(4).toString('hex')}`);
     const startedAt = this.o.clock();
+    let outcome: TaskOutcome | null = null;
     try {
       await mkdir(workDir, { recursive: true });
       log.info('task started');
@@ -222,49 +226,55 @@ export class Dispatcher {
         return;
       }
       log.info({ ms: finishedAt - startedAt }, 'task completed');
+      outcome = 'completed';
     } catch (err) {
-      if (err instanceof ChannelUnavailableError && !controller.signal.aborted) await this.failOver(task, provider, err, log);
-      else await this.settleFailure(guard, err, controller.signal, log);
+      outcome =
+        err instanceof ChannelUnavailableError && !controller.signal.aborted
+          ? await this.failOver(task, provider, err, log)
+          : await this.settleFailure(guard, err, controller.signal, log);
     } finally {
+      if (outcome) this.o.onRunEnded?.(provider.name, outcome, (this.o.clock() - startedAt) / 1000);
       clearInterval(renewal);
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
-  private async settleFailure(guard: LeaseGuard, err: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+  private async settleFailure(guard: LeaseGuard, err: unknown, signal: AbortSignal, log: Logger): Promise<TaskOutcome | null> {
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (reason instanceof ShuttingDown) {
       await this.o.store.releaseTask(guard);
       log.info('task returned to the queue for shutdown');
-      return;
+      return 'requeued';
     }
     if (reason instanceof Cancelled) {
       log.info('task cancelled while running; its work was stopped');
-      return;
+      return null;
     }
     if (reason instanceof LeaseLost) {
       log.warn('lease lost while running; another worker owns the task');
-      return;
+      return null;
     }
     const failure: TaskFailure =
       err instanceof TaskFailureError ? err.failure : { code: 'render_failed', params: { detail: errorDetail(err) } };
     if (!(err instanceof TaskFailureError)) log.error({ err }, 'task failed');
     else log.info({ failure }, 'task failed');
     await this.o.store.failTask(guard, failure, this.o.clock());
+    return 'failed';
   }
 
   /** The channel could not take the task: hand it to the next one, or fail it when none is left. */
-  private async failOver(task: TaskRecord, provider: Provider, err: ChannelUnavailableError, log: Logger): Promise<void> {
+  private async failOver(task: TaskRecord, provider: Provider, err: ChannelUnavailableError, log: Logger): Promise<TaskOutcome> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
     const tried = [...dispatchState(task.providerState).tried, provider.name];
     const next = this.o.providers.forModel(task.request.model, tried);
     if (next && (await this.o.store.moveTask(guard, next.name, { tried, data: null }))) {
       log.warn({ reason: err.detail, next: next.name }, 'channel unavailable; task moved to the next channel');
-      return;
+      return 'moved';
     }
     log.warn({ reason: err.detail, tried }, 'no channel left for the task');
     const detail = `no channel could take the task (tried ${tried.join(', ')}): ${err.detail}`;
     await this.o.store.failTask(guard, { code: 'provider_error', params: { detail } }, this.o.clock());
+    return 'failed';
   }
 
   private keepLease(guard: LeaseGuard, controller: AbortController): NodeJS.Timeout {

@@ -216,6 +216,7 @@ export class SqliteStore extends SqliteAssetQueries implements Store {
         SELECT * FROM tasks WHERE results_collected = 0 AND result_expires_at IS NOT NULL AND result_expires_at <= ?
         ORDER BY result_expires_at LIMIT ?`),
       markCollected: db.prepare('UPDATE tasks SET results_collected = 1 WHERE id = ?'),
+      unfinished: db.prepare(`SELECT provider, status, COUNT(*) AS count FROM tasks WHERE status IN ('pending', 'processing') GROUP BY provider, status`),
     };
   }
 
@@ -489,6 +490,10 @@ export class SqliteStore extends SqliteAssetQueries implements Store {
       .pluck()
       .get(...providers) as number | null;
     return value ?? null;
+  }
+
+  async countUnfinishedTasks(): Promise<Array<{ provider: string; status: TaskRecord['status']; count: number }>> {
+    return this.stmt.unfinished.all() as Array<{ provider: string; status: TaskRecord['status']; count: number }>;
   }
 
   async listExpiredResults(now: number, limit: number): Promise<TaskRecord[]> {
