@@ -14,6 +14,7 @@ import { fileRoutes } from './files.js';
 import { uploadFileRoutes, uploadRoutes } from './uploads.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
+import { consoleRoutes } from './console.js';
 import { balanceRoutes } from './balance.js';
 import { assetRoutes } from './assets.js';
 import { modelRoutes } from './models.js';
@@ -86,6 +87,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx.metrics));
+  await app.register(consoleRoutes);
   await app.register(fileRoutes(ctx));
   await app.register(uploadFileRoutes(ctx));
   await app.register(

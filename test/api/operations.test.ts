@@ -112,7 +112,11 @@ describe('GET /openapi.json', () => {
   it('documents the task routes with their parameters and answers', () => {
     const one = doc.paths['/v1/tasks/{task_id}'].get;
     expect(one.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'task_id', required: true })]));
-    const task = deref(doc, deref(doc, one.responses['200'].content['application/json'].schema).properties.data);
+    // The route answers a video task or an asset-review task (SPEC §7): find the video task's schema.
+    const data = deref(doc, deref(doc, one.responses['200'].content['application/json'].schema).properties.data);
+    const variants = (data.anyOf ?? data.oneOf ?? [data]).map((v: Json) => deref(doc, v));
+    const task = variants.find((v: Json) => v.properties?.cost);
+    expect(variants.some((v: Json) => v.properties?.object)).toBe(true);
     expect(Object.keys(task.properties)).toEqual(
       expect.arrayContaining(['id', 'status', 'progress', 'created', 'estimated_time', 'completed', 'actual_time', 'result', 'error', 'cost']),
     );
@@ -273,5 +277,20 @@ describe('routes that do not exist', () => {
     const { error } = await res.json();
     expect(error).toMatchObject({ code: res.status, type: res.status === 404 ? 'not_found_error' : 'invalid_request_error' });
     expect(error.message).toContain(method);
+  });
+});
+
+describe('web console', () => {
+  it('is served at / as a page that talks to the public API', async () => {
+    const own = await startTestApp({}, { runDispatcher: false });
+    try {
+      const res = await own.app.server.inject({ method: 'GET', url: '/' });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.headers['content-security-policy']).toMatch(/connect-src 'self'/);
+      for (const path of ['/v1/videos/generations', '/v1/tasks?limit=10', '/v1/user/balance', '/v1/models']) expect(res.body).toContain(path);
+    } finally {
+      await own.close();
+    }
   });
 });
