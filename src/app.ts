@@ -173,6 +173,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sweeper.stop();
       await server.close();
       await dispatcher.stop(config.shutdownGraceMs);
+      await providers.closeAll();
       await assets.stop();
       await media.close();
       await store.close();

@@ -41,8 +41,8 @@ export class ProviderRegistry {
     return [...this.channels.values()].map((c) => c.provider);
   }
 
-  serves(model: ModelId): boolean {
-    return this.candidates(model, []).length > 0;
+  async closeAll(): Promise<void> {
+    await Promise.all(this.all().map((p) => p.close?.()));
   }
 
   /** The channel for a new task of this model, skipping channels already tried; undefined if none is left. */

@@ -39,6 +39,8 @@ export interface Provider {
   readonly concurrency: number;
   estimateSeconds(request: TaskRequest): number;
   run(input: RunInput, ctx: RunContext): Promise<RunOutput>;
+  /** Releases what the channel holds beyond single runs (shared pollers, connections). */
+  close?(): Promise<void>;
 }
 
 /** A failure that is the task's own (bad input, refused by upstream): it ends the task without retry. */

@@ -194,7 +194,7 @@ export class UpstreamProvider implements Provider {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.lifetime.abort();
   }
 }
