@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { LoadResult } from './load.js';
 import type { Machine } from './machine.js';
+import type { BigRenderResult, ModeResult } from './render-modes.js';
 
 export interface RenderRun {
   /** Wall time from just before the POST to the dispatcher's settled event. */
@@ -61,6 +62,12 @@ export interface BenchResults {
   ffmpegFloorCommand: string;
   /** The renderer's x264 preset (used by the floor too) and any extra x264 options it adds (not in the floor). */
   encoder: { preset: string; extra: string | null };
+  /** Each render mode at 720p 5 s next to the bare ffmpeg floor with the renderer's encoder settings. */
+  modes: ModeResult[];
+  modeRepeats: number;
+  modeFloorCommand: string;
+  /** The 4k 15 s render through `vidgate serve`; null when skipped (BENCH_QUICK). */
+  bigRender: BigRenderResult | null;
   totalSeconds: number;
 }
 
@@ -69,6 +76,11 @@ export const TARGETS = {
   statusRatio: 0.6,
   halfRateP99Ms: 25,
   renderMs: 3000,
+  /** Text and image modes, render time over the ffmpeg floor. */
+  modeRatio: 1.5,
+  bigRenderMs: 90_000,
+  /** Peak RSS of the vidgate server process during the 4k render. */
+  serverPeakMiB: 400,
 } as const;
 
 export function median(values: number[]): number {
@@ -162,6 +174,46 @@ export function summaryRows(b: BenchResults): Row[] {
       target: `< ${sec(TARGETS.renderMs)}`,
       pass: verdict(renderMedian < TARGETS.renderMs),
     },
+    ...modeRows(b),
+    ...bigRenderRows(b),
+  ];
+}
+
+function modeRows(b: BenchResults): Row[] {
+  return b.modes.map((m) => {
+    const ratio = median(m.renderMs) / median(m.floorMs);
+    return {
+      measure: `Render mode: ${m.name}, 720p 16:9 5 s (median of ${m.renderMs.length})`,
+      result: `${sec(median(m.renderMs))} (CPU ${median(m.renderCpuS).toFixed(2)} s)`,
+      floor: `${sec(median(m.floorMs))} (CPU ${median(m.floorCpuS).toFixed(2)} s)`,
+      vsFloor: `${ratio.toFixed(2)}× (CPU ${(median(m.renderCpuS) / median(m.floorCpuS)).toFixed(2)}×)`,
+      target: m.target ? `≤ ${TARGETS.modeRatio}× floor` : '—',
+      pass: m.target ? verdict(ratio <= TARGETS.modeRatio) : '—',
+    };
+  });
+}
+
+function bigRenderRows(b: BenchResults): Row[] {
+  const big = b.bigRender;
+  if (!big) return [];
+  const completed = big.status === 'completed';
+  return [
+    {
+      measure: `Submit → completed, ${big.durationSeconds} s ${big.resolution} (${big.pixels}) text with audio, via \`vidgate serve\``,
+      result: `${sec(big.totalMs)}${completed ? '' : ` — ${big.status}`}`,
+      floor: '—',
+      vsFloor: '—',
+      target: `< ${sec(TARGETS.bigRenderMs)}`,
+      pass: verdict(completed && big.totalMs < TARGETS.bigRenderMs),
+    },
+    {
+      measure: 'Peak RSS of the server process during that render',
+      result: `${big.serverPeakMiB} MiB (its ffmpeg: ${big.ffmpegPeakMiB} MiB; both at once: ${big.combinedPeakMiB} MiB)`,
+      floor: `bare ffmpeg 4k encode: ${big.floorFfmpegPeakMiB} MiB`,
+      vsFloor: `ffmpeg ${(big.ffmpegPeakMiB / big.floorFfmpegPeakMiB).toFixed(2)}×`,
+      target: `server < ${TARGETS.serverPeakMiB} MiB`,
+      pass: verdict(completed && big.serverPeakMiB < TARGETS.serverPeakMiB),
+    },
   ];
 }
 
@@ -225,6 +277,43 @@ function renderDetails(b: BenchResults): string {
   );
 }
 
+function modeDetails(b: BenchResults): string {
+  if (b.modes.length === 0) return '';
+  const list = (values: number[], format: (n: number) => string) => values.map(format).join(', ');
+  const table = markdownTable(
+    ['Mode', 'What is rendered', 'Render runs', 'Floor runs', 'Render CPU (s)', 'Floor CPU (s)'],
+    b.modes.map((m) => [
+      m.name,
+      m.what,
+      list(m.renderMs, (n) => ms(n, 0)),
+      list(m.floorMs, (n) => ms(n, 0)),
+      list(m.renderCpuS, (n) => n.toFixed(2)),
+      list(m.floorCpuS, (n) => n.toFixed(2)),
+    ]),
+  );
+  return `Render modes: each run calls the local renderer in-process (\`renderVideo\`, the code the \`local\` provider runs, from text files to the finished MP4) for 1248×704, 24 fps, 120 frames, no audio unless said, right after a run of the floor below; wall times, and the CPU time of the ffmpeg children (user + system, from /proc). Text and image modes are held to ${TARGETS.modeRatio}× the floor; the reference-video modes decode, scale and (anime) restyle a second picture per frame and have no target.
+
+${table}
+
+Floor for the modes (the renderer's own encoder settings, from \`src/render/encode.ts\`):
+
+\`\`\`
+${b.modeFloorCommand}
+\`\`\`
+`;
+}
+
+function bigRenderDetails(b: BenchResults): string {
+  const big = b.bigRender;
+  if (!big) return '';
+  return `4k render: seed case 1's body at \`resolution: "4k"\`, \`duration: 15\` (3840×2160, 360 frames, with audio), submitted over HTTP to a separate \`vidgate serve\` process and polled until ${big.status}. Memory is sampled every 100 ms from /proc: the server's own high-water mark (VmHWM), the ffmpeg child's, and the largest sum of both resident sizes at one moment. Most of ffmpeg's share is x264 at 4k with its pinned 4 frame threads: the bare encode below, of a synthetic source with the same settings, peaks at ${big.floorFfmpegPeakMiB} MiB on its own.
+
+\`\`\`
+${big.floorCommand}
+\`\`\`
+`;
+}
+
 const HISTORY_HEADING = '## History';
 const HISTORY_KEEP = 20;
 const HISTORY_HEADERS = [
@@ -237,6 +326,8 @@ const HISTORY_HEADERS = [
   'Render median',
   'ffmpeg floor median',
   'Load at start',
+  'Modes vs floor (text / image / first+last / images / video / anime / all)',
+  '4k 15 s (server / ffmpeg peak)',
 ];
 
 function historyRow(b: BenchResults): string {
@@ -250,6 +341,8 @@ function historyRow(b: BenchResults): string {
     sec(median(b.renders.map((r) => r.totalMs))),
     sec(median(b.ffmpegFloorMs)),
     String(b.machine.loadAtStart),
+    b.modes.map((m) => `${(median(m.renderMs) / median(m.floorMs)).toFixed(2)}×`).join(' / ') || '—',
+    b.bigRender ? `${sec(b.bigRender.totalMs)} (${b.bigRender.serverPeakMiB} / ${b.bigRender.ffmpegPeakMiB} MiB)` : '—',
   ];
   return `| ${cells.join(' | ')} |`;
 }
@@ -310,12 +403,14 @@ Renders (run *i* of vidgate and of the ffmpeg floor were interleaved):
 
 ${renderDetails(b)}
 
-ffmpeg floor command (preset read from \`src/render/text-to-video.ts\`: \`${b.encoder.preset}\`${b.encoder.extra ? `; the renderer also passes \`${b.encoder.extra}\`, which the floor does not` : ''}):
+ffmpeg floor command (preset read from \`src/render/encode.ts\`: \`${b.encoder.preset}\`${b.encoder.extra ? `; the renderer also passes \`${b.encoder.extra}\`, which this floor does not` : ''}):
 
 \`\`\`
 ${b.ffmpegFloorCommand}
 \`\`\`
 
+${modeDetails(b)}
+${bigRenderDetails(b)}
 ${NOTES_HEADING}
 
 ${previous.notes ?? '_Hand-written findings from profiling go here; the benchmark keeps this section as it is when it rewrites the file._'}

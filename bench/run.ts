@@ -15,16 +15,25 @@ import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config/env.js';
 import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import { describeMachine } from './machine.js';
+import { locateFfmpeg } from '../src/render/ffmpeg.js';
+import { X264_PARAMS, X264_PRESET } from '../src/render/encode.js';
+import { bigRenderBench, floorCommand, renderModesBench } from './render-modes.js';
 import { combine, median, summaryRows, textTable, writeMarkdown, type BenchResults, type RenderRun } from './report.js';
+import { runSseBench, sseSection, sseSummary, writeSseSection } from './sse.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=sse runs only the live-events section and rewrites only that section of BENCHMARKS.md. */
+const ONLY_SSE = process.env.BENCH_ONLY === 'sse';
+const SSE_CLIENTS = QUICK ? 200 : 1000;
 const CONNECTIONS = 10;
 const DURATION_S = QUICK ? 2 : 5;
 /** Max-rate runs per target, interleaved floor / submit / status; the median is reported. */
 const ROUNDS = QUICK ? 1 : 3;
 const WARMUP_S = QUICK ? 1 : 2;
 const RENDER_REPEATS = 3;
+/** Runs of each render mode (each after its own floor run). */
+const MODE_REPEATS = QUICK ? 1 : 3;
 const RENDER_TIMEOUT_MS = 120_000;
 const API_KEY = 'sk-bench-0123456789abcdefghijklmnop';
 /** Seed case 1: text-to-video, 720p 16:9, 5 s, with audio. */
@@ -217,12 +226,8 @@ async function httpBench(dir: string) {
 }
 
 /** The encoder settings the renderer uses, so the ffmpeg floor follows any tuning of them. */
-async function rendererEncoder(): Promise<{ preset: string; extra: string | null }> {
-  const source = await readFile(join(ROOT, 'src/render/text-to-video.ts'), 'utf8');
-  const preset = /'-preset',\s*'([\w-]+)'/.exec(source)?.[1];
-  if (!preset) throw new Error('could not find the x264 preset in src/render/text-to-video.ts');
-  const params = /'-x264-params',\s*'([^']+)'/.exec(source)?.[1];
-  return { preset, extra: params ? `-x264-params ${params}` : null };
+function rendererEncoder(): { preset: string; extra: string | null } {
+  return { preset: X264_PRESET, extra: X264_PARAMS ? `-x264-params ${X264_PARAMS}` : null };
 }
 
 function ffmpegFloorArgs(preset: string, out: string): string[] {
@@ -264,7 +269,7 @@ async function renderBench(dir: string) {
     waiting.get(id)?.();
   });
   cleanups.push(async () => off());
-  const encoder = await rendererEncoder();
+  const encoder = rendererEncoder();
   const floorOut = join(dir, 'floor.mp4');
   const floorArgs = ffmpegFloorArgs(encoder.preset, floorOut);
   cleanups.push(() => rm(floorOut, { force: true }));
@@ -323,6 +328,19 @@ async function renderBench(dir: string) {
   return { renders, ffmpegFloorMs, ffmpegFloorCommand, encoder, ffmpegPath };
 }
 
+/** Many live-event clients held by one server (see bench/sse.ts). */
+async function sseBench(dir: string) {
+  say(`Live events: ${SSE_CLIENTS} concurrent SSE clients held by one vidgate:`);
+  const server = await startVidgate(join(dir, 'sse'), { dispatcher: false });
+  try {
+    const result = await runSseBench(server, API_KEY, SSE_CLIENTS);
+    say(`  ${sseSummary(result)}`);
+    return result;
+  } finally {
+    await server.close();
+  }
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   const date = new Date().toISOString();
@@ -330,10 +348,27 @@ async function main(): Promise<void> {
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
 
   say(`vidgate benchmark ${date}${QUICK ? ' (BENCH_QUICK: short runs, not for the record)' : ''}`);
+  if (ONLY_SSE) {
+    const sse = await sseBench(dir);
+    if (!QUICK) await writeSseSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
+    say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the live events section of BENCHMARKS.md');
+    return;
+  }
   say(`HTTP: bare Fastify 5 floor and vidgate (dispatcher stopped, log level info to a file), ${ROUNDS} interleaved round(s):`);
   const http = await httpBench(dir);
   say(`Submit → completed (seed case 1, ${RENDER_REPEATS}×, interleaved with the bare ffmpeg floor):`);
   const render = await renderBench(dir);
+  const ffmpeg = await locateFfmpeg(process.env.VIDGATE_FFMPEG);
+  say(`Render modes at 720p 16:9, 5 s, each run after a bare ffmpeg floor run (${MODE_REPEATS}×, medians):`);
+  const modes = await renderModesBench(ffmpeg, join(dir, 'modes'), { repeats: MODE_REPEATS, say });
+  let bigRender = null;
+  if (QUICK) {
+    say('4k 15 s render: skipped (BENCH_QUICK)');
+  } else {
+    say('4k 15 s text render with audio through a `vidgate serve` process:');
+    bigRender = await bigRenderBench(join(dir, 'big'), ffmpeg.path, say);
+  }
+  const sse = await sseBench(dir);
   const machine = await describeMachine(render.ffmpegPath);
 
   const results: BenchResults = {
@@ -346,6 +381,10 @@ async function main(): Promise<void> {
     ffmpegFloorMs: render.ffmpegFloorMs,
     ffmpegFloorCommand: render.ffmpegFloorCommand,
     encoder: render.encoder,
+    modes,
+    modeRepeats: MODE_REPEATS,
+    modeFloorCommand: floorCommand(ffmpeg.path),
+    bigRender,
     totalSeconds: (performance.now() - began) / 1000,
   };
 
@@ -356,6 +395,7 @@ async function main(): Promise<void> {
     say('BENCH_QUICK set: BENCHMARKS.md left untouched.');
   } else {
     await writeMarkdown(join(ROOT, 'BENCHMARKS.md'), results);
+    await writeSseSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
     say(`Wrote BENCHMARKS.md (${results.totalSeconds.toFixed(0)} s)`);
   }
 }

@@ -23,6 +23,7 @@ import { PriceBook } from './billing/price-book.js';
 import { Metrics } from './observability/metrics.js';
 import { loadFileConfig } from './config/file.js';
 import { createAccountWithKey, ensureBootstrapKey, KeyCache } from './auth/keys.js';
+import { createPushChannels, type PushChannels } from './webhooks/setup.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -36,6 +37,8 @@ export interface App {
   server: FastifyInstance;
   store: Store;
   dispatcher: Dispatcher;
+  /** Webhooks (worker, secrets, delivery log) and live task events. */
+  push: PushChannels;
   sweeper: ResultSweeper;
   ffmpeg: FfmpegBinary;
   assets: AssetLibrary;
@@ -102,11 +105,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       assets,
       clock,
     });
+    const owner = newLeaseOwner();
+    const push = createPushChannels(config, { store, signer, clock, owner, logger });
     const dispatcher = new Dispatcher({
       store,
       providers,
       storage,
-      owner: newLeaseOwner(),
+      owner,
       logger: logger.child({ component: 'dispatcher' }),
       clock,
       leaseMs: config.leaseMs,
@@ -115,7 +120,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       workRoot: join(config.dataDir, 'work'),
       prices,
       onRunEnded: (provider, outcome, seconds) => metrics.taskRun(provider, outcome, seconds),
+      onTaskChanged: (id, change) => push.taskChanged(id, change),
     });
+    dispatcher.onTaskSettled((id) => push.taskChanged(id, 'settled'));
     const tasks = new TaskService({
       store,
       providers,
@@ -124,7 +131,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       clock,
       defaultInFlightLimit: config.defaultInFlightLimit,
       onSubmitted: () => dispatcher.poke(),
-      onCancelled: (id) => dispatcher.cancel(id),
+      onCancelled: (id) => {
+        dispatcher.cancel(id);
+        push.taskChanged(id, 'settled');
+      },
+      estimate: (provider, request) => push.estimates.estimate(provider, request),
     });
     const sweeper = new ResultSweeper(store, storage, clock, logger.child({ component: 'sweeper' }));
     await ensureSomeoneCanSignIn(config, store, logger);
@@ -135,6 +146,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         store,
         keyCache: new KeyCache(5_000),
         tasks,
+        events: push.events,
+        webhooks: push.webhooks,
         metrics,
         assets,
         signer,
@@ -164,21 +177,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger,
     );
 
-    if (options.runDispatcher !== false) await dispatcher.start();
+    push.useServer(server);
+    if (options.runDispatcher !== false) {
+      await dispatcher.start();
+      await push.start();
+    }
     sweeper.start(10 * 60 * 1000);
 
     const close = async () => {
       if (closing) return;
       closing = true;
       sweeper.stop();
+      push.closeStreams();
       await server.close();
       await dispatcher.stop(config.shutdownGraceMs);
+      await push.stop();
       await providers.closeAll();
       await assets.stop();
       await media.close();
       await store.close();
     };
-    return { config, server, store, dispatcher, sweeper, ffmpeg, media: media.intake, assets, logger, close };
+    return { config, server, store, dispatcher, push, sweeper, ffmpeg, media: media.intake, assets, logger, close };
   } catch (err) {
     await store.close();
     throw err;

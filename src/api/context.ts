@@ -8,6 +8,8 @@ import type { PriceBook } from '../billing/price-book.js';
 import type { KeyCache } from '../auth/keys.js';
 import type { AssetLibrary } from '../assets/asset-library.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { TaskEvents } from '../events/task-events.js';
+import type { Webhooks } from '../webhooks/webhooks.js';
 
 /** What the routes need from the rest of the service. */
 export interface ApiContext {
@@ -15,6 +17,10 @@ export interface ApiContext {
   /** Accepted keys for a few seconds; cleared whenever a key changes through this process. */
   keyCache: KeyCache;
   tasks: TaskService;
+  /** Live task events (SSE). */
+  events: TaskEvents;
+  /** Webhook secrets and the delivery log. */
+  webhooks: Webhooks;
   metrics: Metrics;
   assets: AssetLibrary;
   signer: UrlSigner;

@@ -23,6 +23,8 @@ import { adminAuth } from './admin/admin-auth.js';
 import { adminAccountRoutes } from './admin/accounts.js';
 import { adminKeyRoutes } from './admin/keys.js';
 import { adminAssetRoutes } from './admin/assets.js';
+import { adminWebhookRoutes } from './admin/webhooks.js';
+import { eventRoutes } from './events.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -96,6 +98,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
       await admin.register(adminAccountRoutes(ctx));
       await admin.register(adminKeyRoutes(ctx));
       await admin.register(adminAssetRoutes(ctx));
+      await admin.register(adminWebhookRoutes(ctx));
     },
     { prefix: '/admin/v1' },
   );
@@ -104,6 +107,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     await perKeyRateLimit(v1, ctx.defaultRpm, ctx.rateWindowMs);
     await v1.register(videoRoutes(ctx));
     await v1.register(taskRoutes(ctx));
+    await v1.register(eventRoutes(ctx));
     await v1.register(balanceRoutes(ctx));
     await v1.register(assetRoutes(ctx));
     await v1.register(modelRoutes(ctx.prices));

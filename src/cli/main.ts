@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, ConfigError } from '../config/env.js';
 import { serve } from './serve.js';
 import { CliError, createAccount, createKey, disableKey, listAccounts, topUp } from './keys.js';
+import { webhookLog } from '../webhooks/cli.js';
+import { registerClientCommands } from './client-commands.js';
 
 const usd = (value: string): number => {
   const n = Number(value);
@@ -65,6 +67,20 @@ program
   .option('--note <text>', 'a note for the ledger')
   .option('--json', 'print JSON')
   .action(async (accountId: string, amount: string, opts) => topUp(loadConfig(), accountId, usd(amount), opts));
+
+program
+  .command('webhooks')
+  .description('webhook deliveries (works on the database in VIDGATE_DATA_DIR)')
+  .command('log')
+  .description('the delivery log, newest first, with every attempt')
+  .option('--account <id>', "only this account's deliveries")
+  .option('--task <id>', "only this task's deliveries")
+  .option('--state <state>', 'only pending, delivered or failed deliveries')
+  .option('--limit <n>', 'how many deliveries', count, 50)
+  .option('--json', 'print JSON')
+  .action(async (opts) => webhookLog(loadConfig(), opts));
+
+registerClientCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from '../webhooks/retry-schedule.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalText = z
@@ -35,6 +36,21 @@ const EnvSchema = z.object({
   VIDGATE_DEFAULT_IN_FLIGHT: int(1, 1_000_000).default(20),
   VIDGATE_ADMIN_TOKEN: optionalText,
   VIDGATE_CONFIG: optionalText,
+  VIDGATE_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  VIDGATE_WEBHOOK_CONCURRENCY: int(1, 1024).default(16),
+  VIDGATE_WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default(DEFAULT_RETRY_SCHEDULE)
+    .transform((text, check) => {
+      try {
+        return parseRetrySchedule(text);
+      } catch (err) {
+        check.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  VIDGATE_EVENTS_POLL_MS: int(50, 60_000).default(1000),
+  VIDGATE_EVENTS_HEARTBEAT_MS: int(100, 300_000).default(15_000),
 });
 
 export interface Config {
@@ -74,6 +90,16 @@ export interface Config {
   adminToken: string | undefined;
   /** Path of the YAML/JSON configuration file (prices, later channels). */
   configFile: string | undefined;
+  /** Per webhook request, connecting and the receiver's answer included. */
+  webhookTimeoutMs: number;
+  /** Webhook requests in flight at once. */
+  webhookConcurrency: number;
+  /** Waits between webhook attempts; after the last the delivery is given up. */
+  webhookRetryScheduleMs: number[];
+  /** How often live events read the database for changes made by other processes. */
+  eventsPollMs: number;
+  /** Comment lines on idle event streams, so proxies keep them open. */
+  eventsHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +134,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultInFlightLimit: e.VIDGATE_DEFAULT_IN_FLIGHT,
     adminToken: e.VIDGATE_ADMIN_TOKEN,
     configFile: e.VIDGATE_CONFIG,
+    webhookTimeoutMs: e.VIDGATE_WEBHOOK_TIMEOUT_MS,
+    webhookConcurrency: e.VIDGATE_WEBHOOK_CONCURRENCY,
+    webhookRetryScheduleMs: e.VIDGATE_WEBHOOK_RETRY_SCHEDULE,
+    eventsPollMs: e.VIDGATE_EVENTS_POLL_MS,
+    eventsHeartbeatMs: e.VIDGATE_EVENTS_HEARTBEAT_MS,
     mediaAllowHosts: e.VIDGATE_MEDIA_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),
     mediaConnectTimeoutMs: e.VIDGATE_MEDIA_CONNECT_TIMEOUT_MS,
     mediaTimeoutMs: e.VIDGATE_MEDIA_TIMEOUT_MS,

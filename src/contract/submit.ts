@@ -14,6 +14,21 @@ const IMAGE_ROLES = ['first_frame', 'last_frame', 'reference_image'] as const;
 export type ImageRole = (typeof IMAGE_ROLES)[number];
 
 const msg = (text: string) => ({ error: () => text });
+export const MAX_CALLBACK_URL_LENGTH = 2048;
+function isCallbackUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}
+/** Where vidgate POSTs the task on every status change (signed webhooks); also a key's default. */
+export const CallbackUrl = z
+  .string(msg('callback_url must be a URL string'))
+  .max(MAX_CALLBACK_URL_LENGTH, msg(`callback_url is longer than ${MAX_CALLBACK_URL_LENGTH} characters`))
+  .refine(isCallbackUrl, msg('callback_url must be an absolute http:// or https:// URL without credentials'))
+  .meta({ description: 'http(s) URL that receives the task object, signed (Standard Webhooks), on every status change' });
 const urlString = (field: string) => z.string(msg(`${field} entries must be URL strings`)).meta({ description: 'http(s):// URL or asset://<id>' });
 
 export const SubmitBody = z
@@ -75,6 +90,7 @@ export const SubmitBody = z
       .array(urlString('audio_urls'), msg('audio_urls must be an array of URL strings'))
       .max(3, msg('audio_urls allows at most 3 audio files'))
       .nullish(),
+    callback_url: CallbackUrl.nullish(),
   }, msg('the request body must be a JSON object'))
   .meta({ id: 'SubmitRequest' });
 export type SubmitBody = z.infer<typeof SubmitBody>;

@@ -76,6 +76,11 @@ export function sceneFor(prompt: string, seed: number): Scene {
   };
 }
 
+/** A deterministic stream of numbers in [0, 1) for any key (e.g. prompt, seed and purpose). */
+export function seededRandom(key: string): () => number {
+  return randomStream(createHash('sha256').update(key).digest());
+}
+
 /** sfc32 seeded from the digest: cheap, well distributed and identical on every platform. */
 function randomStream(digest: Buffer): () => number {
   let a = digest.readUInt32LE(0);

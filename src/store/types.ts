@@ -46,6 +46,8 @@ export interface TaskRecord {
   result: TaskResult | null;
   error: TaskFailure | null;
   resultsCollected: boolean;
+  /** Where status changes are POSTed (the submit body's callback_url); the key's default applies when null. */
+  callbackUrl?: string | null;
 }
 
 export interface NewTask {
@@ -59,6 +61,7 @@ export interface NewTask {
   /** Reserved from the balance in the same transaction that creates the task. */
   costMicros: number;
   createdAt: number;
+  callbackUrl?: string | null;
 }
 
 export interface TaskListQuery {
@@ -103,6 +106,8 @@ export interface ApiKeyRecord {
   spentMicros: number;
   /** Its tasks that are pending or processing now. */
   inFlight: number;
+  /** Default callback URL of its tasks that name none. */
+  callbackUrl?: string | null;
 }
 
 export type LedgerKind = 'topup' | 'reserve' | 'settle' | 'refund';
@@ -158,7 +163,7 @@ export interface LeaseGuard {
  * Everything vidgate keeps durably. Async so that a networked database fits behind it; the SQLite
  * implementation answers synchronously inside.
  */
-export interface Store extends AssetStore {
+export interface Store extends AssetStore, WebhookStore, TaskEventStore {
   readonly kind: string;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -281,4 +286,106 @@ export interface AssetStore {
   getAsset(id: string): Promise<AssetRecord | null>;
   listAssets(accountId: string, limit: number, after?: string): Promise<AssetRecord[]>;
   deleteAsset(id: string, accountId: string, now: number): Promise<boolean>;
+}
+
+export type WebhookState = 'pending' | 'delivered' | 'failed';
+
+/** One event for one callback URL: queued with the status change, then tried until it is delivered or given up. */
+export interface WebhookDelivery {
+  /** Order of creation (the log's cursor). */
+  seq: number;
+  /** `webhook-id`: unique per event, the same on every retry. */
+  id: string;
+  accountId: string;
+  taskId: string;
+  /** The status the event announces. */
+  event: TaskStatus;
+  /** Progress and cost when the status changed. */
+  progress: number;
+  costMicros: number;
+  url: string;
+  state: WebhookState;
+  attempts: number;
+  /** Unix ms; null once delivered or given up. */
+  nextAttemptAt: number | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** The JSON body, fixed at the first attempt so every retry sends the same bytes. */
+  body: string | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+export interface WebhookAttempt {
+  deliverySeq: number;
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  /** HTTP status of the answer; null when there was none (refused, timed out, blocked). */
+  statusCode: number | null;
+  error: string | null;
+  owner: string | null;
+}
+
+export interface WebhookSecret {
+  accountId: string;
+  /** `whsec_<base64>` */
+  secret: string;
+  /** The secret before the last rotation, still signed with until `previousUntil`. */
+  previous: string | null;
+  previousUntil: number | null;
+  createdAt: number;
+}
+
+/** How an attempt ended: delivered, to be retried at `retryAt`, or given up (`retryAt` null). */
+export type WebhookAttemptOutcome =
+  | { delivered: true; statusCode: number }
+  | { delivered: false; statusCode: number | null; error: string; retryAt: number | null };
+
+export interface WebhookDeliveryQuery {
+  accountId?: string;
+  taskId?: string;
+  state?: WebhookState;
+  limit: number;
+  /** Exclusive cursor: only deliveries older than this seq. */
+  before?: number;
+}
+
+/** Webhooks (durable deliveries, per-account secrets, per-key default URLs). */
+export interface WebhookStore {
+  setApiKeyCallbackUrl(keyId: string, url: string | null): Promise<boolean>;
+  getWebhookSecret(accountId: string): Promise<WebhookSecret | null>;
+  /** Stores `secret` unless the account has one already; returns the one in force. */
+  ensureWebhookSecret(accountId: string, secret: string, now: number): Promise<WebhookSecret>;
+  /** Replaces the secret; the old one stays in signatures until `previousUntil` (null: dropped at once). */
+  rotateWebhookSecret(accountId: string, secret: string, now: number, previousUntil: number | null): Promise<WebhookSecret>;
+  /** Takes up to `limit` due pending deliveries under a lease (oldest due first). */
+  claimWebhookDeliveries(o: { owner: string; now: number; leaseMs: number; limit: number }): Promise<WebhookDelivery[]>;
+  /** Fixes the body of a claimed delivery. */
+  saveWebhookBody(guard: LeaseGuard, body: string): Promise<boolean>;
+  /** Records an attempt and moves the delivery on (delivered, next try, or given up), fenced by the lease. */
+  recordWebhookAttempt(guard: LeaseGuard, attempt: Omit<WebhookAttempt, 'deliverySeq' | 'attempt' | 'owner'>, outcome: WebhookAttemptOutcome): Promise<boolean>;
+  /** Gives a claimed delivery back without counting an attempt, due again at `dueAt`. */
+  releaseWebhookDelivery(guard: LeaseGuard, dueAt: number): Promise<boolean>;
+  /** When the next pending delivery is due (or its lease runs out), or null if none is pending. */
+  nextWebhookDue(): Promise<number | null>;
+  /** Owners holding delivery leases whose id starts with `ownerPrefix`. */
+  listWebhookLeaseOwners(ownerPrefix: string): Promise<string[]>;
+  /** Ends every delivery lease of `owner` (known to be dead); returns how many. */
+  expireWebhookLeases(owner: string): Promise<number>;
+  listWebhookDeliveries(query: WebhookDeliveryQuery): Promise<WebhookDelivery[]>;
+  getWebhookDelivery(id: string): Promise<WebhookDelivery | null>;
+  listWebhookAttempts(deliverySeqs: readonly number[]): Promise<WebhookAttempt[]>;
+  /** Queues a delivered or given-up delivery again, due at `now`, attempts kept. */
+  retryWebhookDelivery(id: string, now: number): Promise<boolean>;
+}
+
+/** What live events and estimates read. */
+export interface TaskEventStore {
+  /** Status and progress of these tasks, in one query however many there are. */
+  getTaskStates(ids: readonly string[]): Promise<Array<{ id: string; status: TaskStatus; progress: number }>>;
+  /** Milliseconds from submit to completion of the latest completed tasks of this shape on this channel, newest first. */
+  recentRunTimes(q: { provider: string; model: string; resolution: string; duration: number; limit: number }): Promise<number[]>;
 }

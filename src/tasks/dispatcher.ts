@@ -25,6 +25,8 @@ export interface DispatcherOptions {
   prices: PriceBook;
   /** Told how each run ended, for metrics. */
   onRunEnded?: (provider: string, outcome: TaskOutcome, seconds: number) => void;
+  /** Told when a task was claimed (now processing) or its progress rose, for live events; settling is `onTaskSettled`. */
+  onTaskChanged?: (taskId: string, change: 'claimed' | 'progress') => void;
   /** Safety net for tasks another process queued; local submits wake the dispatcher directly. */
   idlePollMs?: number;
 }
@@ -177,6 +179,7 @@ export class Dispatcher {
       this.poke();
     });
     this.running.set(task.id, { controller, done, provider: provider.name });
+    this.o.onTaskChanged?.(task.id, 'claimed');
   }
 
   private async execute(task: TaskRecord, provider: Provider, controller: AbortController): Promise<void> {
@@ -297,7 +300,10 @@ export class Dispatcher {
       const percent = Math.min(99, Math.max(1, Math.floor(fraction * 99)));
       if (percent <= last) return;
       last = percent;
-      this.o.store.reportProgress(guard, percent).catch((err) => this.o.logger.warn({ err, task: guard.id }, 'progress write failed'));
+      this.o.store
+        .reportProgress(guard, percent)
+        .then((written) => written && this.o.onTaskChanged?.(guard.id, 'progress'))
+        .catch((err) => this.o.logger.warn({ err, task: guard.id }, 'progress write failed'));
     };
   }
 

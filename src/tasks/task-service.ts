@@ -5,6 +5,7 @@ import { checkSubmitRules, MAX_SEED, type SubmitBody, type TaskRequest } from '.
 import { microsToUsd } from '../contract/prices.js';
 import type { KeyLimits, Store, SubmitOutcome, TaskRecord, TaskStatus } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import type { Provider } from '../providers/types.js';
 import type { AssetDirectory } from '../assets/asset-directory.js';
 import type { PriceBook } from '../billing/price-book.js';
 
@@ -24,6 +25,8 @@ export interface TaskServiceOptions {
   defaultInFlightLimit: number;
   onSubmitted: (taskId: string) => void;
   onCancelled: (taskId: string) => void;
+  /** `estimated_time` of a new task; the channel's own estimate when absent. */
+  estimate?: (provider: Provider, request: TaskRequest) => Promise<number>;
 }
 
 export const newTaskId = (): string => `task_${newUlid()}`;
@@ -52,14 +55,15 @@ export class TaskService {
       request,
       seed: request.requestedSeed === -1 ? randomInt(0, MAX_SEED) : request.requestedSeed,
       provider: provider.name,
-      estimatedSeconds: provider.estimateSeconds(request),
+      estimatedSeconds: this.o.estimate ? await this.o.estimate(provider, request) : provider.estimateSeconds(request),
       costMicros: this.o.prices.reservation(request),
       createdAt: now,
+      callbackUrl: body.callback_url ?? null,
     };
     const outcome = await this.o.store.submitTask(task, {
       inFlightLimit: caller.limits.inFlightLimit ?? this.o.defaultInFlightLimit,
       idempotency: idempotencyKey
-        ? { key: idempotencyKey, bodyHash: hashRequest(request), since: now - IDEMPOTENCY_WINDOW_MS }
+        ? { key: idempotencyKey, bodyHash: hashRequest(body.callback_url ? { ...request, callbackUrl: body.callback_url } : request), since: now - IDEMPOTENCY_WINDOW_MS }
         : undefined,
     });
     const id = this.answer(outcome, task.id, task.costMicros);
@@ -125,6 +129,6 @@ export class TaskService {
 const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
 
 /** Same request ⇔ same hash: the normalized request, so key order and defaults do not matter. */
-function hashRequest(request: TaskRequest): string {
+function hashRequest(request: TaskRequest | (TaskRequest & { callbackUrl: string })): string {
   return createHash('sha256').update(JSON.stringify(request)).digest('hex');
 }

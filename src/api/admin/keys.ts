@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { notFound } from '../../contract/errors.js';
 import { usdToMicros } from '../../contract/prices.js';
 import { ErrorResponse } from '../../contract/task-view.js';
+import { CallbackUrl } from '../../contract/submit.js';
 import { addKey } from '../../auth/keys.js';
 import type { KeyLimits } from '../../store/types.js';
 import type { ApiContext } from '../context.js';
@@ -64,10 +65,14 @@ export const adminKeyRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       '/keys/:key_id',
       {
         schema: {
-          summary: 'Disable or enable a key, or change its limits',
+          summary: 'Disable or enable a key, or change its limits or its default callback_url',
           tags,
           params: z.object({ key_id: z.string().max(64) }),
-          body: z.object({ disabled: z.boolean().optional(), ...Limits }),
+          body: z.object({
+            disabled: z.boolean().optional(),
+            ...Limits,
+            callback_url: CallbackUrl.nullable().optional().meta({ description: "default webhook URL of this key's tasks that name none; null clears it" }),
+          }),
           response: { 200: z.object({ code: z.literal(200), data: KeyView }), 400: ErrorResponse, 404: ErrorResponse },
         },
       },
@@ -76,6 +81,7 @@ export const adminKeyRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
         if (!(await ctx.store.getApiKey(key_id))) throw notFound(`key ${key_id} was not found`);
         if (request.body.disabled !== undefined) await ctx.store.setApiKeyDisabled(key_id, request.body.disabled);
         await ctx.store.updateApiKeyLimits(key_id, limitsFrom(request.body));
+        if (request.body.callback_url !== undefined) await ctx.store.setApiKeyCallbackUrl(key_id, request.body.callback_url);
         ctx.keyCache.clear();
         return { code: 200 as const, data: keyView((await ctx.store.getApiKey(key_id))!) };
       },

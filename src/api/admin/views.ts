@@ -25,6 +25,7 @@ export const KeyView = z
     in_flight_limit: z.number().int().nullable(),
     spent: z.number(),
     in_flight: z.number().int().meta({ description: 'tasks pending or processing now' }),
+    callback_url: z.string().nullable().meta({ description: 'default webhook URL of its tasks' }),
     created_at: z.number().int(),
   })
   .meta({ id: 'AdminKey' });
@@ -64,6 +65,7 @@ export const keyView = (k: ApiKeyRecord): z.infer<typeof KeyView> => ({
   in_flight_limit: k.limits.inFlightLimit,
   spent: microsToUsd(k.spentMicros),
   in_flight: k.inFlight,
+  callback_url: k.callbackUrl ?? null,
   created_at: unix(k.createdAt),
 });
 

@@ -153,4 +153,70 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX assets_by_review ON assets (review_id);
     `,
   },
+  {
+    version: 6,
+    name: 'webhooks: callback URLs, signing secrets, durable deliveries; run-time history index',
+    sql: `
+      ALTER TABLE tasks ADD COLUMN callback_url TEXT;
+      ALTER TABLE api_keys ADD COLUMN callback_url TEXT;
+      CREATE TABLE webhook_secrets (
+        account_id     TEXT PRIMARY KEY REFERENCES accounts(id),
+        secret         TEXT NOT NULL,
+        previous       TEXT,
+        previous_until INTEGER,
+        created_at     INTEGER NOT NULL
+      );
+      CREATE TABLE webhook_deliveries (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        id               TEXT NOT NULL UNIQUE,
+        account_id       TEXT NOT NULL REFERENCES accounts(id),
+        task_id          TEXT NOT NULL REFERENCES tasks(id),
+        event            TEXT NOT NULL,
+        progress         INTEGER NOT NULL,
+        cost_micros      INTEGER NOT NULL,
+        url              TEXT NOT NULL,
+        state            TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  INTEGER,
+        lease_owner      TEXT,
+        lease_expires_at INTEGER,
+        body             TEXT,
+        last_status      INTEGER,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        finished_at      INTEGER
+      );
+      CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (task_id, event);
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+      CREATE INDEX webhook_deliveries_by_account ON webhook_deliveries (account_id, seq);
+      CREATE TABLE webhook_attempts (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_seq INTEGER NOT NULL REFERENCES webhook_deliveries(seq),
+        attempt      INTEGER NOT NULL,
+        started_at   INTEGER NOT NULL,
+        duration_ms  INTEGER NOT NULL,
+        status_code  INTEGER,
+        error        TEXT,
+        owner        TEXT
+      );
+      CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts (delivery_seq, attempt);
+      -- estimated_time from the last completed tasks of the same shape on the same channel.
+      CREATE INDEX tasks_run_history ON tasks (provider, model, json_extract(request, '$.resolution'), json_extract(request, '$.duration'), finished_at)
+        WHERE status = 'completed';
+      -- The outbox: every status change a callback should hear of is queued in the very transaction
+      -- that writes it, whichever code path or process makes the change. Once per task and status
+      -- (a task given back to the queue and claimed again is not announced twice). The URL is the
+      -- task's own callback_url, else its key's default at the time of the change.
+      CREATE TRIGGER tasks_webhook_outbox AFTER UPDATE OF status ON tasks
+      WHEN NEW.status <> OLD.status AND NEW.status <> 'pending'
+      BEGIN
+        INSERT INTO webhook_deliveries (id, account_id, task_id, event, progress, cost_micros, url, state, next_attempt_at, created_at)
+        SELECT 'msg_' || lower(hex(randomblob(16))), NEW.account_id, NEW.id, NEW.status, NEW.progress, NEW.cost_micros, hook.url,
+               'pending', 0, COALESCE(NEW.finished_at, NEW.started_at, CAST(unixepoch('subsec') * 1000 AS INTEGER))
+        FROM (SELECT COALESCE(NEW.callback_url, (SELECT callback_url FROM api_keys WHERE id = NEW.key_id)) AS url) AS hook
+        WHERE hook.url IS NOT NULL
+        ON CONFLICT (task_id, event) DO NOTHING;
+      END;
+    `,
+  },
 ];

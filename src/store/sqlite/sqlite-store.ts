@@ -20,7 +20,7 @@ import type {
 import type { TaskFailure } from '../../contract/failures.js';
 import { MIGRATIONS } from './migrations.js';
 import { Money, toLedgerEntry } from './money.js';
-import { SqliteAssetQueries } from './asset-queries.js';
+import { SqliteWebhookQueries } from './webhook-queries.js';
 
 interface TaskRow {
   id: string;
@@ -44,6 +44,7 @@ interface TaskRow {
   result: string | null;
   error: string | null;
   results_collected: number;
+  callback_url: string | null;
 }
 
 const toTask = (row: TaskRow): TaskRecord => ({
@@ -68,6 +69,7 @@ const toTask = (row: TaskRow): TaskRecord => ({
   result: row.result ? JSON.parse(row.result) : null,
   error: row.error ? JSON.parse(row.error) : null,
   resultsCollected: row.results_collected === 1,
+  callbackUrl: row.callback_url,
 });
 
 interface AccountRow {
@@ -100,6 +102,7 @@ interface KeyRow {
   in_flight: number;
   rpm_limit: number | null;
   in_flight_limit: number | null;
+  callback_url: string | null;
 }
 const toKey = (row: KeyRow): ApiKeyRecord => ({
   id: row.id,
@@ -112,13 +115,14 @@ const toKey = (row: KeyRow): ApiKeyRecord => ({
   limits: { spendCapMicros: row.spend_cap_micros, rpmLimit: row.rpm_limit, inFlightLimit: row.in_flight_limit },
   spentMicros: row.spent_micros,
   inFlight: row.in_flight,
+  callbackUrl: row.callback_url,
 });
 
 /** Fenced by the lease owner: a worker whose lease was taken over cannot write any more. */
 const HELD = `id = @id AND status = 'processing' AND lease_owner = @owner`;
 
-/** The SQLite store; asset queries live beside it, on the same connection, and are mixed in below. */
-export class SqliteStore extends SqliteAssetQueries implements Store {
+/** The SQLite store; asset and webhook queries live beside it, on the same connection, and are mixed in below. */
+export class SqliteStore extends SqliteWebhookQueries implements Store {
   readonly kind = 'sqlite';
   private readonly claimCache = new Map<number, { pick: Database.Statement; take: Database.Statement }>();
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>;
@@ -193,8 +197,8 @@ export class SqliteStore extends SqliteAssetQueries implements Store {
       anyKey: db.prepare('SELECT 1 FROM api_keys LIMIT 1').pluck(),
       disableKey: db.prepare('UPDATE api_keys SET disabled = ? WHERE id = ?'),
       insertTask: db.prepare(`
-        INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at)
-        VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @costMicros, @createdAt)`),
+        INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at, callback_url)
+        VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @costMicros, @createdAt, @callbackUrl)`),
       getTask: db.prepare('SELECT * FROM tasks WHERE id = ?'),
       renew: db.prepare(`UPDATE tasks SET lease_expires_at = @until WHERE ${HELD}`),
       progress: db.prepare(`UPDATE tasks SET progress = MAX(progress, @progress) WHERE ${HELD}`),
@@ -336,7 +340,7 @@ export class SqliteStore extends SqliteAssetQueries implements Store {
       if (account.unlimited === 0 && account.balance_micros < task.costMicros) {
         return { kind: 'insufficient_balance', balanceMicros: account.balance_micros };
       }
-      this.stmt.insertTask.run({ ...task, model: task.request.model, request: JSON.stringify(task.request) });
+      this.stmt.insertTask.run({ ...task, model: task.request.model, request: JSON.stringify(task.request), callbackUrl: task.callbackUrl ?? null });
       this.stmt.enterFlight.run(task.keyId);
       this.money.move({
         accountId: task.accountId,

@@ -1,0 +1,234 @@
+import type Database from 'better-sqlite3';
+import type {
+  LeaseGuard,
+  TaskEventStore,
+  TaskStatus,
+  WebhookAttempt,
+  WebhookAttemptOutcome,
+  WebhookDelivery,
+  WebhookDeliveryQuery,
+  WebhookSecret,
+  WebhookStore,
+} from '../types.js';
+import { SqliteAssetQueries } from './asset-queries.js';
+
+interface DeliveryRow {
+  seq: number;
+  id: string;
+  account_id: string;
+  task_id: string;
+  event: TaskStatus;
+  progress: number;
+  cost_micros: number;
+  url: string;
+  state: WebhookDelivery['state'];
+  attempts: number;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  body: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+const toDelivery = (r: DeliveryRow): WebhookDelivery => ({
+  seq: r.seq,
+  id: r.id,
+  accountId: r.account_id,
+  taskId: r.task_id,
+  event: r.event,
+  progress: r.progress,
+  costMicros: r.cost_micros,
+  url: r.url,
+  state: r.state,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  leaseOwner: r.lease_owner,
+  leaseExpiresAt: r.lease_expires_at,
+  body: r.body,
+  lastStatus: r.last_status,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  finishedAt: r.finished_at,
+});
+
+interface SecretRow {
+  account_id: string;
+  secret: string;
+  previous: string | null;
+  previous_until: number | null;
+  created_at: number;
+}
+const toSecret = (r: SecretRow): WebhookSecret => ({
+  accountId: r.account_id,
+  secret: r.secret,
+  previous: r.previous,
+  previousUntil: r.previous_until,
+  createdAt: r.created_at,
+});
+
+/** Fenced by the delivery lease, like task writes: a worker whose lease was taken over writes nothing. */
+const HELD = `id = @id AND state = 'pending' AND lease_owner = @owner`;
+/** Pending and not held by anyone alive. */
+const DUE = `state = 'pending' AND next_attempt_at <= @now AND (lease_expires_at IS NULL OR lease_expires_at <= @now)`;
+
+/**
+ * The webhook and live-event half of the SQLite store, on the same connection. Deliveries are
+ * created by the `tasks_webhook_outbox` trigger (migration 6) in the transaction of the status change.
+ */
+export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookStore, TaskEventStore {
+  private readonly wh;
+
+  constructor(db: Database.Database) {
+    super(db);
+    this.wh = {
+      keyCallback: db.prepare('UPDATE api_keys SET callback_url = ? WHERE id = ?'),
+      secret: db.prepare('SELECT * FROM webhook_secrets WHERE account_id = ?'),
+      insertSecret: db.prepare(
+        'INSERT INTO webhook_secrets (account_id, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (account_id) DO NOTHING',
+      ),
+      rotateSecret: db.prepare(`
+        INSERT INTO webhook_secrets (account_id, secret, previous, previous_until, created_at) VALUES (@accountId, @secret, NULL, NULL, @now)
+        ON CONFLICT (account_id) DO UPDATE SET
+          previous = CASE WHEN @previousUntil IS NULL THEN NULL ELSE webhook_secrets.secret END,
+          previous_until = @previousUntil, secret = excluded.secret, created_at = excluded.created_at`),
+      pickDue: db.prepare(`SELECT id FROM webhook_deliveries WHERE ${DUE} ORDER BY next_attempt_at, seq LIMIT @limit`).pluck(),
+      take: db.prepare(`UPDATE webhook_deliveries SET lease_owner = @owner, lease_expires_at = @until WHERE id = @id AND ${DUE} RETURNING *`),
+      saveBody: db.prepare(`UPDATE webhook_deliveries SET body = @body WHERE ${HELD}`),
+      insertAttempt: db.prepare(`
+        INSERT INTO webhook_attempts (delivery_seq, attempt, started_at, duration_ms, status_code, error, owner)
+        SELECT seq, attempts + 1, @startedAt, @durationMs, @statusCode, @error, @owner FROM webhook_deliveries WHERE ${HELD}`),
+      settle: db.prepare(`
+        UPDATE webhook_deliveries SET attempts = attempts + 1, state = @state, next_attempt_at = @next, last_status = @statusCode,
+          last_error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
+        WHERE ${HELD}`),
+      release: db.prepare(`UPDATE webhook_deliveries SET next_attempt_at = @dueAt, lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`),
+      nextDue: db
+        .prepare(`SELECT MIN(MAX(next_attempt_at, COALESCE(lease_expires_at, 0))) FROM webhook_deliveries WHERE state = 'pending'`)
+        .pluck(),
+      leaseOwners: db
+        .prepare(`SELECT DISTINCT lease_owner FROM webhook_deliveries WHERE state = 'pending' AND lease_owner LIKE ? ESCAPE '\\'`)
+        .pluck(),
+      expireLeases: db.prepare(`UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL WHERE state = 'pending' AND lease_owner = ?`),
+      delivery: db.prepare('SELECT * FROM webhook_deliveries WHERE id = ?'),
+      retry: db.prepare(`
+        UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = @now, finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = @id AND state <> 'pending'`),
+      attempts: db.prepare(`
+        SELECT delivery_seq AS deliverySeq, attempt, started_at AS startedAt, duration_ms AS durationMs, status_code AS statusCode, error, owner
+        FROM webhook_attempts WHERE delivery_seq IN (SELECT value FROM json_each(?)) ORDER BY delivery_seq, attempt`),
+      states: db.prepare('SELECT id, status, progress FROM tasks WHERE id IN (SELECT value FROM json_each(?))'),
+      runTimes: db
+        .prepare(`
+          SELECT finished_at - created_at FROM tasks
+          WHERE status = 'completed' AND provider = @provider AND model = @model
+            AND json_extract(request, '$.resolution') = @resolution AND json_extract(request, '$.duration') = @duration
+          ORDER BY finished_at DESC LIMIT @limit`)
+        .pluck(),
+    };
+  }
+
+  async setApiKeyCallbackUrl(keyId: string, url: string | null): Promise<boolean> {
+    return this.wh.keyCallback.run(url, keyId).changes === 1;
+  }
+
+  async getWebhookSecret(accountId: string): Promise<WebhookSecret | null> {
+    const row = this.wh.secret.get(accountId) as SecretRow | undefined;
+    return row ? toSecret(row) : null;
+  }
+
+  async ensureWebhookSecret(accountId: string, secret: string, now: number): Promise<WebhookSecret> {
+    this.wh.insertSecret.run(accountId, secret, now);
+    return toSecret(this.wh.secret.get(accountId) as SecretRow);
+  }
+
+  async rotateWebhookSecret(accountId: string, secret: string, now: number, previousUntil: number | null): Promise<WebhookSecret> {
+    return this.db.transaction(() => {
+      this.wh.rotateSecret.run({ accountId, secret, now, previousUntil });
+      return toSecret(this.wh.secret.get(accountId) as SecretRow);
+    }).immediate();
+  }
+
+  async claimWebhookDeliveries(o: { owner: string; now: number; leaseMs: number; limit: number }): Promise<WebhookDelivery[]> {
+    if (o.limit <= 0) return [];
+    const params = { owner: o.owner, now: o.now, until: o.now + o.leaseMs, limit: o.limit };
+    const rows = this.db
+      .transaction(() =>
+        (this.wh.pickDue.all(params) as string[]).map((id) => this.wh.take.get({ ...params, id }) as DeliveryRow | undefined).filter((r) => r !== undefined),
+      )
+      .immediate();
+    return rows.map(toDelivery);
+  }
+
+  async saveWebhookBody(g: LeaseGuard, body: string): Promise<boolean> {
+    return this.wh.saveBody.run({ ...g, body }).changes === 1;
+  }
+
+  async recordWebhookAttempt(
+    g: LeaseGuard,
+    attempt: Omit<WebhookAttempt, 'deliverySeq' | 'attempt' | 'owner'>,
+    outcome: WebhookAttemptOutcome,
+  ): Promise<boolean> {
+    const finishedAt = attempt.startedAt + attempt.durationMs;
+    return this.db.transaction(() => {
+      if (this.wh.insertAttempt.run({ ...g, ...attempt }).changes !== 1) return false;
+      const change = outcome.delivered
+        ? { state: 'delivered', next: null, statusCode: outcome.statusCode, error: null, finishedAt }
+        : outcome.retryAt === null
+          ? { state: 'failed', next: null, statusCode: outcome.statusCode, error: outcome.error, finishedAt }
+          : { state: 'pending', next: outcome.retryAt, statusCode: outcome.statusCode, error: outcome.error, finishedAt: null };
+      return this.wh.settle.run({ ...g, ...change }).changes === 1;
+    }).immediate();
+  }
+
+  async releaseWebhookDelivery(g: LeaseGuard, dueAt: number): Promise<boolean> {
+    return this.wh.release.run({ ...g, dueAt }).changes === 1;
+  }
+
+  async nextWebhookDue(): Promise<number | null> {
+    return (this.wh.nextDue.get() as number | null) ?? null;
+  }
+
+  async listWebhookLeaseOwners(ownerPrefix: string): Promise<string[]> {
+    return this.wh.leaseOwners.all(ownerPrefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%') as string[];
+  }
+
+  async expireWebhookLeases(owner: string): Promise<number> {
+    return this.wh.expireLeases.run(owner).changes;
+  }
+
+  async listWebhookDeliveries(q: WebhookDeliveryQuery): Promise<WebhookDelivery[]> {
+    const where: string[] = [];
+    if (q.accountId !== undefined) where.push('account_id = @accountId');
+    if (q.taskId !== undefined) where.push('task_id = @taskId');
+    if (q.state !== undefined) where.push('state = @state');
+    if (q.before !== undefined) where.push('seq < @before');
+    const sql = `SELECT * FROM webhook_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all({ ...q }) as DeliveryRow[]).map(toDelivery);
+  }
+
+  async getWebhookDelivery(id: string): Promise<WebhookDelivery | null> {
+    const row = this.wh.delivery.get(id) as DeliveryRow | undefined;
+    return row ? toDelivery(row) : null;
+  }
+
+  async listWebhookAttempts(deliverySeqs: readonly number[]): Promise<WebhookAttempt[]> {
+    if (deliverySeqs.length === 0) return [];
+    return this.wh.attempts.all(JSON.stringify(deliverySeqs)) as WebhookAttempt[];
+  }
+
+  async retryWebhookDelivery(id: string, now: number): Promise<boolean> {
+    return this.wh.retry.run({ id, now }).changes === 1;
+  }
+
+  async getTaskStates(ids: readonly string[]): Promise<Array<{ id: string; status: TaskStatus; progress: number }>> {
+    if (ids.length === 0) return [];
+    return this.wh.states.all(JSON.stringify(ids)) as Array<{ id: string; status: TaskStatus; progress: number }>;
+  }
+
+  async recentRunTimes(q: { provider: string; model: string; resolution: string; duration: number; limit: number }): Promise<number[]> {
+    return this.wh.runTimes.all(q) as number[];
+  }
+}

@@ -1,0 +1,137 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { isIP } from 'node:net';
+import { Agent, fetch } from 'undici';
+import { stripBrackets, type AddressPolicy } from '../media/address-policy.js';
+import { BlockedAddressError } from '../media/safe-fetch.js';
+
+export type SendResult =
+  | { ok: true; statusCode: number }
+  /** `permanent`: retrying cannot help (the address is not allowed, the URL is unusable). */
+  | { ok: false; statusCode: number | null; error: string; permanent: boolean };
+
+export interface WebhookSenderOptions {
+  /** The media intake's address rules (SPEC §4): no private or reserved address unless allowed. */
+  policy: AddressPolicy;
+  /** Whole request: connecting, sending, and the receiver's answer. */
+  timeoutMs: number;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+const refuse = (error: string): SendResult => ({ ok: false, statusCode: null, error, permanent: true });
+
+/**
+ * POSTs webhook bodies under the same address rules as media downloads (the check runs on the
+ * addresses the socket connects to, inside undici's DNS hook, and on IP literals before connecting),
+ * never follows a redirect, and gives every request a hard deadline.
+ */
+export class WebhookSender {
+  private readonly agent: Agent;
+
+  constructor(private readonly o: WebhookSenderOptions) {
+    this.agent = new Agent({
+      connect: { timeout: o.timeoutMs, lookup: this.lookup },
+      headersTimeout: o.timeoutMs,
+      bodyTimeout: o.timeoutMs,
+      keepAliveTimeout: 4_000,
+    });
+  }
+
+  /** Rejects only with `signal`'s reason (shutdown); every other outcome is a SendResult. */
+  async send(url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<SendResult> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return refuse('the callback URL is not a valid URL');
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') return refuse(`the callback URL uses ${target.protocol.replace(':', '')}: only http and https`);
+    const host = stripBrackets(target.hostname);
+    if (isIP(host)) {
+      const verdict = this.o.policy.checkAddress(host);
+      if (!verdict.allowed) return refuse(new BlockedAddressError(verdict.address).message);
+    }
+    const deadline = AbortSignal.timeout(this.o.timeoutMs);
+    try {
+      const response = await fetch(target, {
+        method: 'POST',
+        body,
+        headers,
+        redirect: 'manual',
+        dispatcher: this.agent,
+        signal: AbortSignal.any([signal, deadline]),
+      });
+      // The answer's body means nothing to us; dropping it frees the connection.
+      await response.body?.cancel().catch(() => undefined);
+      const status = response.status;
+      if (status >= 200 && status < 300) return { ok: true, statusCode: status };
+      if (status >= 300 && status < 400) {
+        const location = response.headers.get('location');
+        return {
+          ok: false,
+          statusCode: status,
+          error: `HTTP ${status} redirect${location ? ` to ${location.slice(0, 200)}` : ''} not followed: the callback URL must answer 2xx itself`,
+          permanent: false,
+        };
+      }
+      return { ok: false, statusCode: status, error: `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`, permanent: false };
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      return this.explain(err, deadline);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private explain(err: unknown, deadline: AbortSignal): SendResult {
+    const blocked = findCause(err, (e): e is BlockedAddressError => e instanceof BlockedAddressError);
+    if (blocked) return refuse(`the callback host ${blocked.message}`);
+    const fail = (error: string): SendResult => ({ ok: false, statusCode: null, error, permanent: false });
+    if (deadline.aborted) return fail(`no answer within ${seconds(this.o.timeoutMs)}`);
+    const code = findCause(err, (e): e is Error & { code: string } => typeof (e as { code?: unknown }).code === 'string')?.code;
+    switch (code) {
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return fail(`could not connect within ${seconds(this.o.timeoutMs)}`);
+      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'UND_ERR_BODY_TIMEOUT':
+        return fail(`no answer within ${seconds(this.o.timeoutMs)}`);
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+      case 'EAI_NODATA':
+        return fail('the host name could not be resolved');
+      case 'ECONNREFUSED':
+        return fail('the connection was refused');
+      case 'ECONNRESET':
+      case 'UND_ERR_SOCKET':
+        return fail('the connection was closed before an answer');
+    }
+    return fail(`network error: ${(err as Error)?.message ?? String(err)}${code ? ` (${code})` : ''}`);
+  }
+
+  /** As in SafeFetcher: every resolved address must be allowed, and only checked addresses are used. */
+  private readonly lookup = (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, []);
+      if (!this.o.policy.isHostAllowed(hostname)) {
+        for (const { address } of addresses) {
+          const verdict = this.o.policy.checkAddress(address);
+          if (!verdict.allowed) return callback(new BlockedAddressError(verdict.address), []);
+        }
+      }
+      if (addresses.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
+      if (options.all) return callback(null, addresses);
+      const first = addresses[0]!;
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
+function findCause<T>(err: unknown, match: (e: unknown) => e is T): T | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (match(e)) return e;
+  }
+  return undefined;
+}

@@ -1,0 +1,95 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env.js';
+import type { Store } from '../store/types.js';
+import type { UrlSigner } from '../storage/signed-urls.js';
+import { AddressPolicy } from '../media/address-policy.js';
+import { TaskEvents } from '../events/task-events.js';
+import { RunTimeEstimates } from '../tasks/estimates.js';
+import type { LeaseOwner } from '../tasks/lease-owner.js';
+import { WebhookSender } from './sender.js';
+import { WebhookSecrets } from './secrets.js';
+import { WebhookWorker } from './worker.js';
+import { Webhooks } from './webhooks.js';
+import { webhookBody } from './body.js';
+
+export interface PushChannels {
+  events: TaskEvents;
+  webhooks: Webhooks;
+  worker: WebhookWorker;
+  estimates: RunTimeEstimates;
+  /**
+   * A task changed in this process: live watchers hear of it now; a status change (claimed, or
+   * settled: finished, cancelled, requeued) wakes the webhook worker; a settled one refreshes estimates.
+   */
+  taskChanged(taskId: string, change: 'claimed' | 'progress' | 'settled'): void;
+  /** Where result URLs in webhook bodies point when VIDGATE_PUBLIC_URL is not set. */
+  useServer(server: FastifyInstance): void;
+  start(): Promise<void>;
+  /** Ends the event streams (before the HTTP server closes, which waits for open responses). */
+  closeStreams(): void;
+  stop(): Promise<void>;
+}
+
+/** The address the server listens on, as a base URL; VIDGATE_PUBLIC_URL should be set for anything else to reach it. */
+function listeningBase(server: FastifyInstance | null): string {
+  const address = server?.server.address() as AddressInfo | string | null | undefined;
+  if (!address || typeof address === 'string') return 'http://localhost';
+  const host = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** Webhooks, live events and run-time estimates, built from configuration so app.ts needs only a few lines. */
+export function createPushChannels(
+  config: Config,
+  deps: { store: Store; signer: UrlSigner; clock: () => number; logger: Logger; owner: LeaseOwner },
+): PushChannels {
+  const { store, signer, clock, logger } = deps;
+  let server: FastifyInstance | null = null;
+  const fileUrl = (key: string, expiresAt: number) => (config.publicUrl ?? listeningBase(server)) + signer.signedPath(key, expiresAt);
+  const events = new TaskEvents({ store, logger: logger.child({ component: 'events' }), pollMs: config.eventsPollMs, heartbeatMs: config.eventsHeartbeatMs });
+  const secrets = new WebhookSecrets(store, clock);
+  const worker = new WebhookWorker({
+    store,
+    owner: deps.owner,
+    logger: logger.child({ component: 'webhooks' }),
+    clock,
+    sender: new WebhookSender({ policy: new AddressPolicy(config.mediaAllowHosts), timeoutMs: config.webhookTimeoutMs }),
+    secrets,
+    render: async (delivery) => {
+      const task = await store.getTask(delivery.taskId);
+      return task ? webhookBody(task, delivery, fileUrl) : null;
+    },
+    retrySchedule: config.webhookRetryScheduleMs,
+    timeoutMs: config.webhookTimeoutMs,
+    concurrency: config.webhookConcurrency,
+  });
+  const estimates = new RunTimeEstimates(store, clock);
+  let started = false;
+  return {
+    events,
+    webhooks: new Webhooks(store, secrets, worker, clock),
+    worker,
+    estimates,
+    taskChanged(taskId, change) {
+      events.notify(taskId);
+      if (change !== 'progress') worker.poke();
+      if (change === 'settled') estimates.forget();
+    },
+    useServer(s) {
+      server = s;
+    },
+    async start() {
+      started = true;
+      await worker.start();
+    },
+    closeStreams() {
+      events.close();
+    },
+    async stop() {
+      events.close();
+      if (started) await worker.stop();
+    },
+  };
+}
