@@ -1,9 +1,12 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, ConfigError } from '../config/env.js';
-import { serve } from './serve.js';
-import { CliError, createAccount, createKey, disableKey, listAccounts, topUp } from './keys.js';
-import { webhookLog } from '../webhooks/cli.js';
 import { registerClientCommands } from './client-commands.js';
+
+// Server and operator commands load the server (and its native SQLite driver) only when run, so
+// the client commands start fast and work on machines that only talk to a remote vidgate.
+const server = () => import('./serve.js');
+const operator = () => import('./keys.js');
+const webhooks = () => import('../webhooks/cli.js');
 
 const usd = (value: string): number => {
   const n = Number(value);
@@ -24,7 +27,7 @@ const program = new Command()
 program
   .command('serve')
   .description('start the HTTP API and the task dispatcher')
-  .action(async () => serve(loadConfig()));
+  .action(async () => (await server()).serve(loadConfig()));
 
 const keys = program.command('keys').description('API keys (works on the database in VIDGATE_DATA_DIR)');
 keys
@@ -37,15 +40,15 @@ keys
   .option('--rpm <n>', 'requests per minute for this key', count)
   .option('--in-flight <n>', 'unfinished tasks at once for this key', count)
   .option('--json', 'print JSON')
-  .action(async (opts) => createKey(loadConfig(), opts));
+  .action(async (opts) => (await operator()).createKey(loadConfig(), opts));
 keys
   .command('disable <key_id>')
   .description('disable a key: it answers 401 from now on')
-  .action(async (keyId: string) => disableKey(loadConfig(), keyId, true));
+  .action(async (keyId: string) => (await operator()).disableKey(loadConfig(), keyId, true));
 keys
   .command('enable <key_id>')
   .description('enable a disabled key again')
-  .action(async (keyId: string) => disableKey(loadConfig(), keyId, false));
+  .action(async (keyId: string) => (await operator()).disableKey(loadConfig(), keyId, false));
 
 const accounts = program.command('accounts').description('accounts and their balances');
 accounts
@@ -54,19 +57,19 @@ accounts
   .option('--name <name>', 'a label for the account', 'account')
   .option('--balance <usd>', 'starting balance in USD', usd)
   .option('--json', 'print JSON')
-  .action(async (opts) => createAccount(loadConfig(), opts));
+  .action(async (opts) => (await operator()).createAccount(loadConfig(), opts));
 accounts
   .command('list')
   .description('list accounts with balances')
   .option('--json', 'print JSON')
-  .action(async (opts) => listAccounts(loadConfig(), opts));
+  .action(async (opts) => (await operator()).listAccounts(loadConfig(), opts));
 
 program
   .command('topup <account_id> <usd>')
   .description("add money to an account's balance")
   .option('--note <text>', 'a note for the ledger')
   .option('--json', 'print JSON')
-  .action(async (accountId: string, amount: string, opts) => topUp(loadConfig(), accountId, usd(amount), opts));
+  .action(async (accountId: string, amount: string, opts) => (await operator()).topUp(loadConfig(), accountId, usd(amount), opts));
 
 program
   .command('webhooks')
@@ -78,14 +81,15 @@ program
   .option('--state <state>', 'only pending, delivered or failed deliveries')
   .option('--limit <n>', 'how many deliveries', count, 50)
   .option('--json', 'print JSON')
-  .action(async (opts) => webhookLog(loadConfig(), opts));
+  .action(async (opts) => (await webhooks()).webhookLog(loadConfig(), opts));
 
 registerClientCommands(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof CliError || err instanceof InvalidArgumentError) {
+  // CliError is matched by name: its module is loaded lazily.
+  if (err instanceof ConfigError || err instanceof InvalidArgumentError || (err as Error).name === 'CliError') {
     console.error(`vidgate: ${(err as Error).message}`);
     process.exit(2);
   }

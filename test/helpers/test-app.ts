@@ -75,7 +75,8 @@ export async function startTestApp(
     submit,
     close: async () => {
       await app.close();
-      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+      // An encoder killed at close may still be letting go of its files: retry briefly.
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
