@@ -49,4 +49,19 @@ describe('sqlite store', () => {
     await other.close();
     await dispose();
   });
+
+  it('submits that arrive together commit together, and one failing does not undo the others', async () => {
+    const { store, dispose } = await openTemp();
+    const owner = await seedAccount(store);
+    const good1 = newTask(owner);
+    const broken = newTask({ ...owner, keyId: 'key_missing' });
+    const good2 = newTask(owner);
+    const outcomes = await Promise.allSettled([good1, broken, good2].map((t) => store.submitTask(t, { inFlightLimit: 100 })));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await store.getTask(good1.id)).not.toBeNull();
+    expect(await store.getTask(broken.id)).toBeNull();
+    expect(await store.getTask(good2.id)).not.toBeNull();
+    expect((await store.listLedger(owner.accountId, 10)).filter((e) => e.kind === 'reserve')).toHaveLength(2);
+    await dispose();
+  });
 });
