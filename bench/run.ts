@@ -33,7 +33,7 @@ const ROUNDS = QUICK ? 1 : 3;
 const WARMUP_S = QUICK ? 1 : 2;
 const RENDER_REPEATS = 3;
 /** Runs of each render mode (each after its own floor run). */
-const MODE_REPEATS = QUICK ? 1 : 3;
+const MODE_REPEATS = QUICK ? 1 : 5;
 const RENDER_TIMEOUT_MS = 120_000;
 const API_KEY = 'sk-bench-0123456789abcdefghijklmnop';
 /** Seed case 1: text-to-video, 720p 16:9, 5 s, with audio. */
@@ -359,7 +359,7 @@ async function main(): Promise<void> {
   say(`Submit → completed (seed case 1, ${RENDER_REPEATS}×, interleaved with the bare ffmpeg floor):`);
   const render = await renderBench(dir);
   const ffmpeg = await locateFfmpeg(process.env.VIDGATE_FFMPEG);
-  say(`Render modes at 720p 16:9, 5 s, each run after a bare ffmpeg floor run (${MODE_REPEATS}×, medians):`);
+  say(`Render modes at 720p 16:9, 5 s, each run after a bare ffmpeg floor run (${MODE_REPEATS}×):`);
   const modes = await renderModesBench(ffmpeg, join(dir, 'modes'), { repeats: MODE_REPEATS, say });
   let bigRender = null;
   if (QUICK) {

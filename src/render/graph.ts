@@ -29,3 +29,11 @@ export class FilterGraph {
     return this.chainList.join(';');
   }
 }
+
+/**
+ * Input options for a still image file. ffmpeg's image2 demuxer reads `%d` sequences (and, on 4.1,
+ * globs) in file names, so a path with such characters is opened as exactly that one file.
+ */
+export function stillInputOptions(file: string): string[] {
+  return /[%*?[\]{}]/.test(file) ? ['-f', 'image2', '-pattern_type', 'none'] : [];
+}

@@ -4,7 +4,7 @@ import type { Rgb, Scene, Shape } from './scene.js';
 /** The plasma is evaluated at this rate and blended up to FPS: geq is the dominant cost and the field moves slowly. */
 export const FIELD_FPS = 8;
 /** Longest side of the plasma grid; it is smooth, so bicubic upscaling hides the low resolution. */
-const FIELD_LONG_SIDE = 64;
+const FIELD_LONG_SIDE = 48;
 
 export interface ProceduralSize {
   width: number;

@@ -1,6 +1,6 @@
 import { audioChains, hasAudio } from './audio.js';
 import { captionFilters, writeTextFiles, type CaptionWindow } from './captions.js';
-import { audioEncoderArgs, containerArgs, videoEncoderArgs } from './encode.js';
+import { audioEncoderArgs, containerArgs, filterThreadArgs, videoEncoderArgs } from './encode.js';
 import { abortReason, runFfmpeg, type FfmpegBinary } from './ffmpeg.js';
 import { assertOutput, fontChoice, FPS } from './filters.js';
 import { FilterGraph } from './graph.js';
@@ -49,7 +49,7 @@ export async function renderVideo(ffmpeg: FfmpegBinary, job: VideoJob, opts: Ren
   const withAudio = hasAudio(mix);
   if (withAudio) ctx.graph.add(audioChains(mix));
 
-  const args = [...ctx.graph.inputArgs, '-filter_complex', ctx.graph.filterComplex, '-map', '[video]'];
+  const args = [...filterThreadArgs(), ...ctx.graph.inputArgs, '-filter_complex', ctx.graph.filterComplex, '-map', '[video]'];
   if (withAudio) args.push('-map', '[audio]', ...audioEncoderArgs());
   args.push(...videoEncoderArgs(), ...containerArgs(job.outVideo));
   await runFfmpeg(ffmpeg, args, { signal: opts.signal, totalFrames, onProgress: opts.onProgress });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { audioChains } from './audio.js';
 import { captionFilters, writeTextFiles, type CaptionFiles } from './captions.js';
-import { audioEncoderArgs, containerArgs, videoEncoderArgs } from './encode.js';
+import { audioEncoderArgs, containerArgs, filterThreadArgs, videoEncoderArgs } from './encode.js';
 import { abortReason, runFfmpeg, type FfmpegBinary } from './ffmpeg.js';
 import { assertOutput, fontChoice, FPS, type FontChoice } from './filters.js';
 import { lastFrameWindow, proceduralChain, wholeClip, type FrameWindow } from './procedural.js';
@@ -66,7 +66,7 @@ function ffmpegArgs(job: TextToVideoJob, scene: Scene, inputs: GraphInputs): str
     graph.push(audioChains({ durationSeconds: job.durationSeconds, bed: scene, speech: inputs.speechWav ? '[0:a]' : null, soundtrack: [] }));
   }
 
-  const args = inputs.speechWav ? ['-i', inputs.speechWav] : [];
+  const args = [...filterThreadArgs(), ...(inputs.speechWav ? ['-i', inputs.speechWav] : [])];
   args.push('-filter_complex', graph.join(';'), '-map', '[video]');
   if (job.generateAudio) args.push('-map', '[audio]', ...audioEncoderArgs());
   args.push(...videoEncoderArgs(), ...containerArgs(job.outVideo));

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -212,7 +212,7 @@ describe('first + last frame', () => {
 });
 
 describe('reference images', () => {
-  it('nine images each take their turn over the procedural scene', RENDER_TIMEOUT, async () => {
+  it('nine images each take their turn, over a blurred backdrop of the first', RENDER_TIMEOUT, async () => {
     const names = Object.keys(COLOURS) as Array<keyof typeof COLOURS>;
     const job = await jobIn('refs9', { durationSeconds: 5, media: names.map(colourImage) });
     expect(await renderVideo(systemFfmpeg, job, {})).toBe('reference');
@@ -326,6 +326,24 @@ describe('reference video and audio', () => {
     expect(shortTone).toBeGreaterThan(-30);
     expect(shortAfter).toBeLessThan(shortTone - 40);
     expect(longLate).toBeGreaterThan(-30);
+  });
+});
+
+describe('awkward file names', () => {
+  it('reads media from paths full of pattern and filtergraph metacharacters', RENDER_TIMEOUT, async () => {
+    const nasty = await mkdtemp(path.join(root, "it's [a], b; c:d %03d *? "));
+    await Promise.all(['first.png', 'red.png', 'grey.mp4', 'tone1000.wav'].map((name) => copyFile(file(name), path.join(nasty, `x%d[${name}`))));
+    const at = (media: RenderMedia, name: string): RenderMedia => ({ ...media, path: path.join(nasty, `x%d[${name}`) });
+    const still = await jobIn('nasty-i2v', { workDir: nasty, outVideo: path.join(nasty, 'o,u:t.mp4'), media: [at(image('first.png', 1024, 576, 'first_frame'), 'first.png')] });
+    await renderVideo(systemFfmpeg, still, {});
+    expect(await ssimOfFrame(still.outVideo, 0, file('first.png'), cover(864, 480))).toBeGreaterThanOrEqual(0.9);
+    const mixed = await jobIn('nasty-ref', {
+      workDir: nasty,
+      outVideo: path.join(nasty, "o'2.mp4"),
+      media: [at(colourImage('red'), 'red.png'), at(video('grey.mp4', 864, 480, 3), 'grey.mp4'), at(audio('tone1000.wav', 2), 'tone1000.wav')],
+    });
+    await renderVideo(systemFfmpeg, mixed, {});
+    expect(await probe(mixed.outVideo)).toMatchObject({ frames: 96, hasAudio: true });
   });
 });
 

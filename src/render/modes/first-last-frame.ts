@@ -1,3 +1,4 @@
+import { FPS } from '../filters.js';
 import { reversed, stillMove, fittedStill, zoompanFilter } from './still.js';
 import type { ModeContext, RenderMedia } from './types.js';
 
@@ -37,6 +38,6 @@ export function firstLastFrame(ctx: ModeContext, first: RenderMedia, last: Rende
   graph.add(`${fadingA}${fadingB}overlay=format=yuv420:shortest=1${middle}`);
   graph.add(`${b2}${zoompanFilter(ctx, moveB, { firstFrame: fadeEnd, count: totalFrames - fadeEnd, ...spanB })}${tail}`);
   const out = graph.label('flf');
-  graph.add(`${head}${middle}${tail}concat=n=3:v=1:a=0,setpts=N/(24*TB)${out}`);
+  graph.add(`${head}${middle}${tail}concat=n=3:v=1:a=0,setpts=N/(${FPS}*TB)${out}`);
   return out;
 }

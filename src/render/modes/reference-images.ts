@@ -1,8 +1,9 @@
 import { FPS } from '../filters.js';
 import { containSize, type Size } from '../fit.js';
+import { stillInputOptions } from '../graph.js';
 import type { ModeContext, RenderMedia } from './types.js';
 
-/** Where the cards go: large and central over the procedural scene, an inset over a reference video. */
+/** Where the cards go: large and central over the image backdrop, an inset over a reference video. */
 export type CardPlacement = 'centre' | 'inset';
 
 /** Frames of alpha fade at each end of a card's turn (fewer when turns are short). */
@@ -49,7 +50,7 @@ export function overlayReferenceImages(ctx: ModeContext, base: string, images: r
     .map((image, i) => ({ image, frames: turns[i]! }))
     .filter(({ frames }) => frames > 0)
     .map(({ image, frames }) => {
-      const input = graph.input(image.path);
+      const input = graph.input(image.path, stillInputOptions(image.path));
       const picture = image.width && image.height ? containSize({ width: image.width, height: image.height }, inner) : inner;
       const framed = { width: picture.width + 2 * box.border, height: picture.height + 2 * box.border };
       const fade = Math.min(CARD_FADE_FRAMES, Math.floor(frames / 4));

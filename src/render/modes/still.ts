@@ -1,5 +1,6 @@
 import { filterValue, FPS, num, signed } from '../filters.js';
 import { coverFilters, fitChains, fitFor } from '../fit.js';
+import { stillInputOptions } from '../graph.js';
 import { seededRandom } from '../scene.js';
 import type { ModeContext, RenderMedia } from './types.js';
 
@@ -36,7 +37,7 @@ export function reversed(move: StillMove): StillMove {
  */
 export function fittedStill(ctx: ModeContext, media: RenderMedia, name: string): string {
   const { graph, job } = ctx;
-  const input = graph.input(media.path);
+  const input = graph.input(media.path, stillInputOptions(media.path));
   const decoded = graph.label(`${name}src`);
   const fitted = graph.label(name);
   graph.add(`[${input}:v]trim=end_frame=1,setpts=PTS-STARTPTS${decoded}`);
@@ -68,12 +69,12 @@ export function zoompanFilter(ctx: ModeContext, move: StillMove, span: { firstFr
 }
 
 /**
- * A backdrop made from a picture: covering the frame, heavily blurred (a 1/16-size copy scaled back up),
+ * A backdrop made from a picture: covering the frame, heavily blurred (a 1/32-size copy scaled back up),
  * darkened and desaturated so that whatever is laid over it stands out; one frame, to be moved by zoompan.
  */
 export function blurredBackdrop(ctx: ModeContext, media: RenderMedia, name: string): string {
   const { graph, job } = ctx;
-  const input = graph.input(media.path);
+  const input = graph.input(media.path, stillInputOptions(media.path));
   const backdrop = graph.label(name);
   const small = { width: Math.max(16, 2 * Math.round(job.width / 32)), height: Math.max(16, 2 * Math.round(job.height / 32)) };
   graph.add(
