@@ -20,6 +20,7 @@ import type {
 import type { TaskFailure } from '../../contract/failures.js';
 import { MIGRATIONS } from './migrations.js';
 import { Money, toLedgerEntry } from './money.js';
+import { Checkpointer } from './checkpointer.js';
 import { SqliteWebhookQueries } from './webhook-queries.js';
 
 interface TaskRow {
@@ -127,7 +128,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
   private readonly claimCache = new Map<number, { pick: Database.Statement; take: Database.Statement }>();
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>;
   private readonly money: Money;
-  private readonly checkpointTimer: NodeJS.Timeout;
+  private readonly checkpointer: Checkpointer | null;
   private readonly submitQueue: Array<{
     task: NewTask;
     options: SubmitOptions;
@@ -139,8 +140,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     super(SqliteStore.open(file));
     this.money = new Money(this.db);
     this.stmt = this.prepareStatements();
-    this.checkpointTimer = setInterval(() => this.checkpoint(), 1000);
-    this.checkpointTimer.unref();
+    this.checkpointer = file === ':memory:' ? null : new Checkpointer(file);
   }
 
   /** Opens the file with the settings vidgate relies on and brings its schema up to date. */
@@ -152,8 +152,8 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
-    // Checkpoint on a timer rather than inside whichever commit crosses the threshold, so no single
-    // submit pays for copying the log back into the database.
+    // The Checkpointer copies the log back into the database on its own thread, so no commit here
+    // pays for it.
     db.pragma('wal_autocheckpoint = 0');
     SqliteStore.migrate(db);
     return db;
@@ -234,12 +234,8 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     this.db.prepare('SELECT 1').get();
   }
 
-  private checkpoint(): void {
-    if (this.db.open) this.db.pragma('wal_checkpoint(PASSIVE)');
-  }
-
   async close(): Promise<void> {
-    clearInterval(this.checkpointTimer);
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 
