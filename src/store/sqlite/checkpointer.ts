@@ -33,6 +33,8 @@ export class Checkpointer {
   }
 
   async close(): Promise<void> {
+    // Unreferenced while idle so it never keeps a process alive; referenced while it shuts down.
+    this.worker.ref();
     this.worker.postMessage('close');
     await this.exited;
   }
