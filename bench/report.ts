@@ -396,7 +396,7 @@ Latest run, overwritten by every \`${b.command}\`. Only the profile notes and th
 - **Machine:** ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.platform}, 1-min load average at start ${m.loadAtStart}
 - **Node:** ${m.node}
 - **ffmpeg:** ${m.ffmpeg}
-- **HTTP load:** autocannon 8 in a separate process, ${b.settings.connections} connections, to 127.0.0.1. Max rates: ${b.settings.rounds} rounds of floor → submit → status, ${b.settings.durationSeconds} s each after a ${b.settings.warmupSeconds} s warm-up of each; medians reported. 50 % rows: one ${b.settings.durationSeconds} s run each. vidgate runs in-process with log level \`info\` written to a file (${b.logBytesPerRequest.toFixed(0)} bytes of log per request), per-key rate and in-flight limits raised out of the way (the checks still run), and its dispatcher stopped for the HTTP runs so submitted tasks just queue. Every submit run starts on a fresh vidgate (empty database), because accepted tasks stay in flight and the in-flight check grows with them.
+- **HTTP load:** autocannon 8 in a separate process, ${b.settings.connections} connections, to 127.0.0.1. Max rates: ${b.settings.rounds} rounds of floor → submit → status, ${b.settings.durationSeconds} s each after a ${b.settings.warmupSeconds} s warm-up of each; medians reported. 50 % rows: one ${b.settings.durationSeconds} s run each. vidgate runs in-process with log level \`info\` written to a file (${b.logBytesPerRequest.toFixed(0)} bytes of log per request), per-key rate and in-flight limits raised out of the way (the checks still run), and its dispatcher stopped for the HTTP runs so submitted tasks just queue. Every submit run starts on a fresh vidgate (empty database), so every run measures the same database size.
 
 ## Results
 
