@@ -13,6 +13,7 @@ import { startFixtureServer, type FixtureServer } from '../helpers/fixture-serve
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { TestServer } from '../media/helpers.js';
 import { cover, ssimOfFrame } from '../render/modes-helpers.js';
+import { seedCase as seedCaseAt } from '../helpers/seed-cases.js';
 
 /**
  * The local provider end to end through the HTTP API: the seed's use cases that carry media (bodies as
@@ -21,53 +22,6 @@ import { cover, ssimOfFrame } from '../render/modes-helpers.js';
  */
 
 const run = promisify(execFile);
-const SEED_CASES: Record<number, Record<string, unknown>> = {
-  2: {
-    model: 'doubao-seedance-2.0',
-    prompt: 'The kitten stands up and walks toward the camera',
-    image_urls: ['https://example.com/cat.jpg'],
-    duration: 5,
-  },
-  3: {
-    model: 'doubao-seedance-2.0',
-    prompt: 'Transition from day to night',
-    image_with_roles: [
-      { url: 'https://example.com/day.jpg', role: 'first_frame' },
-      { url: 'https://example.com/night.jpg', role: 'last_frame' },
-    ],
-    duration: 5,
-  },
-  4: {
-    model: 'doubao-seedance-2.0',
-    prompt: 'Convert the video style to anime style',
-    video_urls: ['https://example.com/reference.mp4'],
-  },
-  5: {
-    model: 'doubao-seedance-2.0',
-    prompt: 'A scene of a person speaking',
-    video_urls: ['https://example.com/reference.mp4'],
-    audio_urls: ['https://example.com/speech.wav'],
-    size: '16:9',
-    duration: 11,
-  },
-  7: {
-    model: 'doubao-seedance-2.0',
-    prompt: 'The kitten continues walking toward the camera',
-    image_urls: ['https://example.com/last_frame_from_prev.png'],
-    return_last_frame: true,
-  },
-  9: {
-    model: 'doubao-seedance-2.0',
-    prompt:
-      "Use video 1's first-person perspective throughout, and use audio 1 as the background music throughout. First-person POV fruit tea advertisement for seedance brand 'Peace Apple' apple fruit tea limited edition. First frame is image 1: your hand picks a dewy Aksu red apple with a crisp apple collision sound. 2-4s: quick cut, your hand drops apple chunks into a shaker cup, adds ice and tea base, shakes vigorously, ice collision and shaking sounds sync with upbeat drum beats, background voice: 'Fresh-cut, fresh-shaken'. 4-6s: first-person close-up of the finished product, layered fruit tea poured into a clear cup, your hand gently squeezes cream cap spreading on top, sticks a pink label on the cup, camera zooms in on the layered texture of cream cap and fruit tea. 6-8s: first-person handheld cup raise, you lift the fruit tea from image 2 toward the camera (simulating handing it to the viewer), cup label clearly visible, background voice 'Take a sip of freshness', final frame freezes on image 2. Background voice consistently uses a female tone.",
-    image_urls: ['https://example.com/tea_pic1.jpg', 'https://example.com/tea_pic2.jpg'],
-    video_urls: ['https://example.com/tea_video1.mp4'],
-    audio_urls: ['https://example.com/tea_audio1.mp3'],
-    generate_audio: true,
-    size: '16:9',
-    duration: 11,
-  },
-};
 
 /** SPEC §6, 720p, USD per second; reference-video tasks pay for input + output seconds. */
 const PRICE_720 = 0.142;
@@ -99,7 +53,7 @@ afterAll(async () => {
 
 /** The seed's body with its example.com media pointed at the fixture server. */
 function seedCase(n: number): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(SEED_CASES[n]).replaceAll('https://example.com/', `${fx.baseUrl}/`)) as Record<string, unknown>;
+  return seedCaseAt(n, fx.baseUrl);
 }
 
 interface Finished {
