@@ -20,11 +20,14 @@ import { X264_PARAMS, X264_PRESET } from '../src/render/encode.js';
 import { bigRenderBench, floorCommand, renderModesBench } from './render-modes.js';
 import { combine, median, summaryRows, textTable, writeMarkdown, type BenchResults, type RenderRun } from './report.js';
 import { runSseBench, sseSection, sseSummary, writeSseSection } from './sse.js';
+import { runUpstreamLoad, upstreamSection, upstreamSummary, upstreamTasks, writeUpstreamSection } from './upstream-load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=sse runs only the live-events section and rewrites only that section of BENCHMARKS.md. */
 const ONLY_SSE = process.env.BENCH_ONLY === 'sse';
+/** BENCH_ONLY=upstream runs only the upstream polling section (fake Ark) and rewrites only that section. */
+const ONLY_UPSTREAM = process.env.BENCH_ONLY === 'upstream';
 const SSE_CLIENTS = QUICK ? 200 : 1000;
 const CONNECTIONS = 10;
 const DURATION_S = QUICK ? 2 : 5;
@@ -341,6 +344,15 @@ async function sseBench(dir: string) {
   }
 }
 
+/** N upstream tasks in flight against the fake Ark (QUICK: 200). */
+async function upstreamBench() {
+  const n = QUICK ? 200 : upstreamTasks();
+  say(`Upstream polling: ${n} tasks in flight against the fake Ark, each done after 5–60 s:`);
+  const r = await runUpstreamLoad(n);
+  say(`  ${upstreamSummary(r)}`);
+  return r;
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   const date = new Date().toISOString();
@@ -352,6 +364,12 @@ async function main(): Promise<void> {
     const sse = await sseBench(dir);
     if (!QUICK) await writeSseSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
     say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the live events section of BENCHMARKS.md');
+    return;
+  }
+  if (ONLY_UPSTREAM) {
+    const upstream = await upstreamBench();
+    if (!QUICK) await writeUpstreamSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
+    say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the upstream polling section of BENCHMARKS.md');
     return;
   }
   say(`HTTP: bare Fastify 5 floor and vidgate (dispatcher stopped, log level info to a file), ${ROUNDS} interleaved round(s):`);
@@ -369,6 +387,7 @@ async function main(): Promise<void> {
     bigRender = await bigRenderBench(join(dir, 'big'), ffmpeg.path, say);
   }
   const sse = await sseBench(dir);
+  const upstream = await upstreamBench();
   const machine = await describeMachine(render.ffmpegPath);
 
   const results: BenchResults = {
@@ -396,6 +415,7 @@ async function main(): Promise<void> {
   } else {
     await writeMarkdown(join(ROOT, 'BENCHMARKS.md'), results);
     await writeSseSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
+    await writeUpstreamSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
     say(`Wrote BENCHMARKS.md (${results.totalSeconds.toFixed(0)} s)`);
   }
 }
