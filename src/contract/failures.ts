@@ -13,6 +13,7 @@ export type FailureCode =
   | 'media_fetch_failed'
   | 'provider_error'
   | 'timeout'
+  | 'cancelled_upstream'
   | 'internal_error';
 
 export interface TaskFailure {
@@ -65,6 +66,12 @@ const TEMPLATES: Record<FailureCode, Templates> = {
     zh: '任务未在 {seconds} 秒内完成',
     ko: '작업이 {seconds}초 안에 완료되지 않았습니다',
     ja: 'タスクは {seconds} 秒以内に完了しませんでした',
+  },
+  cancelled_upstream: {
+    en: 'The video provider cancelled the task: {detail}',
+    zh: '视频服务商取消了该任务：{detail}',
+    ko: '동영상 제공자가 작업을 취소했습니다: {detail}',
+    ja: '動画プロバイダーがタスクをキャンセルしました: {detail}',
   },
   internal_error: {
     en: 'Internal error while processing the task, please try again later',

@@ -72,7 +72,7 @@ export function toTaskObject(task: TaskRecord, o: ViewOptions): TaskObject {
       ...(lastFrame ? { last_frame_url: o.fileUrl(lastFrame.key, expiresAt) } : {}),
     };
   }
-  if (task.status === 'failed' && task.error) {
+  if ((task.status === 'failed' || task.status === 'cancelled') && task.error) {
     view.error = { code: task.error.code, message: failureMessage(task.error, o.language), type: failureType(task.error.code) };
   }
   return view;

@@ -10,6 +10,11 @@ export interface RunContext {
   /** 0..1; the dispatcher keeps the stored progress monotonic. */
   reportProgress(fraction: number): void;
   /**
+   * The work really starts now: the task turns `processing`. Only for providers that claim tasks as
+   * `queuesElsewhere`; others are `processing` from the moment they are claimed.
+   */
+  markProcessing(): Promise<void>;
+  /**
    * Stores what this channel needs to resume the task after a restart (e.g. the upstream task id),
    * before anything that cannot be undone happens next. Rejects when the task's lease was lost.
    */
@@ -37,6 +42,11 @@ export interface Provider {
   readonly name: string;
   /** How many of its tasks one instance runs at once. */
   readonly concurrency: number;
+  /**
+   * Claimed tasks wait in another queue first (an upstream's): they stay `pending` until the run
+   * calls `ctx.markProcessing()`, and a shutdown hands them back without resetting their status.
+   */
+  readonly queuesElsewhere?: boolean;
   estimateSeconds(request: TaskRequest): number;
   run(input: RunInput, ctx: RunContext): Promise<RunOutput>;
   /** Releases what the channel holds beyond single runs (shared pollers, connections). */
@@ -48,6 +58,14 @@ export class TaskFailureError extends Error {
   constructor(readonly failure: TaskFailure) {
     super(`${failure.code}: ${JSON.stringify(failure.params)}`);
     this.name = 'TaskFailureError';
+  }
+}
+
+/** The upstream cancelled the task on its own: it ends `cancelled`, refunded, with the reason kept. */
+export class TaskCancelledError extends Error {
+  constructor(readonly failure: TaskFailure) {
+    super(`${failure.code}: ${JSON.stringify(failure.params)}`);
+    this.name = 'TaskCancelledError';
   }
 }
 

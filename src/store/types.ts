@@ -151,6 +151,12 @@ export interface ClaimOptions {
   leaseMs: number;
   limit: number;
   providers: readonly string[];
+  /**
+   * Whether a claimed `pending` task turns `processing` at once (default). Upstream channels claim
+   * without it and call `markProcessing` when the upstream starts the work: until then the task is
+   * queued upstream, and the client sees `pending`.
+   */
+  markProcessing?: boolean;
 }
 
 /** A fenced write: it only lands while `owner` still holds the task's lease. */
@@ -194,26 +200,37 @@ export interface Store extends AssetStore, WebhookStore, TaskEventStore {
   getTask(id: string): Promise<TaskRecord | null>;
   listTasks(query: TaskListQuery): Promise<TaskRecord[]>;
 
-  /** Takes up to `limit` due tasks (pending, or processing with an expired lease) under a new lease. */
+  /** Takes up to `limit` due tasks (unfinished, and unleased or with an expired lease) under a new lease. */
   claimTasks(options: ClaimOptions): Promise<TaskRecord[]>;
   renewLease(guard: LeaseGuard, expiresAt: number): Promise<boolean>;
-  /** Raises progress (never lowers it). */
+  /** Extends every lease `owner` holds, in one write; returns the ids it still holds. */
+  renewLeases(owner: string, expiresAt: number): Promise<string[]>;
+  /** Raises progress (never lowers it); true when it rose. */
   reportProgress(guard: LeaseGuard, progress: number): Promise<boolean>;
+  /** Many progress reports in one write; returns the ids whose progress rose. */
+  reportProgressMany(updates: ReadonlyArray<{ guard: LeaseGuard; progress: number }>): Promise<string[]>;
+  /** A held `pending` task starts: it turns `processing`. False when it was not pending or not held. */
+  markProcessing(guard: LeaseGuard, now: number): Promise<boolean>;
   /** Completes and settles to `finalCostMicros` (at most the reservation; the rest is given back). */
   completeTask(guard: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean>;
   /** Fails and refunds the reservation in full. */
   failTask(guard: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean>;
+  /** Ends a held task `cancelled` for a reason of its channel (the upstream cancelled it), refunded in full. */
+  cancelHeldTask(guard: LeaseGuard, reason: TaskFailure, finishedAt: number): Promise<boolean>;
   /** Cancels a pending or processing task of this account and refunds it in full. */
   cancelTask(id: string, accountId: string, now: number): Promise<CancelOutcome>;
   /** Gives back whatever of the task's reservation was not yet given back; a second call moves nothing. */
   refundTask(id: string, now: number, note: string): Promise<number>;
-  /** Gives the task back to the queue at once, e.g. on shutdown. */
-  releaseTask(guard: LeaseGuard): Promise<boolean>;
+  /**
+   * Gives the task back to the queue at once, e.g. on shutdown: `pending` again, unless `keepStatus`
+   * (an upstream keeps working on it while nobody here holds it).
+   */
+  releaseTask(guard: LeaseGuard, options?: { keepStatus?: boolean }): Promise<boolean>;
   /** Records the channel's progress marker, e.g. the upstream task id right after submitting. */
   saveProviderState(guard: LeaseGuard, state: unknown): Promise<boolean>;
   /** Queues the task again for another channel (failover), with a fresh state. */
   moveTask(guard: LeaseGuard, provider: string, state: unknown): Promise<boolean>;
-  /** Processing tasks whose lease owner starts with `ownerPrefix`. */
+  /** Unfinished tasks whose lease owner starts with `ownerPrefix`. */
   listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>>;
   /** Ends a lease now so the task can be claimed again (its holder is known to be dead). */
   expireLease(guard: LeaseGuard): Promise<boolean>;

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store, TaskRecord, LeaseGuard } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { ChannelUnavailableError, TaskFailureError, type Provider } from '../providers/types.js';
+import { ChannelUnavailableError, TaskCancelledError, TaskFailureError, type Provider } from '../providers/types.js';
 import type { ResultStorage } from '../storage/result-storage.js';
 import type { TaskFailure } from '../contract/failures.js';
 import type { PriceBook } from '../billing/price-book.js';
@@ -58,6 +58,9 @@ interface Running {
   provider: string;
 }
 
+/** How often buffered progress reports are written, in one transaction. */
+const PROGRESS_FLUSH_MS = 250;
+
 /**
  * The tasks table is the queue. The dispatcher claims due tasks under a lease, runs them with a
  * bounded number per provider, renews the lease while they run, and writes every outcome fenced by
@@ -65,6 +68,10 @@ interface Running {
  */
 export class Dispatcher {
   private readonly running = new Map<string, Running>();
+  private readonly busy = new Map<string, number>();
+  private readonly progress = new Map<string, number>();
+  private progressTimer: NodeJS.Timeout | undefined;
+  private renewalTimer: NodeJS.Timeout | undefined;
   private pumping = false;
   private pumpAgain = false;
   private started = false;
@@ -87,6 +94,8 @@ export class Dispatcher {
     await this.removeStaleWorkDirs();
     await mkdir(this.workDir, { recursive: true });
     this.started = true;
+    this.renewalTimer = setInterval(() => void this.renewLeases(), Math.max(500, Math.floor(this.o.leaseMs / 3)));
+    this.renewalTimer.unref();
     this.poke();
   }
 
@@ -123,6 +132,8 @@ export class Dispatcher {
     }
     for (const r of this.running.values()) r.controller.abort(new ShuttingDown('server is shutting down'));
     await all();
+    clearInterval(this.renewalTimer);
+    await this.flushProgress();
   }
 
   private async pump(): Promise<void> {
@@ -140,9 +151,7 @@ export class Dispatcher {
   }
 
   private freeSlots(provider: Provider): number {
-    let busy = 0;
-    for (const r of this.running.values()) if (r.provider === provider.name) busy++;
-    return provider.concurrency - busy;
+    return provider.concurrency - (this.busy.get(provider.name) ?? 0);
   }
 
   private async claimFor(provider: Provider): Promise<void> {
@@ -154,6 +163,7 @@ export class Dispatcher {
       leaseMs: this.o.leaseMs,
       limit,
       providers: [provider.name],
+      markProcessing: !provider.queuesElsewhere,
     });
     for (const task of claimed) this.launch(task, provider);
   }
@@ -175,11 +185,13 @@ export class Dispatcher {
     const controller = new AbortController();
     const done = this.execute(task, provider, controller).finally(() => {
       this.running.delete(task.id);
+      this.busy.set(provider.name, (this.busy.get(provider.name) ?? 1) - 1);
       for (const listener of this.listeners) listener(task.id);
       this.poke();
     });
     this.running.set(task.id, { controller, done, provider: provider.name });
-    this.o.onTaskChanged?.(task.id, 'claimed');
+    this.busy.set(provider.name, (this.busy.get(provider.name) ?? 0) + 1);
+    if (!provider.queuesElsewhere) this.o.onTaskChanged?.(task.id, 'claimed');
   }
 
   private async execute(task: TaskRecord, provider: Provider, controller: AbortController): Promise<void> {
@@ -190,7 +202,6 @@ export class Dispatcher {
       await this.o.store.failTask(guard, { code: 'attempts_exhausted', params: { attempts: task.attempts - 1 } }, this.o.clock());
       return;
     }
-    const renewal = this.keepLease(guard, controller);
     // Unique per run: a task moved to another channel may start here again before this run cleaned up.
     const workDir = join(this.workDir, `${task.id}.${randomBytes(4).toString('hex')}`);
     const startedAt = this.o.clock();
@@ -205,6 +216,9 @@ export class Dispatcher {
           signal: controller.signal,
           workDir,
           reportProgress: this.progressReporter(guard),
+          markProcessing: async () => {
+            if (await this.o.store.markProcessing(guard, this.o.clock())) this.o.onTaskChanged?.(task.id, 'claimed');
+          },
           checkpoint: async (data) => {
             if (!(await this.o.store.saveProviderState(guard, { tried: state.tried, data }))) {
               controller.abort(new LeaseLost('lease lost'));
@@ -234,18 +248,18 @@ export class Dispatcher {
       outcome =
         err instanceof ChannelUnavailableError && !controller.signal.aborted
           ? await this.failOver(task, provider, err, log)
-          : await this.settleFailure(guard, err, controller.signal, log);
+          : await this.settleFailure(guard, err, controller.signal, provider, log);
     } finally {
+      this.progress.delete(task.id);
       if (outcome) this.o.onRunEnded?.(provider.name, outcome, (this.o.clock() - startedAt) / 1000);
-      clearInterval(renewal);
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
-  private async settleFailure(guard: LeaseGuard, err: unknown, signal: AbortSignal, log: Logger): Promise<TaskOutcome | null> {
+  private async settleFailure(guard: LeaseGuard, err: unknown, signal: AbortSignal, provider: Provider, log: Logger): Promise<TaskOutcome | null> {
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (reason instanceof ShuttingDown) {
-      await this.o.store.releaseTask(guard);
+      await this.o.store.releaseTask(guard, { keepStatus: provider.queuesElsewhere === true });
       log.info('task returned to the queue for shutdown');
       return 'requeued';
     }
@@ -256,6 +270,11 @@ export class Dispatcher {
     if (reason instanceof LeaseLost) {
       log.warn('lease lost while running; another worker owns the task');
       return null;
+    }
+    if (err instanceof TaskCancelledError) {
+      log.info({ reason: err.failure }, 'task cancelled by its channel');
+      await this.o.store.cancelHeldTask(guard, err.failure, this.o.clock());
+      return 'cancelled';
     }
     const failure: TaskFailure =
       err instanceof TaskFailureError ? err.failure : { code: 'render_failed', params: { detail: errorDetail(err) } };
@@ -280,31 +299,46 @@ export class Dispatcher {
     return 'failed';
   }
 
-  private keepLease(guard: LeaseGuard, controller: AbortController): NodeJS.Timeout {
-    const timer = setInterval(() => {
-      this.o.store
-        .renewLease(guard, this.o.clock() + this.o.leaseMs)
-        .then((held) => {
-          if (!held && !controller.signal.aborted) controller.abort(new LeaseLost('lease lost'));
-        })
-        .catch((err) => this.o.logger.warn({ err, task: guard.id }, 'lease renewal failed'));
-    }, Math.max(500, Math.floor(this.o.leaseMs / 3)));
-    timer.unref();
-    return timer;
+  /**
+   * One write extends every lease this process holds; a running task whose lease is gone (taken
+   * over after a stall, or the task was cancelled) is stopped.
+   */
+  private async renewLeases(): Promise<void> {
+    if (this.running.size === 0) return;
+    const before = new Map(this.running);
+    try {
+      const held = new Set(await this.o.store.renewLeases(this.o.owner.id, this.o.clock() + this.o.leaseMs));
+      for (const [id, run] of before) {
+        if (!held.has(id) && this.running.get(id) === run && !run.controller.signal.aborted) run.controller.abort(new LeaseLost('lease lost'));
+      }
+    } catch (err) {
+      this.o.logger.warn({ err }, 'lease renewal failed');
+    }
   }
 
-  /** Writes progress when it rose by a whole percent; the store never lowers it. */
+  /** Progress is kept when it rose by a whole percent and written in batches; the store never lowers it. */
   private progressReporter(guard: LeaseGuard): (fraction: number) => void {
     let last = 0;
     return (fraction) => {
       const percent = Math.min(99, Math.max(1, Math.floor(fraction * 99)));
-      if (percent <= last) return;
+      if (percent <= last || !this.running.has(guard.id)) return;
       last = percent;
-      this.o.store
-        .reportProgress(guard, percent)
-        .then((written) => written && this.o.onTaskChanged?.(guard.id, 'progress'))
-        .catch((err) => this.o.logger.warn({ err, task: guard.id }, 'progress write failed'));
+      this.progress.set(guard.id, percent);
+      this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
     };
+  }
+
+  private async flushProgress(): Promise<void> {
+    clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
+    if (this.progress.size === 0) return;
+    const updates = [...this.progress].map(([id, progress]) => ({ guard: { id, owner: this.o.owner.id }, progress }));
+    this.progress.clear();
+    try {
+      for (const id of await this.o.store.reportProgressMany(updates)) this.o.onTaskChanged?.(id, 'progress');
+    } catch (err) {
+      this.o.logger.warn({ err }, 'progress write failed');
+    }
   }
 
   /** After kill -9, our host's dead processes still hold leases: end them so their tasks run now. */

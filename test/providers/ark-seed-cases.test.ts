@@ -192,9 +192,8 @@ describe('every Ark status is mapped', () => {
     return { id, upstreamId: await upstreamIdOf(t, id) };
   };
 
-  // SPEC §8: queued → pending. vidgate shows `processing` as soon as its dispatcher has taken the
-  // task, whatever the upstream says (src bug, reported): kept as an expected failure until fixed.
-  it.fails('queued → pending (known bug: shown as processing)', async () => {
+  // SPEC §8: queued → pending, although vidgate's dispatcher holds the task and polls it.
+  it('queued → pending', async () => {
     const { id, upstreamId } = await submitHeld();
     await expect.poll(() => ark.task(upstreamId)!.polls, { timeout: 5000 }).toBeGreaterThan(2);
     try {
@@ -220,7 +219,6 @@ describe('every Ark status is mapped', () => {
   it.each([
     ['failed', /UpstreamSaysNo: the upstream refused this one/],
     ['expired', /expired/],
-    ['cancelled', /upstream cancelled the task/],
   ] as Array<[ArkStatus, RegExp]>)('%s → failed, with a clear message, refunded', async (status, message) => {
     const { id, upstreamId } = await submitHeld();
     const before = (await t.app.store.getTask(id))!;
@@ -232,6 +230,19 @@ describe('every Ark status is mapped', () => {
     const shown = await view(t, id);
     expect(shown.status).toBe('failed');
     expect(shown.error.message).toMatch(message);
+    const ledger = await t.app.store.listLedger(before.accountId, 1000);
+    expect(ledger.filter((e) => e.taskId === id).map((e) => e.kind).sort()).toEqual(['refund', 'reserve']);
+  });
+
+  it('cancelled → cancelled, with the reason, refunded', async () => {
+    const { id, upstreamId } = await submitHeld();
+    const before = (await t.app.store.getTask(id))!;
+    ark.advance(upstreamId, 'cancelled');
+    const task = await t.settled(id);
+    expect(task).toMatchObject({ status: 'cancelled', error: { code: 'cancelled_upstream' } });
+    const shown = await view(t, id);
+    expect(shown.status).toBe('cancelled');
+    expect(shown.error.message).toMatch(/provider cancelled the task/);
     const ledger = await t.app.store.listLedger(before.accountId, 1000);
     expect(ledger.filter((e) => e.taskId === id).map((e) => e.kind).sort()).toEqual(['refund', 'reserve']);
   });

@@ -105,6 +105,81 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect((await claim('B', now)).map((t) => t.id)).toEqual([task.id]);
     });
 
+    it('a task claimed for an upstream queue stays pending, held, until its work starts', async () => {
+      const task = newTask(owner);
+      await insertTask(store, task);
+      const now = Date.now();
+      const [held] = await store.claimTasks({ owner: 'A', now, leaseMs: lease, limit: 10, providers: ['local'], markProcessing: false });
+      expect(held).toMatchObject({ id: task.id, status: 'pending', leaseOwner: 'A', attempts: 1, startedAt: null });
+      // Held, so nobody else takes it, and the holder's fenced writes land.
+      expect(await claim('B', now)).toEqual([]);
+      expect(await store.reportProgress({ id: task.id, owner: 'A' }, 10)).toBe(true);
+      expect(await store.markProcessing({ id: task.id, owner: 'B' }, now + 5)).toBe(false);
+      expect(await store.markProcessing({ id: task.id, owner: 'A' }, now + 5)).toBe(true);
+      expect(await store.markProcessing({ id: task.id, owner: 'A' }, now + 9)).toBe(false);
+      expect((await store.getTask(task.id))!).toMatchObject({ status: 'processing', startedAt: now + 5 });
+      // Handed back without resetting the status: the upstream keeps working on it.
+      expect(await store.releaseTask({ id: task.id, owner: 'A' }, { keepStatus: true })).toBe(true);
+      expect((await store.getTask(task.id))!).toMatchObject({ status: 'processing', leaseOwner: null });
+      const [again] = await store.claimTasks({ owner: 'C', now, leaseMs: lease, limit: 10, providers: ['local'], markProcessing: false });
+      expect(again).toMatchObject({ id: task.id, status: 'processing', leaseOwner: 'C', attempts: 2 });
+    });
+
+    it('a held pending task is re-claimed when its lease runs out', async () => {
+      const task = newTask(owner);
+      await insertTask(store, task);
+      const t0 = Date.now();
+      await store.claimTasks({ owner: 'A', now: t0, leaseMs: lease, limit: 10, providers: ['local'], markProcessing: false });
+      expect(await store.nextLeaseExpiry(['local'])).toBe(t0 + lease);
+      expect(await claim('B', t0 + lease - 1)).toEqual([]);
+      expect((await claim('B', t0 + lease)).map((t) => t.id)).toEqual([task.id]);
+      expect(await store.reportProgress({ id: task.id, owner: 'A' }, 10)).toBe(false);
+    });
+
+    it('renews every lease of one holder in one call and says which it still holds', async () => {
+      const tasks = [newTask(owner), newTask(owner), newTask(owner)];
+      for (const task of tasks) await insertTask(store, task);
+      const t0 = Date.now();
+      await claim('A', t0, 2);
+      await claim('B', t0, 1);
+      expect((await store.renewLeases('A', t0 + 50_000)).sort()).toEqual([tasks[0]!.id, tasks[1]!.id].sort());
+      expect((await store.getTask(tasks[0]!.id))!.leaseExpiresAt).toBe(t0 + 50_000);
+      expect((await store.getTask(tasks[2]!.id))!.leaseExpiresAt).toBe(t0 + lease);
+      await store.failTask({ id: tasks[0]!.id, owner: 'A' }, { code: 'internal_error', params: {} }, t0);
+      expect(await store.renewLeases('A', t0 + 60_000)).toEqual([tasks[1]!.id]);
+      expect(await store.renewLeases('nobody', t0 + 60_000)).toEqual([]);
+    });
+
+    it('writes many progress reports at once, only where the holder holds and progress rises', async () => {
+      const tasks = [newTask(owner), newTask(owner)];
+      for (const task of tasks) await insertTask(store, task);
+      await claim('A', Date.now());
+      const [a, b] = tasks.map((t) => ({ id: t.id, owner: 'A' }));
+      expect(await store.reportProgressMany([{ guard: a!, progress: 30 }, { guard: b!, progress: 20 }])).toEqual([a!.id, b!.id]);
+      expect(
+        await store.reportProgressMany([
+          { guard: a!, progress: 10 },
+          { guard: { id: b!.id, owner: 'Z' }, progress: 90 },
+          { guard: b!, progress: 25 },
+        ]),
+      ).toEqual([b!.id]);
+      expect((await store.getTask(a!.id))!.progress).toBe(30);
+      expect((await store.getTask(b!.id))!.progress).toBe(25);
+    });
+
+    it('a task its channel cancels ends cancelled with the reason, refunded once', async () => {
+      const task = newTask(owner);
+      await insertTask(store, task);
+      await claim('A', Date.now());
+      const reason = { code: 'cancelled_upstream' as const, params: { detail: 'cancelled upstream' } };
+      expect(await store.cancelHeldTask({ id: task.id, owner: 'B' }, reason, 5)).toBe(false);
+      expect(await store.cancelHeldTask({ id: task.id, owner: 'A' }, reason, 5)).toBe(true);
+      expect(await store.cancelHeldTask({ id: task.id, owner: 'A' }, reason, 6)).toBe(false);
+      expect((await store.getTask(task.id))!).toMatchObject({ status: 'cancelled', error: reason, finishedAt: 5, leaseOwner: null, costMicros: 0 });
+      const kinds = (await store.listLedger(owner.accountId, 100)).filter((e) => e.taskId === task.id).map((e) => e.kind);
+      expect(kinds.filter((k) => k === 'refund')).toHaveLength(1);
+    });
+
     it('an expired lease can be ended early and reports when the next lease runs out', async () => {
       const task = newTask(owner);
       await insertTask(store, task);

@@ -214,9 +214,11 @@ describe('dispatcher', () => {
     const { ctx, finish } = provider.started[0]!;
     ctx.reportProgress(0.5);
     ctx.reportProgress(0.2);
-    await store.getTask(id!);
-    const seen = (await store.getTask(id!))!.progress;
-    expect(seen).toBe(49);
+    // Progress is written in batches, a moment later.
+    await expect.poll(async () => (await store.getTask(id!))!.progress).toBe(49);
+    ctx.reportProgress(0.3);
+    ctx.reportProgress(0.6);
+    await expect.poll(async () => (await store.getTask(id!))!.progress).toBe(59);
     finish();
   });
 

@@ -31,6 +31,30 @@ function toStatus(task: ArkTask): UpstreamStatus {
   return { state, videoUrl: task.content?.video_url, lastFrameUrl: task.content?.last_frame_url, ...(error ? { error } : {}) };
 }
 
+/**
+ * Many servers and proxies refuse request lines over 8 KiB; 500 Ark ids take about 20 KiB, so a
+ * full batch is split into as few list calls as keep each URL under this.
+ */
+const MAX_QUERY_CHARS = 7_000;
+
+function urlSizedGroups(ids: readonly string[]): string[][] {
+  const groups: string[][] = [];
+  let current: string[] = [];
+  let chars = 0;
+  for (const id of ids) {
+    const cost = 18 + encodeURIComponent(id).length;
+    if (current.length > 0 && chars + cost > MAX_QUERY_CHARS) {
+      groups.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(id);
+    chars += cost;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
 /** Seedance on Volcengine Ark or BytePlus ModelArk (`…/api/v3`). */
 export class ArkAdapter implements UpstreamAdapter {
   readonly batchSize = 500;
@@ -53,13 +77,18 @@ export class ArkAdapter implements UpstreamAdapter {
   }
 
   async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus>> {
+    const pages = await Promise.all(urlSizedGroups(ids).map((group) => this.listPage(group, apiKey, signal)));
+    return new Map(pages.flat().map((t) => [t.id, toStatus(t)]));
+  }
+
+  private async listPage(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<ArkTask[]> {
     const query = new URLSearchParams({ page_num: '1', page_size: String(ids.length) });
     for (const id of ids) query.append('filter.task_ids', id);
     const answer = (await callJson(`${this.baseUrl}/contents/generations/tasks?${query}`, { method: 'GET', apiKey, timeoutMs: this.timeoutMs, signal })) as {
       items?: ArkTask[];
     } | null;
     if (!Array.isArray(answer?.items)) throw new UpstreamError('unavailable', 200, 'malformed_response', 'the upstream task list has no items');
-    return new Map(answer.items.filter((t) => typeof t?.id === 'string').map((t) => [t.id, toStatus(t)]));
+    return answer.items.filter((t) => typeof t?.id === 'string');
   }
 
   async cancel(id: string, apiKey: string): Promise<void> {

@@ -4,9 +4,9 @@ import type { ModelId } from '../../contract/models.js';
 import type { MediaInput, TaskRequest } from '../../contract/submit.js';
 import type { MediaIntake } from '../../media/media-intake.js';
 import type { SafeFetcher } from '../../media/safe-fetch.js';
-import { ChannelUnavailableError, TaskFailureError, type Provider, type RunContext, type RunInput, type RunOutput } from '../types.js';
+import { ChannelUnavailableError, TaskCancelledError, TaskFailureError, type Provider, type RunContext, type RunInput, type RunOutput } from '../types.js';
 import type { UpstreamAdapter, UpstreamStatus } from './adapter.js';
-import { BatchPoller } from './batch-poller.js';
+import { StatusWatch, type WatchOutcome } from './status-watch.js';
 import { UpstreamError } from './upstream-error.js';
 
 export interface UpstreamChannelOptions {
@@ -40,6 +40,8 @@ export interface AssetLinks {
   publicUrl(input: MediaInput & { assetId: string }, accountId: string): Promise<string>;
 }
 
+/** Tasks coming due within this window share a round of list calls. */
+const POLL_WINDOW_MS = 100;
 const RESULT_MAX_BYTES = 2 * 1024 * 1024 * 1024;
 const DOWNLOAD_TRIES = 3;
 
@@ -58,9 +60,10 @@ function isState(value: unknown): value is UpstreamState {
 export class UpstreamProvider implements Provider {
   readonly name: string;
   readonly concurrency: number;
+  readonly queuesElsewhere = true;
   private nextKey = 0;
   private readonly lifetime = new AbortController();
-  private readonly poller: BatchPoller;
+  private readonly watch: StatusWatch;
 
   constructor(
     private readonly adapter: UpstreamAdapter,
@@ -69,7 +72,11 @@ export class UpstreamProvider implements Provider {
   ) {
     this.name = o.name;
     this.concurrency = o.concurrency;
-    this.poller = new BatchPoller(adapter, 20, this.lifetime.signal);
+    this.watch = new StatusWatch(
+      adapter,
+      { firstPollMs: o.firstPollMs, maxPollMs: o.maxPollMs, maxPollErrors: o.maxPollErrors, windowMs: POLL_WINDOW_MS, maxConcurrentCalls: 8, clock: deps.clock },
+      this.lifetime.signal,
+    );
   }
 
   estimateSeconds(): number {
@@ -112,7 +119,6 @@ export class UpstreamProvider implements Provider {
     }
     const state: UpstreamState = { upstreamId, keyIndex, submittedAt: this.deps.clock(), referenceVideoSeconds };
     await ctx.checkpoint(state);
-    ctx.reportProgress(0.05);
     return state;
   }
 
@@ -123,47 +129,46 @@ export class UpstreamProvider implements Provider {
     return { ...request, media };
   }
 
-  /** Polls until the upstream task ends; starts quick, then backs off towards a sixth of the expected time. */
+  /**
+   * Waits for the upstream task to end, watched with all others of the channel. The task is shown
+   * `pending` while the upstream queues it and `processing` from the first answer that says it runs.
+   */
   private async waitUntilDone(state: UpstreamState, apiKey: string, ctx: RunContext): Promise<UpstreamStatus> {
-    let interval = this.o.firstPollMs;
-    let errors = 0;
-    for (;;) {
-      const waited = this.deps.clock() - state.submittedAt;
-      if (waited > this.o.timeoutMs) {
+    let running: Promise<void> | null = null;
+    const outcome: WatchOutcome = await this.watch.watch({
+      id: state.upstreamId,
+      apiKey,
+      deadline: state.submittedAt + this.o.timeoutMs,
+      signal: ctx.signal,
+      onStatus: (status) => {
+        if (status.state !== 'processing') return;
+        running ??= ctx.markProcessing().catch(() => undefined);
+        // Upstreams tell the state, not the progress: estimate it from the time spent against the usual time.
+        const waited = this.deps.clock() - state.submittedAt;
+        ctx.reportProgress(0.05 + 0.9 * Math.min(1, waited / (this.o.expectedSeconds * 1000)));
+      },
+    });
+    await running;
+    switch (outcome.kind) {
+      case 'finished':
+        return outcome.status;
+      case 'lost':
+        throw failure(`the upstream no longer knows task ${state.upstreamId}`);
+      case 'unreachable':
+        throw failure(`lost contact with the upstream after ${outcome.errors} failed polls: ${outcome.message}`);
+      case 'timeout':
         this.adapter.cancel(state.upstreamId, apiKey).catch(() => undefined);
         throw new TaskFailureError({ code: 'timeout', params: { seconds: Math.round(this.o.timeoutMs / 1000) } });
-      }
-      await delay(errors ? Math.min(this.o.maxPollMs * 4, interval * 2 ** errors) : interval, undefined, { signal: ctx.signal }).catch(() => {
-        throw ctx.signal.reason;
-      });
-      let status: UpstreamStatus | undefined;
-      try {
-        status = await this.poller.poll(state.upstreamId, apiKey);
-      } catch (err) {
-        if (++errors >= this.o.maxPollErrors) {
-          throw failure(`lost contact with the upstream after ${errors} failed polls: ${(err as Error).message}`);
-        }
-        continue;
-      }
-      errors = 0;
-      if (!status) throw failure(`the upstream no longer knows task ${state.upstreamId}`);
-      if (status.state === 'completed' || status.state === 'failed' || status.state === 'cancelled') return status;
-      this.reportWaiting(status, waited, ctx);
-      interval = Math.min(this.o.maxPollMs, Math.max(this.o.firstPollMs, Math.round(interval * 1.5)));
     }
-  }
-
-  /** Upstreams tell the state, not the progress: estimate it from the time spent against the usual time. */
-  private reportWaiting(status: UpstreamStatus, waitedMs: number, ctx: RunContext): void {
-    if (status.state === 'pending') return ctx.reportProgress(0.05);
-    ctx.reportProgress(0.1 + 0.85 * Math.min(1, waitedMs / (this.o.expectedSeconds * 1000)));
   }
 
   private async collect(status: UpstreamStatus, request: TaskRequest, state: UpstreamState, ctx: RunContext): Promise<RunOutput> {
     if (status.state === 'failed') {
       throw failure(status.error ? `${status.error.code}: ${status.error.message}` : 'the upstream reports the task failed');
     }
-    if (status.state === 'cancelled') throw failure('the upstream cancelled the task');
+    if (status.state === 'cancelled') {
+      throw new TaskCancelledError({ code: 'cancelled_upstream', params: { detail: status.error?.message ?? `task ${state.upstreamId} was cancelled upstream` } });
+    }
     if (!status.videoUrl) throw failure('the upstream reports success but gives no video URL');
     const video = join(ctx.workDir, 'video.mp4');
     await this.download(status.videoUrl, video, ctx.signal);

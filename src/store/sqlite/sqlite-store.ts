@@ -119,8 +119,13 @@ const toKey = (row: KeyRow): ApiKeyRecord => ({
   callbackUrl: row.callback_url,
 });
 
-/** Fenced by the lease owner: a worker whose lease was taken over cannot write any more. */
-const HELD = `id = @id AND status = 'processing' AND lease_owner = @owner`;
+/**
+ * Fenced by the lease owner: a worker whose lease was taken over cannot write any more. A held task
+ * may still be `pending`: an upstream channel holds it while the upstream keeps it queued.
+ */
+const HELD = `id = @id AND status IN ('pending', 'processing') AND lease_owner = @owner`;
+/** Claimable: nobody holds it, or its holder stopped renewing. */
+const DUE = `status IN ('pending', 'processing') AND (lease_expires_at IS NULL OR lease_expires_at <= @now)`;
 
 /** The SQLite store; asset and webhook queries live beside it, on the same connection, and are mixed in below. */
 export class SqliteStore extends SqliteWebhookQueries implements Store {
@@ -207,21 +212,24 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
         VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @costMicros, @createdAt, @callbackUrl)`),
       getTask: db.prepare('SELECT * FROM tasks WHERE id = ?'),
       renew: db.prepare(`UPDATE tasks SET lease_expires_at = @until WHERE ${HELD}`),
-      progress: db.prepare(`UPDATE tasks SET progress = MAX(progress, @progress) WHERE ${HELD}`),
+      renewAll: db.prepare(`UPDATE tasks SET lease_expires_at = @until WHERE lease_owner = @owner AND status IN ('pending', 'processing') RETURNING id`).pluck(),
+      progress: db.prepare(`UPDATE tasks SET progress = MAX(progress, @progress) WHERE ${HELD} AND progress < @progress`),
+      start: db.prepare(`UPDATE tasks SET status = 'processing', started_at = COALESCE(started_at, @now) WHERE ${HELD} AND status = 'pending'`),
       complete: db.prepare(`
         UPDATE tasks SET status = 'completed', progress = 100, result = @result, result_expires_at = @expiresAt,
           finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
         WHERE ${HELD}`),
       fail: db.prepare(`
-        UPDATE tasks SET status = 'failed', error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
+        UPDATE tasks SET status = @status, error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
         WHERE ${HELD}`),
       release: db.prepare(`UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`),
+      releaseKeepingStatus: db.prepare(`UPDATE tasks SET lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`),
       saveState: db.prepare(`UPDATE tasks SET provider_state = @state WHERE ${HELD}`),
       move: db.prepare(`
         UPDATE tasks SET status = 'pending', provider = @provider, provider_state = @state, attempts = 0, lease_owner = NULL, lease_expires_at = NULL
         WHERE ${HELD}`),
       expire: db.prepare(`UPDATE tasks SET lease_expires_at = 0 WHERE ${HELD}`),
-      leasedBy: db.prepare(`SELECT id, lease_owner AS owner FROM tasks WHERE status = 'processing' AND lease_owner LIKE ? ESCAPE '\\'`),
+      leasedBy: db.prepare(`SELECT id, lease_owner AS owner FROM tasks WHERE status IN ('pending', 'processing') AND lease_owner LIKE ? ESCAPE '\\'`),
       expiredResults: db.prepare(`
         SELECT * FROM tasks WHERE results_collected = 0 AND result_expires_at IS NOT NULL AND result_expires_at <= ?
         ORDER BY result_expires_at LIMIT ?`),
@@ -416,13 +424,13 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     let statements = this.claimCache.get(providerCount);
     if (!statements) {
       const providers = Array.from({ length: providerCount }, (_, i) => `@p${i}`).join(', ');
-      const due = `(status = 'pending' OR (status = 'processing' AND lease_expires_at <= @now))`;
       statements = {
-        pick: this.db.prepare(`SELECT id FROM tasks WHERE provider IN (${providers}) AND ${due} ORDER BY id LIMIT @limit`).pluck(),
+        pick: this.db.prepare(`SELECT id FROM tasks WHERE provider IN (${providers}) AND ${DUE} ORDER BY id LIMIT @limit`).pluck(),
         take: this.db.prepare(`
-          UPDATE tasks SET status = 'processing', lease_owner = @owner, lease_expires_at = @until,
-            attempts = attempts + 1, started_at = COALESCE(started_at, @now)
-          WHERE id = @id AND ${due}
+          UPDATE tasks SET status = CASE WHEN @start = 1 THEN 'processing' ELSE status END,
+            started_at = CASE WHEN @start = 1 THEN COALESCE(started_at, @now) ELSE started_at END,
+            lease_owner = @owner, lease_expires_at = @until, attempts = attempts + 1
+          WHERE id = @id AND ${DUE}
           RETURNING *`),
       };
       this.claimCache.set(providerCount, statements);
@@ -432,7 +440,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
 
   async claimTasks(o: ClaimOptions): Promise<TaskRecord[]> {
     if (o.limit <= 0 || o.providers.length === 0) return [];
-    const params: Record<string, unknown> = { owner: o.owner, now: o.now, until: o.now + o.leaseMs, limit: o.limit };
+    const params: Record<string, unknown> = { owner: o.owner, now: o.now, until: o.now + o.leaseMs, limit: o.limit, start: o.markProcessing === false ? 0 : 1 };
     o.providers.forEach((p, i) => (params[`p${i}`] = p));
     const { pick, take } = this.claimStatements(o.providers.length);
     // Pick, then take each row, in one write transaction: no other writer runs in between, the same
@@ -447,8 +455,25 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     return this.stmt.renew.run({ ...g, until: expiresAt }).changes === 1;
   }
 
+  async renewLeases(owner: string, expiresAt: number): Promise<string[]> {
+    return this.stmt.renewAll.all({ owner, until: expiresAt }) as string[];
+  }
+
   async reportProgress(g: LeaseGuard, progress: number): Promise<boolean> {
-    return this.stmt.progress.run({ ...g, progress: Math.max(0, Math.min(99, Math.floor(progress))) }).changes === 1;
+    return (await this.reportProgressMany([{ guard: g, progress }])).length === 1;
+  }
+
+  async reportProgressMany(updates: ReadonlyArray<{ guard: LeaseGuard; progress: number }>): Promise<string[]> {
+    if (updates.length === 0) return [];
+    return this.db.transaction(() =>
+      updates
+        .filter(({ guard, progress }) => this.stmt.progress.run({ ...guard, progress: Math.max(0, Math.min(99, Math.floor(progress))) }).changes === 1)
+        .map(({ guard }) => guard.id),
+    )();
+  }
+
+  async markProcessing(g: LeaseGuard, now: number): Promise<boolean> {
+    return this.stmt.start.run({ ...g, now }).changes === 1;
   }
 
   async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean> {
@@ -469,9 +494,18 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
 
   async failTask(g: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean> {
     return this.db.transaction(() => {
-      if (this.stmt.fail.run({ ...g, error: JSON.stringify(failure), finishedAt }).changes !== 1) return false;
+      if (this.stmt.fail.run({ ...g, status: 'failed', error: JSON.stringify(failure), finishedAt }).changes !== 1) return false;
       this.stmt.leaveFlight.run(g.id);
       this.refundInside(g.id, finishedAt, `task failed: ${failure.code}`);
+      return true;
+    }).immediate();
+  }
+
+  async cancelHeldTask(g: LeaseGuard, reason: TaskFailure, finishedAt: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (this.stmt.fail.run({ ...g, status: 'cancelled', error: JSON.stringify(reason), finishedAt }).changes !== 1) return false;
+      this.stmt.leaveFlight.run(g.id);
+      this.refundInside(g.id, finishedAt, `task cancelled: ${reason.code}`);
       return true;
     }).immediate();
   }
@@ -503,8 +537,8 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     return task.reservedMicros;
   }
 
-  async releaseTask(g: LeaseGuard): Promise<boolean> {
-    return this.stmt.release.run(g).changes === 1;
+  async releaseTask(g: LeaseGuard, options?: { keepStatus?: boolean }): Promise<boolean> {
+    return (options?.keepStatus ? this.stmt.releaseKeepingStatus : this.stmt.release).run(g).changes === 1;
   }
 
   async saveProviderState(g: LeaseGuard, state: unknown): Promise<boolean> {
@@ -528,7 +562,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     if (providers.length === 0) return null;
     const placeholders = providers.map(() => '?').join(', ');
     const value = this.db
-      .prepare(`SELECT MIN(lease_expires_at) FROM tasks WHERE status = 'processing' AND provider IN (${placeholders})`)
+      .prepare(`SELECT MIN(lease_expires_at) FROM tasks WHERE status IN ('pending', 'processing') AND provider IN (${placeholders})`)
       .pluck()
       .get(...providers) as number | null;
     return value ?? null;

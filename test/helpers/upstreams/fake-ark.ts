@@ -259,8 +259,12 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
       filesExpired: false,
     };
     tasks.set(task.id, task);
+    created.set(task.id, created.size);
     return jsonReply(200, { id: task.id });
   }
+
+  /** Creation order of each task, for newest-first lists. */
+  const created = new Map<string, number>();
 
   function list(key: string, query: URLSearchParams): Reply {
     const pageNum = intParam(query.get('page_num'), 1);
@@ -272,9 +276,11 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
     const ids = query.getAll('filter.task_ids');
     const status = query.get('filter.status');
     const model = query.get('filter.model');
-    const matching = [...tasks.values()]
-      .filter((t) => t.key === key && !t.lost && (!ids.length || ids.includes(t.id)) && (!status || t.status === status) && (!model || t.request.model === model))
-      .reverse();
+    // With ids, look those up (newest first, like the full scan) instead of scanning every task.
+    const candidates = ids.length
+      ? [...new Set(ids)].flatMap((id) => tasks.get(id) ?? []).sort((x, y) => created.get(y.id)! - created.get(x.id)!)
+      : [...tasks.values()].reverse();
+    const matching = candidates.filter((t) => t.key === key && !t.lost && (!status || t.status === status) && (!model || t.request.model === model));
     const page = matching.slice((pageNum - 1) * pageSize, pageNum * pageSize);
     return jsonReply(200, { items: page.map(read), total: matching.length });
   }
