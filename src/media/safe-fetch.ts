@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { Agent, fetch, type Response } from 'undici';
 import { AddressPolicy, stripBrackets } from './address-policy.js';
 import { fetchFailed, invalidMedia, MediaProblem } from './errors.js';
+import { deadline } from '../net/deadline.js';
 
 export interface SafeFetcherOptions {
   policy: AddressPolicy;
@@ -73,15 +74,16 @@ export class SafeFetcher {
 
   /** Streams `url` into the file `dest` (created or replaced); removes it again on any failure. */
   async download(url: string, dest: string, opts: DownloadOptions): Promise<DownloadResult> {
-    const deadline = AbortSignal.timeout(this.opts.timeoutMs);
-    const signal = AbortSignal.any([opts.signal, deadline]);
+    const limit = deadline(this.opts.timeoutMs, opts.signal);
     try {
-      const { response, finalUrl } = await this.follow(url, signal);
+      const { response, finalUrl } = await this.follow(url, limit.signal);
       const saved = await saveBody(response, dest, opts);
       return { ...saved, finalUrl };
     } catch (err) {
       await rm(dest, { force: true });
-      throw this.explain(err, opts.signal, deadline);
+      throw this.explain(err, opts.signal, limit.expired);
+    } finally {
+      limit.dispose();
     }
   }
 
@@ -137,12 +139,12 @@ export class SafeFetcher {
   };
 
   /** Turns whatever went wrong into a MediaProblem a client can read; aborts and local faults pass through. */
-  private explain(err: unknown, callerSignal: AbortSignal, deadline: AbortSignal): unknown {
+  private explain(err: unknown, callerSignal: AbortSignal, expired: boolean): unknown {
     if (callerSignal.aborted) return callerSignal.reason;
     if (err instanceof MediaProblem || err instanceof LocalWriteError) return err;
     const blocked = findCause(err, (e): e is BlockedAddressError => e instanceof BlockedAddressError);
     if (blocked) return fetchFailed(blocked.message);
-    if (deadline.aborted) return fetchFailed(`the download did not finish within ${seconds(this.opts.timeoutMs)}`);
+    if (expired) return fetchFailed(`the download did not finish within ${seconds(this.opts.timeoutMs)}`);
     const code = findCause(err, (e): e is Error & { code: string } => typeof (e as { code?: unknown }).code === 'string')?.code;
     switch (code) {
       case 'UND_ERR_CONNECT_TIMEOUT':

@@ -1,4 +1,5 @@
 import { Agent, fetch } from 'undici';
+import { deadline } from '../../net/deadline.js';
 import { UpstreamError } from './upstream-error.js';
 
 export interface CallOptions {
@@ -23,8 +24,8 @@ function errorOf(body: unknown, status: number): { code: string; message: string
 
 /** Calls an upstream JSON API and sorts every failure into an UpstreamError. */
 export async function callJson(url: string, o: CallOptions): Promise<unknown> {
-  const timeout = AbortSignal.timeout(o.timeoutMs);
-  const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+  const limit = deadline(o.timeoutMs, o.signal);
+  const signal = limit.signal;
   let status: number;
   let text: string;
   try {
@@ -44,8 +45,10 @@ export async function callJson(url: string, o: CallOptions): Promise<unknown> {
     text = await res.text();
   } catch (err) {
     if (o.signal?.aborted) throw o.signal.reason;
-    const reason = timeout.aborted ? `no answer within ${o.timeoutMs} ms` : ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+    const reason = limit.expired ? `no answer within ${o.timeoutMs} ms` : ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
     throw new UpstreamError('unavailable', null, 'connection_failed', reason);
+  } finally {
+    limit.dispose();
   }
   let body: unknown = null;
   try {

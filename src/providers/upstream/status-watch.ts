@@ -1,4 +1,5 @@
 import type { UpstreamAdapter, UpstreamStatus } from './adapter.js';
+import { Slots } from './slots.js';
 
 export interface StatusWatchOptions {
   /** First look this long after the task was submitted (or resumed). */
@@ -53,14 +54,14 @@ export class StatusWatch {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private lastRound = 0;
-  private openCalls = 0;
-  private readonly waitingCalls: Array<() => void> = [];
+  private readonly calls: Slots;
 
   constructor(
     private readonly adapter: UpstreamAdapter,
     private readonly o: StatusWatchOptions,
     private readonly lifetime: AbortSignal,
   ) {
+    this.calls = new Slots(o.maxConcurrentCalls);
     lifetime.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
   }
 
@@ -151,19 +152,13 @@ export class StatusWatch {
   }
 
   private async look(apiKey: string, batch: Watched[]): Promise<void> {
-    await this.callSlot();
     let answer: Map<string, UpstreamStatus> | undefined;
     let failure = '';
     try {
-      answer = await this.adapter.pollMany(
-        batch.map((e) => e.id),
-        apiKey,
-        this.lifetime,
-      );
+      const ids = batch.map((e) => e.id);
+      answer = await this.calls.with(undefined, () => this.adapter.pollMany(ids, apiKey, this.lifetime));
     } catch (err) {
       failure = (err as Error).message;
-    } finally {
-      this.releaseCallSlot();
     }
     const now = this.o.clock();
     let next = Infinity;
@@ -195,20 +190,5 @@ export class StatusWatch {
       next = Math.min(next, entry.dueAt);
     }
     if (next < Infinity) this.arm(next);
-  }
-
-  private async callSlot(): Promise<void> {
-    if (this.openCalls < this.o.maxConcurrentCalls) {
-      this.openCalls++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waitingCalls.push(resolve));
-  }
-
-  /** Hands the slot straight to the next waiting call, if any. */
-  private releaseCallSlot(): void {
-    const next = this.waitingCalls.shift();
-    if (next) next();
-    else this.openCalls--;
   }
 }

@@ -7,6 +7,7 @@ import type { SafeFetcher } from '../../media/safe-fetch.js';
 import { ChannelUnavailableError, TaskCancelledError, TaskFailureError, type Provider, type RunContext, type RunInput, type RunOutput } from '../types.js';
 import type { UpstreamAdapter, UpstreamStatus } from './adapter.js';
 import { StatusWatch, type WatchOutcome } from './status-watch.js';
+import { Slots } from './slots.js';
 import { UpstreamError } from './upstream-error.js';
 
 export interface UpstreamChannelOptions {
@@ -40,6 +41,11 @@ export interface AssetLinks {
   publicUrl(input: MediaInput & { assetId: string }, accountId: string): Promise<string>;
 }
 
+/**
+ * Submissions one channel has open at once. Thousands of tasks may be claimed together; each open
+ * request holds its body, headers and timers, so the rest wait for a slot instead.
+ */
+const SUBMITS_AT_ONCE = 16;
 /** Tasks coming due within this window share a round of list calls. */
 const POLL_WINDOW_MS = 100;
 const RESULT_MAX_BYTES = 2 * 1024 * 1024 * 1024;
@@ -64,6 +70,7 @@ export class UpstreamProvider implements Provider {
   private nextKey = 0;
   private readonly lifetime = new AbortController();
   private readonly watch: StatusWatch;
+  private readonly submits = new Slots(SUBMITS_AT_ONCE);
 
   constructor(
     private readonly adapter: UpstreamAdapter,
@@ -98,7 +105,11 @@ export class UpstreamProvider implements Provider {
     }
   }
 
-  private async submit(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
+  private submit(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
+    return this.submits.with(ctx.signal, () => this.submitNow(input, ctx));
+  }
+
+  private async submitNow(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
     const media = await this.deps.intake.prepare(input.request.media, { signal: ctx.signal, accountId: input.accountId });
     const videos = media.filter((m) => m.input.kind === 'video');
     const referenceVideoSeconds = videos.length ? videos.reduce((sum, m) => sum + (m.probe.durationSec ?? 0), 0) : null;
