@@ -15,6 +15,11 @@ export interface RunContext {
    */
   markProcessing(): Promise<void>;
   /**
+   * While true, stopping the run loses nothing (e.g. it only waits for an upstream that keeps the
+   * work): a shutdown hands the task back at once instead of waiting for it.
+   */
+  setInterruptible(interruptible: boolean): void;
+  /**
    * Stores what this channel needs to resume the task after a restart (e.g. the upstream task id),
    * before anything that cannot be undone happens next. Rejects when the task's lease was lost.
    */

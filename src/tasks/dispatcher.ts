@@ -56,6 +56,7 @@ interface Running {
   controller: AbortController;
   done: Promise<void>;
   provider: string;
+  interruptible: boolean;
 }
 
 /** How often buffered progress reports are written, in one transaction. */
@@ -124,6 +125,7 @@ export class Dispatcher {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.wakeTimer);
+    for (const r of this.running.values()) if (r.interruptible) r.controller.abort(new ShuttingDown('server is shutting down'));
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     if (this.running.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -189,7 +191,7 @@ export class Dispatcher {
       for (const listener of this.listeners) listener(task.id);
       this.poke();
     });
-    this.running.set(task.id, { controller, done, provider: provider.name });
+    this.running.set(task.id, { controller, done, provider: provider.name, interruptible: false });
     this.busy.set(provider.name, (this.busy.get(provider.name) ?? 0) + 1);
     if (!provider.queuesElsewhere) this.o.onTaskChanged?.(task.id, 'claimed');
   }
@@ -216,6 +218,12 @@ export class Dispatcher {
           signal: controller.signal,
           workDir,
           reportProgress: this.progressReporter(guard),
+          setInterruptible: (interruptible) => {
+            const run = this.running.get(task.id);
+            if (!run || run.controller !== controller) return;
+            run.interruptible = interruptible;
+            if (interruptible && this.stopping) controller.abort(new ShuttingDown('server is shutting down'));
+          },
           markProcessing: async () => {
             if (await this.o.store.markProcessing(guard, this.o.clock())) this.o.onTaskChanged?.(task.id, 'claimed');
           },

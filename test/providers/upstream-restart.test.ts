@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeArk } from '../helpers/upstreams/fake-ark.js';
 import { createAccountWithKey } from '../../src/auth/keys.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -35,7 +36,7 @@ describe('gateway restart with upstream tasks in flight', () => {
     max_poll_ms: 50
 `,
     );
-    const env = { VIDGATE_CONFIG: configFile, VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1', VIDGATE_SHUTDOWN_GRACE_SECONDS: '0', VIDGATE_DEFAULT_IN_FLIGHT: '1000' };
+    const env = { VIDGATE_CONFIG: configFile, VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1', VIDGATE_SHUTDOWN_GRACE_SECONDS: '600', VIDGATE_DEFAULT_IN_FLIGHT: '1000' };
     const first: TestApp = await startTestApp(env);
     const dataDir = first.dataDir;
     cleanups.push(() => rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
@@ -55,8 +56,15 @@ describe('gateway restart with upstream tasks in flight', () => {
 
     // Every task is submitted upstream and seen running there.
     await expect.poll(() => ark.tasks().filter((task) => task.status === 'running').length, { timeout: 30_000 }).toBe(TASKS);
+    // They only wait for the upstream, so a shutdown hands them back at once instead of using its
+    // 10-minute grace, and leaves them `processing`: the upstream still works on them.
+    await expect.poll(async () => (await Promise.all(ids.map((id) => first.app.store.getTask(id)))).every((t) => t!.status === 'processing')).toBe(true);
     await first.app.close();
     firstOpen = false;
+    const between = new SqliteStore(join(dataDir, 'vidgate.db'));
+    const held = await Promise.all(ids.map((id) => between.getTask(id)));
+    await between.close();
+    expect(held.map((t) => [t!.status, t!.leaseOwner])).toEqual(ids.map(() => ['processing', null]));
 
     // While the gateway is down the upstream finishes half of them; the rest finish after it is back.
     const upstream = ark.tasks();

@@ -146,6 +146,8 @@ export class UpstreamProvider implements Provider {
    */
   private async waitUntilDone(state: UpstreamState, apiKey: string, ctx: RunContext): Promise<UpstreamStatus> {
     let running: Promise<void> | null = null;
+    // The upstream id is stored: a restart resumes watching, so a shutdown need not wait for this.
+    ctx.setInterruptible(true);
     const outcome: WatchOutcome = await this.watch.watch({
       id: state.upstreamId,
       apiKey,
@@ -159,6 +161,7 @@ export class UpstreamProvider implements Provider {
         ctx.reportProgress(0.05 + 0.9 * Math.min(1, waited / (this.o.expectedSeconds * 1000)));
       },
     });
+    ctx.setInterruptible(false);
     await running;
     switch (outcome.kind) {
       case 'finished':
