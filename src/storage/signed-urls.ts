@@ -5,10 +5,23 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * `/files/<key>?expires=<unix s>&signature=<HMAC-SHA256(key \n expires)>`.
  */
 export class UrlSigner {
-  constructor(private readonly secret: string) {}
+  /** A task's links keep their expiry, so a task polled over and over is signed once. */
+  private readonly recent = new Map<string, string>();
+
+  constructor(
+    private readonly secret: string,
+    private readonly remember = 10_000,
+  ) {}
 
   private signature(key: string, expiresUnix: number): string {
-    return createHmac('sha256', this.secret).update(`${key}\n${expiresUnix}`).digest('base64url');
+    const message = `${key}\n${expiresUnix}`;
+    let signature = this.recent.get(message);
+    if (signature === undefined) {
+      signature = createHmac('sha256', this.secret).update(message).digest('base64url');
+      if (this.recent.size >= this.remember) this.recent.delete(this.recent.keys().next().value!);
+      this.recent.set(message, signature);
+    }
+    return signature;
   }
 
   /** Path and query only; the caller puts its public base URL in front. */
