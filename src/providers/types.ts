@@ -52,6 +52,14 @@ export interface Provider {
    * calls `ctx.markProcessing()`, and a shutdown hands them back without resetting their status.
    */
   readonly queuesElsewhere?: boolean;
+  /**
+   * How many more tasks it can start right now, when that is fewer than its free slots (an upstream
+   * channel submits a few at a time): the dispatcher claims no more, so unstarted tasks stay in the
+   * queue (and free for other instances) instead of waiting in this process's memory.
+   */
+  startable?(): number;
+  /** Called whenever `startable()` may have grown. */
+  onStartable?(listener: () => void): void;
   estimateSeconds(request: TaskRequest): number;
   run(input: RunInput, ctx: RunContext): Promise<RunOutput>;
   /** Releases what the channel holds beyond single runs (shared pollers, connections). */

@@ -95,6 +95,7 @@ export class Dispatcher {
     await this.removeStaleWorkDirs();
     await mkdir(this.workDir, { recursive: true });
     this.started = true;
+    for (const provider of this.o.providers.all()) provider.onStartable?.(() => this.poke());
     this.renewalTimer = setInterval(() => void this.renewLeases(), Math.max(500, Math.floor(this.o.leaseMs / 3)));
     this.renewalTimer.unref();
     this.poke();
@@ -153,7 +154,8 @@ export class Dispatcher {
   }
 
   private freeSlots(provider: Provider): number {
-    return provider.concurrency - (this.busy.get(provider.name) ?? 0);
+    const free = provider.concurrency - (this.busy.get(provider.name) ?? 0);
+    return provider.startable ? Math.min(free, provider.startable()) : free;
   }
 
   private async claimFor(provider: Provider): Promise<void> {
@@ -198,9 +200,10 @@ export class Dispatcher {
 
   private async execute(task: TaskRecord, provider: Provider, controller: AbortController): Promise<void> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
-    const log = this.o.logger.child({ task: task.id, attempt: task.attempts, provider: provider.name });
+    // Made when something is logged, not kept for the run: thousands of upstream tasks wait at once.
+    const log = () => this.o.logger.child({ task: task.id, attempt: task.attempts, provider: provider.name });
     if (task.attempts > this.o.maxAttempts) {
-      log.warn('task given up after repeated interruptions');
+      log().warn('task given up after repeated interruptions');
       await this.o.store.failTask(guard, { code: 'attempts_exhausted', params: { attempts: task.attempts - 1 } }, this.o.clock());
       return;
     }
@@ -210,7 +213,7 @@ export class Dispatcher {
     let outcome: TaskOutcome | null = null;
     try {
       await mkdir(workDir, { recursive: true });
-      log.info('task started');
+      log().info('task started');
       const state = dispatchState(task.providerState);
       const output = await provider.run(
         { taskId: task.id, request: task.request, seed: task.seed, accountId: task.accountId, state: state.data },
@@ -247,10 +250,10 @@ export class Dispatcher {
       );
       if (!completed) {
         await kept.discard();
-        log.warn('lease lost before completion; another worker owns the task');
+        log().warn('lease lost before completion; another worker owns the task');
         return;
       }
-      log.info({ ms: finishedAt - startedAt }, 'task completed');
+      log().info({ ms: finishedAt - startedAt }, 'task completed');
       outcome = 'completed';
     } catch (err) {
       outcome =
@@ -264,44 +267,44 @@ export class Dispatcher {
     }
   }
 
-  private async settleFailure(guard: LeaseGuard, err: unknown, signal: AbortSignal, provider: Provider, log: Logger): Promise<TaskOutcome | null> {
+  private async settleFailure(guard: LeaseGuard, err: unknown, signal: AbortSignal, provider: Provider, log: () => Logger): Promise<TaskOutcome | null> {
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (reason instanceof ShuttingDown) {
       await this.o.store.releaseTask(guard, { keepStatus: provider.queuesElsewhere === true });
-      log.info('task returned to the queue for shutdown');
+      log().info('task returned to the queue for shutdown');
       return 'requeued';
     }
     if (reason instanceof Cancelled) {
-      log.info('task cancelled while running; its work was stopped');
+      log().info('task cancelled while running; its work was stopped');
       return null;
     }
     if (reason instanceof LeaseLost) {
-      log.warn('lease lost while running; another worker owns the task');
+      log().warn('lease lost while running; another worker owns the task');
       return null;
     }
     if (err instanceof TaskCancelledError) {
-      log.info({ reason: err.failure }, 'task cancelled by its channel');
+      log().info({ reason: err.failure }, 'task cancelled by its channel');
       await this.o.store.cancelHeldTask(guard, err.failure, this.o.clock());
       return 'cancelled';
     }
     const failure: TaskFailure =
       err instanceof TaskFailureError ? err.failure : { code: 'render_failed', params: { detail: errorDetail(err) } };
-    if (!(err instanceof TaskFailureError)) log.error({ err }, 'task failed');
-    else log.info({ failure }, 'task failed');
+    if (!(err instanceof TaskFailureError)) log().error({ err }, 'task failed');
+    else log().info({ failure }, 'task failed');
     await this.o.store.failTask(guard, failure, this.o.clock());
     return 'failed';
   }
 
   /** The channel could not take the task: hand it to the next one, or fail it when none is left. */
-  private async failOver(task: TaskRecord, provider: Provider, err: ChannelUnavailableError, log: Logger): Promise<TaskOutcome> {
+  private async failOver(task: TaskRecord, provider: Provider, err: ChannelUnavailableError, log: () => Logger): Promise<TaskOutcome> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
     const tried = [...dispatchState(task.providerState).tried, provider.name];
     const next = this.o.providers.forModel(task.request.model, tried);
     if (next && (await this.o.store.moveTask(guard, next.name, { tried, data: null }))) {
-      log.warn({ reason: err.detail, next: next.name }, 'channel unavailable; task moved to the next channel');
+      log().warn({ reason: err.detail, next: next.name }, 'channel unavailable; task moved to the next channel');
       return 'moved';
     }
-    log.warn({ reason: err.detail, tried }, 'no channel left for the task');
+    log().warn({ reason: err.detail, tried }, 'no channel left for the task');
     const detail = `no channel could take the task (tried ${tried.join(', ')}): ${err.detail}`;
     await this.o.store.failTask(guard, { code: 'provider_error', params: { detail } }, this.o.clock());
     return 'failed';

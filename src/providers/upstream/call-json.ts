@@ -1,4 +1,4 @@
-import { Agent, fetch } from 'undici';
+import { Agent } from 'undici';
 import { deadline } from '../../net/deadline.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -29,9 +29,12 @@ export async function callJson(url: string, o: CallOptions): Promise<unknown> {
   let status: number;
   let text: string;
   try {
-    const res = await fetch(url, {
+    const target = new URL(url);
+    // undici's plain `request`: no WHATWG Request/stream objects per call (polls run all the time).
+    const res = await agent.request({
+      origin: target.origin,
+      path: `${target.pathname}${target.search}`,
       method: o.method,
-      dispatcher: agent,
       signal,
       headers: {
         authorization: `Bearer ${o.apiKey}`,
@@ -41,8 +44,8 @@ export async function callJson(url: string, o: CallOptions): Promise<unknown> {
       },
       body: o.body !== undefined ? JSON.stringify(o.body) : undefined,
     });
-    status = res.status;
-    text = await res.text();
+    status = res.statusCode;
+    text = await res.body.text();
   } catch (err) {
     if (o.signal?.aborted) throw o.signal.reason;
     const reason = limit.expired ? `no answer within ${o.timeoutMs} ms` : ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;

@@ -71,6 +71,9 @@ export class UpstreamProvider implements Provider {
   private readonly lifetime = new AbortController();
   private readonly watch: StatusWatch;
   private readonly submits = new Slots(SUBMITS_AT_ONCE);
+  /** Runs that have not finished submitting yet (waiting for a slot included). */
+  private starting = 0;
+  private readonly startableListeners: Array<() => void> = [];
 
   constructor(
     private readonly adapter: UpstreamAdapter,
@@ -84,6 +87,15 @@ export class UpstreamProvider implements Provider {
       { firstPollMs: o.firstPollMs, maxPollMs: o.maxPollMs, maxPollErrors: o.maxPollErrors, windowMs: POLL_WINDOW_MS, maxConcurrentCalls: 8, clock: deps.clock },
       this.lifetime.signal,
     );
+  }
+
+  /** Two rounds of submissions ahead; the rest wait in the queue, where they cost nothing. */
+  startable(): number {
+    return Math.max(0, SUBMITS_AT_ONCE * 2 - this.starting);
+  }
+
+  onStartable(listener: () => void): void {
+    this.startableListeners.push(listener);
   }
 
   estimateSeconds(): number {
@@ -105,8 +117,14 @@ export class UpstreamProvider implements Provider {
     }
   }
 
-  private submit(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
-    return this.submits.with(ctx.signal, () => this.submitNow(input, ctx));
+  private async submit(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
+    this.starting++;
+    try {
+      return await this.submits.with(ctx.signal, () => this.submitNow(input, ctx));
+    } finally {
+      this.starting--;
+      for (const listener of this.startableListeners) listener();
+    }
   }
 
   private async submitNow(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
