@@ -15,10 +15,11 @@ export interface RunContext {
    */
   markProcessing(): Promise<void>;
   /**
-   * While true, stopping the run loses nothing (e.g. it only waits for an upstream that keeps the
-   * work): a shutdown hands the task back at once instead of waiting for it.
+   * Sets the task aside while someone else works on it (an upstream): `run` then returns `PARKED`,
+   * the run ends, and the task stays leased to this process, held by nothing but the handle, until
+   * the provider calls `resume()`; the next `run` finishes it.
    */
-  setInterruptible(interruptible: boolean): void;
+  park(): ParkedTask;
   /**
    * Stores what this channel needs to resume the task after a restart (e.g. the upstream task id),
    * before anything that cannot be undone happens next. Rejects when the task's lease was lost.
@@ -34,6 +35,17 @@ export interface RunInput {
   /** The last checkpoint of this channel for this task, or null on a first run. */
   state: unknown;
 }
+
+/** What a parked task can still do: its provider reports through this, then resumes it. */
+export interface ParkedTask {
+  reportProgress(fraction: number): void;
+  markProcessing(): Promise<void>;
+  /** Runs the task again, soon, through `Provider.run` with its last checkpoint. */
+  resume(): void;
+}
+
+/** `run` parked the task (see `RunContext.park`). */
+export const PARKED: unique symbol = Symbol('parked');
 
 export interface RunOutput {
   video: OutputFile;
@@ -61,7 +73,12 @@ export interface Provider {
   /** Called whenever `startable()` may have grown. */
   onStartable?(listener: () => void): void;
   estimateSeconds(request: TaskRequest): number;
-  run(input: RunInput, ctx: RunContext): Promise<RunOutput>;
+  run(input: RunInput, ctx: RunContext): Promise<RunOutput | typeof PARKED>;
+  /**
+   * Stop watching a parked task: it was cancelled (also stop the work where it runs), or this
+   * process no longer holds it (lease lost, shutting down).
+   */
+  forget?(taskId: string, reason: 'cancelled' | 'released'): void;
   /** Releases what the channel holds beyond single runs (shared pollers, connections). */
   close?(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store, TaskRecord, LeaseGuard } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { ChannelUnavailableError, TaskCancelledError, TaskFailureError, type Provider } from '../providers/types.js';
+import { ChannelUnavailableError, PARKED, TaskCancelledError, TaskFailureError, type ParkedTask, type Provider } from '../providers/types.js';
 import type { ResultStorage } from '../storage/result-storage.js';
 import type { TaskFailure } from '../contract/failures.js';
 import type { PriceBook } from '../billing/price-book.js';
@@ -56,7 +56,6 @@ interface Running {
   controller: AbortController;
   done: Promise<void>;
   provider: string;
-  interruptible: boolean;
 }
 
 /** How often buffered progress reports are written, in one transaction. */
@@ -69,6 +68,11 @@ const PROGRESS_FLUSH_MS = 250;
  */
 export class Dispatcher {
   private readonly running = new Map<string, Running>();
+  /** Tasks a provider set aside (see RunContext.park): leased to us, run by nobody until resumed. */
+  private readonly parked = new Map<string, Provider>();
+  /** Resumed before their run had finished parking them. */
+  private readonly resumeEarly = new Set<string>();
+  /** Running and parked tasks per provider: both count against its concurrency. */
   private readonly busy = new Map<string, number>();
   private readonly progress = new Map<string, number>();
   private progressTimer: NodeJS.Timeout | undefined;
@@ -87,7 +91,7 @@ export class Dispatcher {
   }
 
   get activeCount(): number {
-    return this.running.size;
+    return this.running.size + this.parked.size;
   }
 
   async start(): Promise<void> {
@@ -115,6 +119,7 @@ export class Dispatcher {
   /** The task was cancelled (and refunded) in the store: stop its work here if it runs here. */
   cancel(taskId: string): void {
     this.running.get(taskId)?.controller.abort(new Cancelled('task cancelled'));
+    if (this.unpark(taskId, 'cancelled')) this.settledNow(taskId);
   }
 
   onTaskSettled(listener: (taskId: string) => void): () => void {
@@ -126,7 +131,11 @@ export class Dispatcher {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.wakeTimer);
-    for (const r of this.running.values()) if (r.interruptible) r.controller.abort(new ShuttingDown('server is shutting down'));
+    // Parked tasks lose nothing by stopping: their work goes on elsewhere, and whoever claims them next resumes it.
+    for (const [taskId, provider] of [...this.parked]) {
+      this.unpark(taskId, 'released');
+      await this.o.store.releaseTask({ id: taskId, owner: this.o.owner.id }, { keepStatus: provider.queuesElsewhere === true });
+    }
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     if (this.running.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -185,17 +194,77 @@ export class Dispatcher {
     this.wakeTimer.unref();
   }
 
-  private launch(task: TaskRecord, provider: Provider): void {
+  private launch(task: TaskRecord, provider: Provider, resumed = false): void {
     const controller = new AbortController();
     const done = this.execute(task, provider, controller).finally(() => {
       this.running.delete(task.id);
-      this.busy.set(provider.name, (this.busy.get(provider.name) ?? 1) - 1);
-      for (const listener of this.listeners) listener(task.id);
+      if (this.parked.has(task.id)) return;
+      this.resumeEarly.delete(task.id);
+      this.release(provider);
+      this.settledNow(task.id);
       this.poke();
     });
-    this.running.set(task.id, { controller, done, provider: provider.name, interruptible: false });
+    this.running.set(task.id, { controller, done, provider: provider.name });
+    if (resumed) return;
     this.busy.set(provider.name, (this.busy.get(provider.name) ?? 0) + 1);
     if (!provider.queuesElsewhere) this.o.onTaskChanged?.(task.id, 'claimed');
+  }
+
+  private release(provider: Provider): void {
+    this.busy.set(provider.name, (this.busy.get(provider.name) ?? 1) - 1);
+  }
+
+  private settledNow(taskId: string): void {
+    for (const listener of this.listeners) listener(taskId);
+  }
+
+  /** The handle a provider keeps for a task it parks; it holds the task's id, not its run. */
+  private parkedHandle(taskId: string, provider: Provider): ParkedTask {
+    const guard: LeaseGuard = { id: taskId, owner: this.o.owner.id };
+    return {
+      reportProgress: this.progressReporter(guard),
+      markProcessing: async () => {
+        if (this.parked.has(taskId) && (await this.o.store.markProcessing(guard, this.o.clock()))) this.o.onTaskChanged?.(taskId, 'claimed');
+      },
+      resume: () => void this.resume(taskId, provider),
+    };
+  }
+
+  /** Runs a parked task again, if this process still holds it. */
+  private async resume(taskId: string, provider: Provider): Promise<void> {
+    if (this.parked.get(taskId) !== provider) {
+      if (this.running.has(taskId)) this.resumeEarly.add(taskId);
+      return;
+    }
+    this.parked.delete(taskId);
+    try {
+      const task = await this.o.store.getTask(taskId);
+      if (this.stopping || !task || task.leaseOwner !== this.o.owner.id || (task.status !== 'pending' && task.status !== 'processing')) {
+        provider.forget?.(taskId, 'released');
+        if (this.stopping && task?.leaseOwner === this.o.owner.id) {
+          await this.o.store.releaseTask({ id: taskId, owner: this.o.owner.id }, { keepStatus: provider.queuesElsewhere === true });
+        }
+        this.release(provider);
+        this.poke();
+        return;
+      }
+      this.launch(task, provider, true);
+    } catch (err) {
+      this.o.logger.error({ err, task: taskId }, 'could not resume a parked task');
+      provider.forget?.(taskId, 'released');
+      this.release(provider);
+    }
+  }
+
+  /** Stops keeping a parked task here; true when it was parked. */
+  private unpark(taskId: string, reason: 'cancelled' | 'released'): boolean {
+    const provider = this.parked.get(taskId);
+    if (!provider) return false;
+    this.parked.delete(taskId);
+    provider.forget?.(taskId, reason);
+    this.release(provider);
+    this.poke();
+    return true;
   }
 
   private async execute(task: TaskRecord, provider: Provider, controller: AbortController): Promise<void> {
@@ -211,6 +280,7 @@ export class Dispatcher {
     const workDir = join(this.workDir, `${task.id}.${randomBytes(4).toString('hex')}`);
     const startedAt = this.o.clock();
     let outcome: TaskOutcome | null = null;
+    let parkedHere = false;
     try {
       await mkdir(workDir, { recursive: true });
       log().info('task started');
@@ -221,11 +291,9 @@ export class Dispatcher {
           signal: controller.signal,
           workDir,
           reportProgress: this.progressReporter(guard),
-          setInterruptible: (interruptible) => {
-            const run = this.running.get(task.id);
-            if (!run || run.controller !== controller) return;
-            run.interruptible = interruptible;
-            if (interruptible && this.stopping) controller.abort(new ShuttingDown('server is shutting down'));
+          park: () => {
+            parkedHere = true;
+            return this.parkedHandle(task.id, provider);
           },
           markProcessing: async () => {
             if (await this.o.store.markProcessing(guard, this.o.clock())) this.o.onTaskChanged?.(task.id, 'claimed');
@@ -239,6 +307,18 @@ export class Dispatcher {
         },
       );
       controller.signal.throwIfAborted();
+      if (output === PARKED) {
+        if (!parkedHere) throw new Error(`${provider.name} returned PARKED without parking the task`);
+        if (this.stopping) {
+          provider.forget?.(task.id, 'released');
+          await this.o.store.releaseTask(guard, { keepStatus: provider.queuesElsewhere === true });
+          outcome = 'requeued';
+        } else {
+          this.parked.set(task.id, provider);
+          if (this.resumeEarly.delete(task.id)) setImmediate(() => void this.resume(task.id, provider));
+        }
+        return;
+      }
       const kept = await this.o.storage.keep(task.id, output.lastFrame ? [output.video, output.lastFrame] : [output.video]);
       const [video, lastFrame] = kept.files;
       const finishedAt = this.o.clock();
@@ -315,12 +395,19 @@ export class Dispatcher {
    * over after a stall, or the task was cancelled) is stopped.
    */
   private async renewLeases(): Promise<void> {
-    if (this.running.size === 0) return;
+    if (this.running.size === 0 && this.parked.size === 0) return;
     const before = new Map(this.running);
+    const parkedBefore = [...this.parked.keys()];
     try {
       const held = new Set(await this.o.store.renewLeases(this.o.owner.id, this.o.clock() + this.o.leaseMs));
       for (const [id, run] of before) {
         if (!held.has(id) && this.running.get(id) === run && !run.controller.signal.aborted) run.controller.abort(new LeaseLost('lease lost'));
+      }
+      for (const id of parkedBefore) {
+        if (!held.has(id) && this.unpark(id, 'released')) {
+          this.o.logger.warn({ task: id }, 'lease lost while parked; another worker owns the task');
+          this.settledNow(id);
+        }
       }
     } catch (err) {
       this.o.logger.warn({ err }, 'lease renewal failed');

@@ -41,13 +41,12 @@ describe('StatusWatch', () => {
       { firstPollMs: 20, maxPollMs: 60, maxPollErrors: 3, windowMs: 5, maxConcurrentCalls: 4, clock: Date.now, ...options },
       new AbortController().signal,
     );
-    const follow = (id: string, apiKey = 'k1', extra: { deadline?: number; signal?: AbortSignal } = {}) => {
+    const follow = (id: string, apiKey = 'k1', extra: { deadline?: number } = {}) => {
       const seen: UpstreamStatus['state'][] = [];
       const outcome = watch.watch({
         id,
         apiKey,
         deadline: extra.deadline ?? Date.now() + 60_000,
-        signal: extra.signal ?? new AbortController().signal,
         onStatus: (s) => seen.push(s.state),
       });
       return { outcome, seen };
@@ -108,14 +107,21 @@ describe('StatusWatch', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(40);
   });
 
-  it('stops watching a task whose run was aborted', async () => {
-    const { upstream, watch, follow } = setup();
-    upstream.states.set('t', 'processing');
-    const controller = new AbortController();
-    const { outcome } = follow('t', 'k1', { signal: controller.signal });
-    controller.abort(new Error('cancelled by the client'));
-    await expect(outcome).rejects.toThrow('cancelled by the client');
-    expect(watch.size).toBe(0);
+  it('stops watching a task it is told to forget, and asks about it no more', async () => {
+    const { upstream, watch, follow } = setup({ firstPollMs: 5, maxPollMs: 5 });
+    upstream.states.set('gone', 'processing');
+    upstream.states.set('kept', 'processing');
+    follow('gone');
+    const kept = follow('kept');
+    await expect.poll(() => kept.seen.length).toBeGreaterThanOrEqual(1);
+    expect(watch.unwatch('gone', 'k1')).toBe(true);
+    expect(watch.unwatch('gone', 'k1')).toBe(false);
+    const callsBefore = upstream.calls.length;
+    await expect.poll(() => upstream.calls.length).toBeGreaterThan(callsBefore + 2);
+    expect(upstream.calls.slice(callsBefore + 1).flatMap((c) => c.ids)).not.toContain('gone');
+    expect(watch.size).toBe(1);
+    upstream.states.set('kept', 'completed');
+    await kept.outcome;
   });
 
   it('puts a task that is nearly due into a call that is made anyway', async () => {

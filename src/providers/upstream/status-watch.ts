@@ -27,18 +27,27 @@ export interface WatchRequest {
   apiKey: string;
   /** Give up at this time. */
   deadline: number;
-  signal: AbortSignal;
   /** Every answer that is not final yet. */
   onStatus(status: UpstreamStatus): void;
 }
 
-interface Watched extends WatchRequest {
-  dueAt: number;
-  interval: number;
-  errors: number;
-  inFlight: boolean;
-  settle(outcome: WatchOutcome): void;
+/** One watched task; a class, so that ten thousand of them share one shape. */
+class Watched {
+  errors = 0;
+  inFlight = false;
+
+  constructor(
+    readonly id: string,
+    readonly apiKey: string,
+    readonly deadline: number,
+    readonly onStatus: (status: UpstreamStatus) => void,
+    readonly settle: (outcome: WatchOutcome) => void,
+    public dueAt: number,
+    public interval: number,
+  ) {}
 }
+
+const watchKey = (apiKey: string, id: string) => `${apiKey}\n${id}`;
 
 const finalStates: ReadonlySet<UpstreamStatus['state']> = new Set(['completed', 'failed', 'cancelled']);
 
@@ -69,32 +78,25 @@ export class StatusWatch {
     return this.watched.size;
   }
 
-  /** Resolves when the task ends upstream or cannot be watched any more; rejects only when `signal` aborts. */
+  /** Resolves when the task ends upstream or cannot be watched any more. */
   watch(request: WatchRequest): Promise<WatchOutcome> {
-    return new Promise((resolve, reject) => {
-      const key = `${request.apiKey}\n${request.id}`;
-      const onAbort = () => {
-        this.watched.delete(key);
-        reject(request.signal.reason);
+    return new Promise((resolve) => {
+      const key = watchKey(request.apiKey, request.id);
+      const now = this.o.clock();
+      const settle = (outcome: WatchOutcome) => {
+        if (this.watched.get(key) === entry) this.watched.delete(key);
+        resolve(outcome);
       };
-      if (request.signal.aborted) return onAbort();
-      request.signal.addEventListener('abort', onAbort, { once: true });
-      const entry: Watched = {
-        ...request,
-        dueAt: this.o.clock() + this.o.firstPollMs,
-        interval: this.o.firstPollMs,
-        errors: 0,
-        inFlight: false,
-        settle: (outcome) => {
-          this.watched.delete(key);
-          request.signal.removeEventListener('abort', onAbort);
-          resolve(outcome);
-        },
-      };
+      const entry = new Watched(request.id, request.apiKey, request.deadline, request.onStatus, settle, now + this.o.firstPollMs, this.o.firstPollMs);
       this.watched.get(key)?.settle({ kind: 'lost' });
       this.watched.set(key, entry);
       this.arm(entry.dueAt);
     });
+  }
+
+  /** Stops watching a task; its `watch` promise never settles. */
+  unwatch(id: string, apiKey: string): boolean {
+    return this.watched.delete(watchKey(apiKey, id));
   }
 
   private arm(at: number): void {
@@ -164,7 +166,7 @@ export class StatusWatch {
     let next = Infinity;
     for (const entry of batch) {
       entry.inFlight = false;
-      if (!this.watched.has(`${apiKey}\n${entry.id}`)) continue;
+      if (this.watched.get(watchKey(apiKey, entry.id)) !== entry) continue;
       if (!answer) {
         entry.errors++;
         if (entry.errors >= this.o.maxPollErrors) {

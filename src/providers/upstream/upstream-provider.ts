@@ -4,7 +4,17 @@ import type { ModelId } from '../../contract/models.js';
 import type { MediaInput, TaskRequest } from '../../contract/submit.js';
 import type { MediaIntake } from '../../media/media-intake.js';
 import type { SafeFetcher } from '../../media/safe-fetch.js';
-import { ChannelUnavailableError, TaskCancelledError, TaskFailureError, type Provider, type RunContext, type RunInput, type RunOutput } from '../types.js';
+import {
+  ChannelUnavailableError,
+  PARKED,
+  TaskCancelledError,
+  TaskFailureError,
+  type ParkedTask,
+  type Provider,
+  type RunContext,
+  type RunInput,
+  type RunOutput,
+} from '../types.js';
 import type { UpstreamAdapter, UpstreamStatus } from './adapter.js';
 import { StatusWatch, type WatchOutcome } from './status-watch.js';
 import { Slots } from './slots.js';
@@ -74,6 +84,10 @@ export class UpstreamProvider implements Provider {
   /** Runs that have not finished submitting yet (waiting for a slot included). */
   private starting = 0;
   private readonly startableListeners: Array<() => void> = [];
+  /** Parked tasks being watched, by vidgate task id. */
+  private readonly watching = new Map<string, { upstreamId: string; apiKey: string }>();
+  /** How watching ended, kept for the run that resumes the task. */
+  private readonly ended = new Map<string, WatchOutcome>();
 
   constructor(
     private readonly adapter: UpstreamAdapter,
@@ -102,19 +116,29 @@ export class UpstreamProvider implements Provider {
     return this.o.expectedSeconds;
   }
 
-  async run(input: RunInput, ctx: RunContext): Promise<RunOutput> {
+  /**
+   * First run: submit and park the task while the upstream works on it (a parked task costs one
+   * small entry in the channel's watch, not a run). The run after `resume` collects the result.
+   */
+  async run(input: RunInput, ctx: RunContext): Promise<RunOutput | typeof PARKED> {
     const state = isState(input.state) ? input.state : await this.submit(input, ctx);
     const apiKey = this.o.apiKeys[state.keyIndex % this.o.apiKeys.length]!;
-    const cancelUpstream = () => {
-      if ((ctx.signal.reason as Error | undefined)?.name === 'Cancelled') this.adapter.cancel(state.upstreamId, apiKey).catch(() => undefined);
-    };
-    ctx.signal.addEventListener('abort', cancelUpstream, { once: true });
-    try {
-      const done = await this.waitUntilDone(state, apiKey, ctx);
-      return await this.collect(done, input.request, state, ctx);
-    } finally {
-      ctx.signal.removeEventListener('abort', cancelUpstream);
+    const outcome = this.ended.get(input.taskId);
+    if (!outcome) {
+      this.watchParked(input.taskId, state, apiKey, ctx.park());
+      return PARKED;
     }
+    this.ended.delete(input.taskId);
+    return this.collect(this.finalStatus(outcome, state, apiKey), input.request, state, ctx);
+  }
+
+  forget(taskId: string, reason: 'cancelled' | 'released'): void {
+    this.ended.delete(taskId);
+    const watched = this.watching.get(taskId);
+    if (!watched) return;
+    this.watching.delete(taskId);
+    this.watch.unwatch(watched.upstreamId, watched.apiKey);
+    if (reason === 'cancelled') this.adapter.cancel(watched.upstreamId, watched.apiKey).catch(() => undefined);
   }
 
   private async submit(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
@@ -159,28 +183,35 @@ export class UpstreamProvider implements Provider {
   }
 
   /**
-   * Waits for the upstream task to end, watched with all others of the channel. The task is shown
-   * `pending` while the upstream queues it and `processing` from the first answer that says it runs.
+   * Watches the upstream task with all others of the channel. The task is shown `pending` while the
+   * upstream queues it and `processing` from the first answer that says it runs.
    */
-  private async waitUntilDone(state: UpstreamState, apiKey: string, ctx: RunContext): Promise<UpstreamStatus> {
+  private watchParked(taskId: string, state: UpstreamState, apiKey: string, parked: ParkedTask): void {
     let running: Promise<void> | null = null;
-    // The upstream id is stored: a restart resumes watching, so a shutdown need not wait for this.
-    ctx.setInterruptible(true);
-    const outcome: WatchOutcome = await this.watch.watch({
-      id: state.upstreamId,
-      apiKey,
-      deadline: state.submittedAt + this.o.timeoutMs,
-      signal: ctx.signal,
-      onStatus: (status) => {
-        if (status.state !== 'processing') return;
-        running ??= ctx.markProcessing().catch(() => undefined);
-        // Upstreams tell the state, not the progress: estimate it from the time spent against the usual time.
-        const waited = this.deps.clock() - state.submittedAt;
-        ctx.reportProgress(0.05 + 0.9 * Math.min(1, waited / (this.o.expectedSeconds * 1000)));
-      },
-    });
-    ctx.setInterruptible(false);
-    await running;
+    this.watching.set(taskId, { upstreamId: state.upstreamId, apiKey });
+    void this.watch
+      .watch({
+        id: state.upstreamId,
+        apiKey,
+        deadline: state.submittedAt + this.o.timeoutMs,
+        onStatus: (status) => {
+          if (status.state !== 'processing') return;
+          running ??= parked.markProcessing().catch(() => undefined);
+          // Upstreams tell the state, not the progress: estimate it from the time spent against the usual time.
+          const waited = this.deps.clock() - state.submittedAt;
+          parked.reportProgress(0.05 + 0.9 * Math.min(1, waited / (this.o.expectedSeconds * 1000)));
+        },
+      })
+      .then(async (outcome) => {
+        await running;
+        if (this.watching.get(taskId)?.upstreamId !== state.upstreamId) return;
+        this.watching.delete(taskId);
+        this.ended.set(taskId, outcome);
+        parked.resume();
+      });
+  }
+
+  private finalStatus(outcome: WatchOutcome, state: UpstreamState, apiKey: string): UpstreamStatus {
     switch (outcome.kind) {
       case 'finished':
         return outcome.status;
