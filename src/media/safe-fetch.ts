@@ -217,6 +217,8 @@ const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 
 /** Releases a response we will not read, so its connection is freed rather than left half-read. */
 function discard(response: Dispatcher.ResponseData): void {
+  // Destroying an unread body emits an abort error: expected here, and fatal if nobody listens.
+  response.body.on('error', () => {});
   response.body.destroy();
 }
 
