@@ -58,6 +58,13 @@ interface Running {
   provider: string;
 }
 
+/** What every log line about a task run carries. */
+interface LogFields {
+  task: string;
+  attempt: number;
+  provider: string;
+}
+
 /** How often buffered progress reports are written, in one transaction. */
 const PROGRESS_FLUSH_MS = 250;
 
@@ -269,10 +276,10 @@ export class Dispatcher {
 
   private async execute(task: TaskRecord, provider: Provider, controller: AbortController): Promise<void> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
-    // Made when something is logged, not kept for the run: thousands of upstream tasks wait at once.
-    const log = () => this.o.logger.child({ task: task.id, attempt: task.attempts, provider: provider.name });
+    // Plain fields, not a child logger: a child costs as much to make as to use, even when its level is off.
+    const log: LogFields = { task: task.id, attempt: task.attempts, provider: provider.name };
     if (task.attempts > this.o.maxAttempts) {
-      log().warn('task given up after repeated interruptions');
+      this.o.logger.warn(log, 'task given up after repeated interruptions');
       await this.o.store.failTask(guard, { code: 'attempts_exhausted', params: { attempts: task.attempts - 1 } }, this.o.clock());
       return;
     }
@@ -283,7 +290,7 @@ export class Dispatcher {
     let parkedHere = false;
     try {
       await mkdir(workDir, { recursive: true });
-      log().info('task started');
+      this.o.logger.info(log, 'task started');
       const state = dispatchState(task.providerState);
       const output = await provider.run(
         { taskId: task.id, request: task.request, seed: task.seed, accountId: task.accountId, state: state.data },
@@ -330,10 +337,10 @@ export class Dispatcher {
       );
       if (!completed) {
         await kept.discard();
-        log().warn('lease lost before completion; another worker owns the task');
+        this.o.logger.warn(log, 'lease lost before completion; another worker owns the task');
         return;
       }
-      log().info({ ms: finishedAt - startedAt }, 'task completed');
+      this.o.logger.info({ ...log, ms: finishedAt - startedAt }, 'task completed');
       outcome = 'completed';
     } catch (err) {
       outcome =
@@ -347,44 +354,44 @@ export class Dispatcher {
     }
   }
 
-  private async settleFailure(guard: LeaseGuard, err: unknown, signal: AbortSignal, provider: Provider, log: () => Logger): Promise<TaskOutcome | null> {
+  private async settleFailure(guard: LeaseGuard, err: unknown, signal: AbortSignal, provider: Provider, log: LogFields): Promise<TaskOutcome | null> {
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (reason instanceof ShuttingDown) {
       await this.o.store.releaseTask(guard, { keepStatus: provider.queuesElsewhere === true });
-      log().info('task returned to the queue for shutdown');
+      this.o.logger.info(log, 'task returned to the queue for shutdown');
       return 'requeued';
     }
     if (reason instanceof Cancelled) {
-      log().info('task cancelled while running; its work was stopped');
+      this.o.logger.info(log, 'task cancelled while running; its work was stopped');
       return null;
     }
     if (reason instanceof LeaseLost) {
-      log().warn('lease lost while running; another worker owns the task');
+      this.o.logger.warn(log, 'lease lost while running; another worker owns the task');
       return null;
     }
     if (err instanceof TaskCancelledError) {
-      log().info({ reason: err.failure }, 'task cancelled by its channel');
+      this.o.logger.info({ ...log, reason: err.failure }, 'task cancelled by its channel');
       await this.o.store.cancelHeldTask(guard, err.failure, this.o.clock());
       return 'cancelled';
     }
     const failure: TaskFailure =
       err instanceof TaskFailureError ? err.failure : { code: 'render_failed', params: { detail: errorDetail(err) } };
-    if (!(err instanceof TaskFailureError)) log().error({ err }, 'task failed');
-    else log().info({ failure }, 'task failed');
+    if (!(err instanceof TaskFailureError)) this.o.logger.error({ ...log, err }, 'task failed');
+    else this.o.logger.info({ ...log, failure }, 'task failed');
     await this.o.store.failTask(guard, failure, this.o.clock());
     return 'failed';
   }
 
   /** The channel could not take the task: hand it to the next one, or fail it when none is left. */
-  private async failOver(task: TaskRecord, provider: Provider, err: ChannelUnavailableError, log: () => Logger): Promise<TaskOutcome> {
+  private async failOver(task: TaskRecord, provider: Provider, err: ChannelUnavailableError, log: LogFields): Promise<TaskOutcome> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
     const tried = [...dispatchState(task.providerState).tried, provider.name];
     const next = this.o.providers.forModel(task.request.model, tried);
     if (next && (await this.o.store.moveTask(guard, next.name, { tried, data: null }))) {
-      log().warn({ reason: err.detail, next: next.name }, 'channel unavailable; task moved to the next channel');
+      this.o.logger.warn({ ...log, reason: err.detail, next: next.name }, 'channel unavailable; task moved to the next channel');
       return 'moved';
     }
-    log().warn({ reason: err.detail, tried }, 'no channel left for the task');
+    this.o.logger.warn({ ...log, reason: err.detail, tried }, 'no channel left for the task');
     const detail = `no channel could take the task (tried ${tried.join(', ')}): ${err.detail}`;
     await this.o.store.failTask(guard, { code: 'provider_error', params: { detail } }, this.o.clock());
     return 'failed';
