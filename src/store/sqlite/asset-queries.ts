@@ -60,6 +60,20 @@ const toReview = (r: ReviewRow): AssetReview => ({
 /** The asset half of the SQLite store, on the same connection. */
 export class SqliteAssetQueries implements AssetStore {
   private readonly s;
+  private readonly prepared = new Map<string, Database.Statement>();
+
+  /**
+   * A statement whose SQL is built per call (filters, IN lists), prepared once per distinct text: a
+   * statement prepared per call holds native memory until the garbage collector finalizes it.
+   */
+  protected statement(sql: string): Database.Statement {
+    let statement = this.prepared.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.prepared.set(sql, statement);
+    }
+    return statement;
+  }
 
   constructor(protected readonly db: Database.Database) {
     this.s = {

@@ -312,7 +312,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     const set = (Object.keys(limits) as Array<keyof KeyLimits>).filter((k) => k in columns);
     if (set.length === 0) return (await this.getApiKey(id)) !== null;
     const sql = `UPDATE api_keys SET ${set.map((k) => `${columns[k]} = @${k}`).join(', ')} WHERE id = @id`;
-    return this.db.prepare(sql).run({ ...limits, id }).changes === 1;
+    return this.statement(sql).run({ ...limits, id }).changes === 1;
   }
 
   async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
@@ -414,9 +414,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     if (q.status) where.push('status = @status');
     if (q.model) where.push('model = @model');
     if (q.after) where.push('id < @after');
-    const rows = this.db
-      .prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`)
-      .all({ ...q }) as TaskRow[];
+    const rows = this.statement(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`).all({ ...q }) as TaskRow[];
     return rows.map(toTask);
   }
 
@@ -561,8 +559,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
   async nextLeaseExpiry(providers: readonly string[]): Promise<number | null> {
     if (providers.length === 0) return null;
     const placeholders = providers.map(() => '?').join(', ');
-    const value = this.db
-      .prepare(`SELECT MIN(lease_expires_at) FROM tasks WHERE status IN ('pending', 'processing') AND provider IN (${placeholders})`)
+    const value = this.statement(`SELECT MIN(lease_expires_at) FROM tasks WHERE status IN ('pending', 'processing') AND provider IN (${placeholders})`)
       .pluck()
       .get(...providers) as number | null;
     return value ?? null;

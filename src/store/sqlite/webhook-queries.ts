@@ -206,7 +206,7 @@ export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookS
     if (q.state !== undefined) where.push('state = @state');
     if (q.before !== undefined) where.push('seq < @before');
     const sql = `SELECT * FROM webhook_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all({ ...q }) as DeliveryRow[]).map(toDelivery);
+    return (this.statement(sql).all({ ...q }) as DeliveryRow[]).map(toDelivery);
   }
 
   async getWebhookDelivery(id: string): Promise<WebhookDelivery | null> {
