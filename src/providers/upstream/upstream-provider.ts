@@ -56,6 +56,11 @@ export interface AssetLinks {
  * request holds its body, headers and timers, so the rest wait for a slot instead.
  */
 const SUBMITS_AT_ONCE = 16;
+/**
+ * Result downloads one channel runs at once. One poll round can find hundreds of tasks finished;
+ * copying them all at once would hold all their buffers together for little gain in time.
+ */
+const DOWNLOADS_AT_ONCE = 16;
 /** Tasks coming due within this window share a round of list calls. */
 const POLL_WINDOW_MS = 100;
 const RESULT_MAX_BYTES = 2 * 1024 * 1024 * 1024;
@@ -81,6 +86,7 @@ export class UpstreamProvider implements Provider {
   private readonly lifetime = new AbortController();
   private readonly watch: StatusWatch;
   private readonly submits = new Slots(SUBMITS_AT_ONCE);
+  private readonly downloads = new Slots(DOWNLOADS_AT_ONCE);
   /** Runs that have not finished submitting yet (waiting for a slot included). */
   private starting = 0;
   private readonly startableListeners: Array<() => void> = [];
@@ -234,11 +240,11 @@ export class UpstreamProvider implements Provider {
     }
     if (!status.videoUrl) throw failure('the upstream reports success but gives no video URL');
     const video = join(ctx.workDir, 'video.mp4');
-    await this.download(status.videoUrl, video, ctx.signal);
+    await this.downloads.with(ctx.signal, () => this.download(status.videoUrl!, video, ctx.signal));
     let lastFrame: RunOutput['lastFrame'] = null;
     if (request.returnLastFrame && status.lastFrameUrl) {
       const path = join(ctx.workDir, 'last_frame.png');
-      await this.download(status.lastFrameUrl, path, ctx.signal);
+      await this.downloads.with(ctx.signal, () => this.download(status.lastFrameUrl!, path, ctx.signal));
       lastFrame = { path, name: 'last_frame.png', contentType: 'image/png' };
     }
     return {
