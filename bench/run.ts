@@ -18,8 +18,9 @@ import { describeMachine } from './machine.js';
 import { locateFfmpeg } from '../src/render/ffmpeg.js';
 import { X264_PARAMS, X264_PRESET } from '../src/render/encode.js';
 import { bigRenderBench, floorCommand, renderModesBench } from './render-modes.js';
-import { combine, median, summaryRows, textTable, writeMarkdown, type BenchResults, type RenderRun } from './report.js';
+import { combine, summaryRows, textTable, writeMarkdown, type BenchResults, type RenderRun } from './report.js';
 import { runSseBench, sseSection, sseSummary, writeSseSection } from './sse.js';
+import { SEED_CASES } from '../test/helpers/seed-cases.js';
 import { runUpstreamLoad, upstreamSection, upstreamSummary, upstreamTasks, writeUpstreamSection } from './upstream-load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -40,15 +41,7 @@ const MODE_REPEATS = QUICK ? 1 : 5;
 const RENDER_TIMEOUT_MS = 120_000;
 const API_KEY = 'sk-bench-0123456789abcdefghijklmnop';
 /** Seed case 1: text-to-video, 720p 16:9, 5 s, with audio. */
-const CASE_1 = {
-  model: 'doubao-seedance-2.0',
-  prompt: 'A kitten yawning at the camera',
-  resolution: '720p',
-  size: '16:9',
-  duration: 5,
-  seed: 42,
-  generate_audio: true,
-};
+const CASE_1 = SEED_CASES[1]!;
 const CASE_1_PIXELS = '1248x704';
 /**
  * Per-key limits raised so the load is measured, not refused: the limiter and the in-flight check

@@ -1,8 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { writeArkConfig } from '../helpers/upstreams/ark-config.js';
 import { startFakeArk, type ArkContentItem, type ArkStatus, type FakeArk } from '../helpers/upstreams/fake-ark.js';
 import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 import { SEED_CASES, seedCase } from '../helpers/seed-cases.js';
@@ -23,25 +21,14 @@ const UPSTREAM_MODEL: Record<string, string> = {
 const cleanups: Array<() => Promise<unknown>> = [];
 
 async function gateway(ark: FakeArk): Promise<TestApp> {
-  const dir = await mkdtemp(join(tmpdir(), 'vidgate-ark-seed-'));
-  const configFile = join(dir, 'vidgate.yaml');
-  await writeFile(
-    configFile,
-    `channels:
-  - name: ark-cn
-    provider: ark
-    base_url: ${ark.baseUrl}
-    api_keys: [ark-key]
-    models:
-      doubao-seedance-2.0: doubao-seedance-2-0-260128
-      doubao-seedance-2.0-fast: doubao-seedance-2-0-fast-260128
-    priority: 10
-    first_poll_ms: 5
-    max_poll_ms: 20
-`,
-  );
+  const config = await writeArkConfig({
+    baseUrl: ark.baseUrl,
+    models: { 'doubao-seedance-2.0': 'doubao-seedance-2-0-260128', 'doubao-seedance-2.0-fast': 'doubao-seedance-2-0-fast-260128' },
+    settings: { priority: 10, first_poll_ms: 5, max_poll_ms: 20 },
+  });
+  cleanups.push(config.remove);
+  const configFile = config.file;
   const t = await startTestApp({ VIDGATE_CONFIG: configFile, VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1', VIDGATE_PUBLIC_URL: PUBLIC_URL });
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
   cleanups.push(() => t.close());
   return t;
 }

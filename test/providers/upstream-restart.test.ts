@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeArk } from '../helpers/upstreams/fake-ark.js';
+import { writeArkConfig } from '../helpers/upstreams/ark-config.js';
 import { createAccountWithKey } from '../../src/auth/keys.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
@@ -19,23 +19,13 @@ describe('gateway restart with upstream tasks in flight', () => {
   it(`all ${TASKS} running upstream tasks complete after a restart, each submitted and charged once`, async () => {
     const ark = await startFakeArk({ lifecycle: { queued: 1, running: Infinity } });
     cleanups.push(() => ark.close());
-    const dir = await mkdtemp(join(tmpdir(), 'vidgate-restart-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
-    const configFile = join(dir, 'vidgate.yaml');
-    await writeFile(
-      configFile,
-      `channels:
-  - name: ark-cn
-    provider: ark
-    base_url: ${ark.baseUrl}
-    api_keys: [ark-key]
-    models:
-      doubao-seedance-2.0: doubao-seedance-2-0-260128
-    max_in_flight: ${TASKS}
-    first_poll_ms: 5
-    max_poll_ms: 50
-`,
-    );
+    const config = await writeArkConfig({
+      baseUrl: ark.baseUrl,
+      models: { 'doubao-seedance-2.0': 'doubao-seedance-2-0-260128' },
+      settings: { max_in_flight: TASKS, first_poll_ms: 5, max_poll_ms: 50 },
+    });
+    cleanups.push(config.remove);
+    const configFile = config.file;
     const env = { VIDGATE_CONFIG: configFile, VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1', VIDGATE_SHUTDOWN_GRACE_SECONDS: '600', VIDGATE_DEFAULT_IN_FLIGHT: '1000' };
     const first: TestApp = await startTestApp(env);
     const dataDir = first.dataDir;
