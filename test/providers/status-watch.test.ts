@@ -6,15 +6,24 @@ import { StatusWatch, type StatusWatchOptions, type WatchOutcome } from '../../s
 class ScriptedUpstream implements UpstreamAdapter {
   readonly batchSize = 500;
   readonly states = new Map<string, UpstreamStatus['state']>();
-  readonly calls: Array<{ apiKey: string; ids: readonly string[] }> = [];
+  readonly calls: Array<{ apiKey: string; ids: readonly string[]; single?: true }> = [];
   failNext = 0;
 
   async submit(): Promise<string> {
     throw new Error('not used');
   }
 
+  async pollOne(id: string, apiKey: string): Promise<UpstreamStatus | undefined> {
+    this.calls.push({ apiKey, ids: [id], single: true });
+    return this.answer([id]).get(id);
+  }
+
   async pollMany(ids: readonly string[], apiKey: string): Promise<Map<string, UpstreamStatus>> {
     this.calls.push({ apiKey, ids });
+    return this.answer(ids);
+  }
+
+  private answer(ids: readonly string[]): Map<string, UpstreamStatus> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('connection reset');
@@ -68,6 +77,17 @@ describe('StatusWatch', () => {
     const asked = upstream.calls.flatMap((c) => c.ids.map((id) => `${c.apiKey}:${id}`));
     expect(new Set(asked).size).toBe(asked.length);
     expect(asked.filter((x) => x.startsWith('k2:')).sort()).toEqual(b.map((id) => `k2:${id}`).sort());
+  });
+
+  it('reads a lone due task directly and several with one list call', async () => {
+    const { upstream, follow } = setup();
+    upstream.states.set('alone', 'completed');
+    await follow('alone').outcome;
+    expect(upstream.calls).toEqual([{ apiKey: 'k1', ids: ['alone'], single: true }]);
+    upstream.states.set('x', 'completed');
+    upstream.states.set('y', 'completed');
+    await Promise.all([follow('x').outcome, follow('y').outcome]);
+    expect(upstream.calls.slice(1)).toEqual([{ apiKey: 'k1', ids: ['x', 'y'] }]);
   });
 
   it('reports every answer until the task ends, polling less often as it goes on', async () => {

@@ -75,7 +75,8 @@ describe('ark channel', () => {
       return_last_frame: false,
       watermark: false,
     });
-    expect(ark.requests.some((r) => r.route === 'list' && r.query.getAll('filter.task_ids').includes(ark.tasks()[0]!.id))).toBe(true);
+    // A lone task is read directly; list calls are for several at once (below).
+    expect(ark.requests.some((r) => r.route === 'poll' && r.path.endsWith(`/${ark.tasks()[0]!.id}`))).toBe(true);
 
     const task = await view(t, id);
     expect(task.result.videos[0].url[0]).toMatch(/^http:\/\/localhost(:\d+)?\/files\//);
@@ -221,11 +222,11 @@ describe('ark channel', () => {
 
   it('rides out a few failed polls, but gives up after max_poll_errors', async () => {
     const ark = await fakeArk();
-    ark.queue('list', 'status:500', 'reset');
+    ark.queue('poll', 'status:500', 'reset');
     const t = await gateway(arkChannel(ark, '    max_poll_errors: 3\n'));
     expect(await t.settled(await t.submit(CASE_1))).toMatchObject({ status: 'completed' });
 
-    ark.behaviour.list = 'status:502';
+    ark.behaviour.poll = 'status:502';
     const broken = await t.settled(await t.submit(CASE_1));
     expect(broken).toMatchObject({ status: 'failed', error: { code: 'provider_error' } });
     expect(String(broken.error!.params.detail)).toMatch(/lost contact with the upstream after 3 failed polls/);

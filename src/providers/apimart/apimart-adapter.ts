@@ -72,17 +72,24 @@ export class ApimartAdapter implements UpstreamAdapter {
     return id;
   }
 
+  async pollOne(id: string, apiKey: string, signal: AbortSignal): Promise<UpstreamStatus | undefined> {
+    try {
+      const answer = (await callJson(`${this.baseUrl}/v1/tasks/${encodeURIComponent(id)}`, { method: 'GET', apiKey, timeoutMs: this.timeoutMs, signal })) as {
+        data?: ApimartTask;
+      } | null;
+      return toStatus(answer?.data);
+    } catch (err) {
+      if (err instanceof UpstreamError && err.kind === 'not_found') return undefined;
+      throw err;
+    }
+  }
+
+  /** The APIMart API has no batch lookup: one GET per task. */
   async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus>> {
     const statuses = new Map<string, UpstreamStatus>();
     for (const id of ids) {
-      try {
-        const answer = (await callJson(`${this.baseUrl}/v1/tasks/${encodeURIComponent(id)}`, { method: 'GET', apiKey, timeoutMs: this.timeoutMs, signal })) as {
-          data?: ApimartTask;
-        } | null;
-        statuses.set(id, toStatus(answer?.data));
-      } catch (err) {
-        if (!(err instanceof UpstreamError && err.kind === 'not_found')) throw err;
-      }
+      const status = await this.pollOne(id, apiKey, signal);
+      if (status) statuses.set(id, status);
     }
     return statuses;
   }

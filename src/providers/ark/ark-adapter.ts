@@ -76,6 +76,18 @@ export class ArkAdapter implements UpstreamAdapter {
     return answer.id;
   }
 
+  async pollOne(id: string, apiKey: string, signal: AbortSignal): Promise<UpstreamStatus | undefined> {
+    let answer: ArkTask | null;
+    try {
+      answer = (await callJson(`${this.baseUrl}/contents/generations/tasks/${encodeURIComponent(id)}`, { method: 'GET', apiKey, timeoutMs: this.timeoutMs, signal })) as ArkTask | null;
+    } catch (err) {
+      if (err instanceof UpstreamError && err.kind === 'not_found') return undefined;
+      throw err;
+    }
+    if (typeof answer?.id !== 'string') throw new UpstreamError('unavailable', 200, 'malformed_response', 'the upstream task has no id');
+    return toStatus(answer);
+  }
+
   async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus>> {
     const pages = await Promise.all(urlSizedGroups(ids).map((group) => this.listPage(group, apiKey, signal)));
     return new Map(pages.flat().map((t) => [t.id, toStatus(t)]));

@@ -21,6 +21,8 @@ export interface SubmitInput {
 export interface UpstreamAdapter {
   /** Returns the upstream's task id. Throws UpstreamError. */
   submit(input: SubmitInput, signal: AbortSignal): Promise<string>;
+  /** Status of one task; undefined when the upstream does not know it. */
+  pollOne(id: string, apiKey: string, signal: AbortSignal): Promise<UpstreamStatus | undefined>;
   /** Status of several tasks created with one key; an id missing from the answer is unknown upstream. */
   pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus>>;
   /** Best effort; the upstream may refuse once the task runs. */

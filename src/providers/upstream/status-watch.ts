@@ -153,12 +153,19 @@ export class StatusWatch {
     if (next < Infinity) this.arm(next);
   }
 
+  /** One task alone is read directly (`GET …/{id}`), several with the upstream's list call. */
+  private async lookUp(ids: string[], apiKey: string): Promise<Map<string, UpstreamStatus>> {
+    if (ids.length > 1) return this.adapter.pollMany(ids, apiKey, this.lifetime);
+    const status = await this.adapter.pollOne(ids[0]!, apiKey, this.lifetime);
+    return status ? new Map([[ids[0]!, status]]) : new Map();
+  }
+
   private async look(apiKey: string, batch: Watched[]): Promise<void> {
     let answer: Map<string, UpstreamStatus> | undefined;
     let failure = '';
     try {
       const ids = batch.map((e) => e.id);
-      answer = await this.calls.with(undefined, () => this.adapter.pollMany(ids, apiKey, this.lifetime));
+      answer = await this.calls.with(undefined, () => this.lookUp(ids, apiKey));
     } catch (err) {
       failure = (err as Error).message;
     }
