@@ -123,6 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       onTaskChanged: (id, change) => push.taskChanged(id, change),
     });
     dispatcher.onTaskSettled((id) => push.taskChanged(id, 'settled'));
+    metrics.watchHeldTasks(() => dispatcher.heldCounts());
     const tasks = new TaskService({
       store,
       providers,

@@ -30,7 +30,7 @@ export class Metrics {
   });
   private readonly runTime = new Histogram({
     name: 'vidgate_task_run_seconds',
-    help: 'Time a task run took, from claim to outcome',
+    help: 'Time from a task being claimed (or, for upstream tasks, starting upstream) to its outcome',
     labelNames: ['provider'] as const,
     buckets: [1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
     registers: [this.registry],
@@ -46,6 +46,20 @@ export class Metrics {
       async collect() {
         this.reset();
         for (const row of await store.countUnfinishedTasks()) this.set({ provider: row.provider, status: row.status }, row.count);
+      },
+    });
+  }
+
+  /** Tasks this instance holds right now, running or parked (waiting on an upstream), per channel. */
+  watchHeldTasks(count: () => Array<{ provider: string; state: 'running' | 'parked'; count: number }>): void {
+    new Gauge({
+      name: 'vidgate_tasks_held',
+      help: 'Tasks this instance holds: running, or parked while an upstream works on them',
+      labelNames: ['provider', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const row of count()) this.set({ provider: row.provider, state: row.state }, row.count);
       },
     });
   }

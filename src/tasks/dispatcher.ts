@@ -101,6 +101,20 @@ export class Dispatcher {
     return this.running.size + this.parked.size;
   }
 
+  /** For metrics: tasks held here per channel, running or parked. */
+  heldCounts(): Array<{ provider: string; state: 'running' | 'parked'; count: number }> {
+    const counts = new Map<string, { provider: string; state: 'running' | 'parked'; count: number }>();
+    const add = (provider: string, state: 'running' | 'parked') => {
+      const key = `${state}\n${provider}`;
+      const row = counts.get(key) ?? { provider, state, count: 0 };
+      row.count++;
+      counts.set(key, row);
+    };
+    for (const run of this.running.values()) add(run.provider, 'running');
+    for (const provider of this.parked.values()) add(provider.name, 'parked');
+    return [...counts.values()];
+  }
+
   async start(): Promise<void> {
     await this.reclaimFromDeadProcesses();
     await this.removeStaleWorkDirs();
@@ -203,7 +217,7 @@ export class Dispatcher {
 
   private launch(task: TaskRecord, provider: Provider, resumed = false): void {
     const controller = new AbortController();
-    const done = this.execute(task, provider, controller).finally(() => {
+    const done = this.execute(task, provider, controller, resumed).finally(() => {
       this.running.delete(task.id);
       if (this.parked.has(task.id)) return;
       this.resumeEarly.delete(task.id);
@@ -274,7 +288,7 @@ export class Dispatcher {
     return true;
   }
 
-  private async execute(task: TaskRecord, provider: Provider, controller: AbortController): Promise<void> {
+  private async execute(task: TaskRecord, provider: Provider, controller: AbortController, resumed: boolean): Promise<void> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
     // Plain fields, not a child logger: a child costs as much to make as to use, even when its level is off.
     const log: LogFields = { task: task.id, attempt: task.attempts, provider: provider.name };
@@ -349,7 +363,9 @@ export class Dispatcher {
           : await this.settleFailure(guard, err, controller.signal, provider, log);
     } finally {
       this.progress.delete(task.id);
-      if (outcome) this.o.onRunEnded?.(provider.name, outcome, (this.o.clock() - startedAt) / 1000);
+      // A resumed task's time counts from when it started upstream, not from this last short run.
+      const since = resumed ? (task.startedAt ?? task.createdAt) : startedAt;
+      if (outcome) this.o.onRunEnded?.(provider.name, outcome, (this.o.clock() - since) / 1000);
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }

@@ -185,6 +185,9 @@ describe('every Ark status is mapped', () => {
     await expect.poll(() => ark.task(upstreamId)!.polls, { timeout: 5000 }).toBeGreaterThan(2);
     try {
       expect((await view(t, id)).status).toBe('pending');
+      // Held by this instance, parked while the upstream has it: that is what metrics show.
+      const metrics = (await t.app.server.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/vidgate_tasks_held\{provider="ark-cn",state="parked"\} 1\n/);
     } finally {
       ark.advance(upstreamId, 'succeeded');
       await t.settled(id);
