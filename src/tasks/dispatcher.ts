@@ -10,6 +10,7 @@ import type { TaskFailure } from '../contract/failures.js';
 import type { PriceBook } from '../billing/price-book.js';
 import type { TaskOutcome } from '../observability/metrics.js';
 import { isDeadLocalOwner, type LeaseOwner } from './lease-owner.js';
+import { ProgressWriter } from './progress-writer.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -65,8 +66,6 @@ interface LogFields {
   provider: string;
 }
 
-/** How often buffered progress reports are written, in one transaction. */
-const PROGRESS_FLUSH_MS = 250;
 
 /**
  * The tasks table is the queue. The dispatcher claims due tasks under a lease, runs them with a
@@ -81,8 +80,7 @@ export class Dispatcher {
   private readonly resumeEarly = new Set<string>();
   /** Running and parked tasks per provider: both count against its concurrency. */
   private readonly busy = new Map<string, number>();
-  private readonly progress = new Map<string, number>();
-  private progressTimer: NodeJS.Timeout | undefined;
+  private readonly progress: ProgressWriter;
   private renewalTimer: NodeJS.Timeout | undefined;
   private pumping = false;
   private pumpAgain = false;
@@ -95,6 +93,12 @@ export class Dispatcher {
 
   constructor(private readonly o: DispatcherOptions) {
     this.workDir = join(o.workRoot, encodeURIComponent(o.owner.id));
+    this.progress = new ProgressWriter({
+      store: o.store,
+      logger: o.logger,
+      isHeld: (taskId) => this.running.has(taskId) || this.parked.has(taskId),
+      onWritten: (taskId) => o.onTaskChanged?.(taskId, 'progress'),
+    });
   }
 
   get activeCount(): number {
@@ -166,7 +170,7 @@ export class Dispatcher {
     for (const r of this.running.values()) r.controller.abort(new ShuttingDown('server is shutting down'));
     await all();
     clearInterval(this.renewalTimer);
-    await this.flushProgress();
+    await this.progress.flush();
   }
 
   private async pump(): Promise<void> {
@@ -243,7 +247,7 @@ export class Dispatcher {
   private parkedHandle(taskId: string, provider: Provider): ParkedTask {
     const guard: LeaseGuard = { id: taskId, owner: this.o.owner.id };
     return {
-      reportProgress: this.progressReporter(guard),
+      reportProgress: this.progress.reporter(guard),
       markProcessing: async () => {
         if (this.parked.has(taskId) && (await this.o.store.markProcessing(guard, this.o.clock()))) this.o.onTaskChanged?.(taskId, 'claimed');
       },
@@ -311,7 +315,7 @@ export class Dispatcher {
         {
           signal: controller.signal,
           workDir,
-          reportProgress: this.progressReporter(guard),
+          reportProgress: this.progress.reporter(guard),
           park: () => {
             parkedHere = true;
             return this.parkedHandle(task.id, provider);
@@ -362,7 +366,6 @@ export class Dispatcher {
           ? await this.failOver(task, provider, err, log)
           : await this.settleFailure(guard, err, controller.signal, provider, log);
     } finally {
-      this.progress.delete(task.id);
       // A resumed task's time counts from when it started upstream, not from this last short run.
       const since = resumed ? (task.startedAt ?? task.createdAt) : startedAt;
       if (outcome) this.o.onRunEnded?.(provider.name, outcome, (this.o.clock() - since) / 1000);
@@ -434,31 +437,6 @@ export class Dispatcher {
       }
     } catch (err) {
       this.o.logger.warn({ err }, 'lease renewal failed');
-    }
-  }
-
-  /** Progress is kept when it rose by a whole percent and written in batches; the store never lowers it. */
-  private progressReporter(guard: LeaseGuard): (fraction: number) => void {
-    let last = 0;
-    return (fraction) => {
-      const percent = Math.min(99, Math.max(1, Math.floor(fraction * 99)));
-      if (percent <= last || !this.running.has(guard.id)) return;
-      last = percent;
-      this.progress.set(guard.id, percent);
-      this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
-    };
-  }
-
-  private async flushProgress(): Promise<void> {
-    clearTimeout(this.progressTimer);
-    this.progressTimer = undefined;
-    if (this.progress.size === 0) return;
-    const updates = [...this.progress].map(([id, progress]) => ({ guard: { id, owner: this.o.owner.id }, progress }));
-    this.progress.clear();
-    try {
-      for (const id of await this.o.store.reportProgressMany(updates)) this.o.onTaskChanged?.(id, 'progress');
-    } catch (err) {
-      this.o.logger.warn({ err }, 'progress write failed');
     }
   }
 

@@ -201,6 +201,8 @@ describe('every Ark status is mapped', () => {
     // Several polls see it running, and vidgate says processing all along.
     await expect.poll(() => ark.task(upstreamId)!.polls, { timeout: 5000 }).toBeGreaterThan(polls + 2);
     expect((await view(t, id)).status).toBe('processing');
+    // Ark tells no progress: vidgate estimates it from the time running, and shows it rising.
+    await expect.poll(async () => (await view(t, id)).progress, { timeout: 5000 }).toBeGreaterThan(0);
     ark.advance(upstreamId, 'succeeded');
     expect(await t.settled(id)).toMatchObject({ status: 'completed' });
     expect((await view(t, id)).status).toBe('completed');
