@@ -194,6 +194,9 @@ export class UpstreamProvider implements Provider {
    */
   private watchParked(taskId: string, state: UpstreamState, apiKey: string, parked: ParkedTask): void {
     let running: Promise<void> | null = null;
+    // A watch left from an earlier run of this task here must not end this one.
+    const earlier = this.watching.get(taskId);
+    if (earlier) this.watch.unwatch(earlier.upstreamId, earlier.apiKey);
     this.watching.set(taskId, { upstreamId: state.upstreamId, apiKey });
     void this.watch
       .watch({
