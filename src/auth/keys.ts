@@ -15,28 +15,28 @@ export function hashApiKey(secret: string): string {
 }
 
 /**
- * Recently accepted keys, so a polling client does not cost a database lookup per request. A key
- * disabled or changed in this process takes effect at once (the cache is cleared); one changed by
- * another process (the CLI) within the time to live.
+ * Recently accepted keys, so a polling client does not cost a key lookup per request. Each entry
+ * holds the store's keys version it was read at; any change to any key, by any process (the CLI,
+ * another instance), raises that version, so a disabled key is refused on its very next request.
  */
 export class KeyCache {
-  private readonly entries = new Map<string, { key: ApiKeyRecord; until: number }>();
+  private readonly entries = new Map<string, { key: ApiKeyRecord; until: number; version: number }>();
 
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
   ) {}
 
-  get(hash: string, now: number): ApiKeyRecord | undefined {
+  get(hash: string, now: number, version: number): ApiKeyRecord | undefined {
     const entry = this.entries.get(hash);
-    if (entry && entry.until > now) return entry.key;
+    if (entry && entry.until > now && entry.version === version) return entry.key;
     if (entry) this.entries.delete(hash);
     return undefined;
   }
 
-  set(key: ApiKeyRecord, now: number): void {
+  set(key: ApiKeyRecord, now: number, version: number): void {
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(key.hash, { key, until: now + this.ttlMs });
+    this.entries.set(key.hash, { key, until: now + this.ttlMs, version });
   }
 
   clear(): void {
@@ -47,10 +47,12 @@ export class KeyCache {
 /** The lookup is by hash; the final comparison is constant-time so no prefix of a hash leaks through timing. */
 export async function authenticate(store: Store, secret: string, cache?: KeyCache, now = Date.now()): Promise<ApiKeyRecord | null> {
   const hash = hashApiKey(secret);
-  const record = cache?.get(hash, now) ?? (await store.findApiKeyByHash(hash));
+  // Read before the key, so a change landing in between makes the entry stale rather than lasting.
+  const version = cache ? await store.keysVersion() : 0;
+  const record = cache?.get(hash, now, version) ?? (await store.findApiKeyByHash(hash));
   if (!record || record.disabled) return null;
   if (!timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
-  cache?.set(record, now);
+  cache?.set(record, now, version);
   return record;
 }
 

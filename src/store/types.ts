@@ -189,6 +189,8 @@ export interface Store extends AssetStore, WebhookStore, TaskEventStore {
   listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
   updateApiKeyLimits(id: string, limits: Partial<KeyLimits>): Promise<boolean>;
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+  /** Rises with every change to a key's status or limits, by any process: caches of keys compare it. */
+  keysVersion(): Promise<number>;
   hasApiKeys(): Promise<boolean>;
   setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean>;
 

@@ -63,6 +63,19 @@ describe('API keys', () => {
     expect401(await submitWith({ authorization: `Bearer ${created.secret}` }), /Authentication failed/);
   });
 
+  it('a key disabled by `vidgate keys disable` in another process is refused on its next request, and back when enabled', async () => {
+    const created = await createAccountWithKey(t.app.store, { name: 'disabled elsewhere' });
+    const list = () => t.app.server.inject({ method: 'GET', url: '/v1/tasks', headers: { authorization: `Bearer ${created.secret}` } });
+    // Accepted, so now in this process's key cache.
+    expect((await list()).statusCode).toBe(200);
+    const cli = (verb: string) =>
+      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', verb, created.key.id], { env: { ...process.env, VIDGATE_DATA_DIR: t.dataDir } });
+    await cli('disable');
+    expect401(await list(), /Authentication failed/);
+    await cli('enable');
+    expect((await list()).statusCode).toBe(200);
+  });
+
   it('stores only a hash of the key, never the key itself', async () => {
     const files = (await readdir(t.dataDir)).filter((f) => f.startsWith('vidgate.db'));
     expect(files.length).toBeGreaterThan(0);

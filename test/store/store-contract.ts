@@ -105,6 +105,17 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect((await claim('B', now)).map((t) => t.id)).toEqual([task.id]);
     });
 
+    it('counts changes to keys (status, limits) but not the traffic on them', async () => {
+      const v0 = await store.keysVersion();
+      await insertTask(store, newTask(owner));
+      expect(await store.keysVersion()).toBe(v0);
+      await store.setApiKeyDisabled(owner.keyId, true);
+      const v1 = await store.keysVersion();
+      expect(v1).toBeGreaterThan(v0);
+      await store.updateApiKeyLimits(owner.keyId, { rpmLimit: 5 });
+      expect(await store.keysVersion()).toBeGreaterThan(v1);
+    });
+
     it('a task claimed for an upstream queue stays pending, held, until its work starts', async () => {
       const task = newTask(owner);
       await insertTask(store, task);

@@ -219,4 +219,16 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 7,
+    name: 'keys version: every change to what authenticates a key is counted, for caches in other processes',
+    sql: `
+      INSERT INTO settings (name, value) VALUES ('keys_version', '0') ON CONFLICT (name) DO NOTHING;
+      -- Not the counters (in_flight, spent_micros) that every submit moves: only what decides who may call.
+      CREATE TRIGGER api_keys_version AFTER UPDATE OF disabled, hash, spend_cap_micros, rpm_limit, in_flight_limit, callback_url ON api_keys
+      BEGIN
+        UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE name = 'keys_version';
+      END;
+    `,
+  },
 ];

@@ -205,6 +205,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
         WHERE id = @id AND account_id = @accountId AND status IN ('pending', 'processing')`),
       setCost: db.prepare('UPDATE tasks SET cost_micros = ? WHERE id = ?'),
       keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
+      keysVersion: db.prepare(`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'keys_version'`).pluck(),
       anyKey: db.prepare('SELECT 1 FROM api_keys LIMIT 1').pluck(),
       disableKey: db.prepare('UPDATE api_keys SET disabled = ? WHERE id = ?'),
       insertTask: db.prepare(`
@@ -313,6 +314,10 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     if (set.length === 0) return (await this.getApiKey(id)) !== null;
     const sql = `UPDATE api_keys SET ${set.map((k) => `${columns[k]} = @${k}`).join(', ')} WHERE id = @id`;
     return this.statement(sql).run({ ...limits, id }).changes === 1;
+  }
+
+  async keysVersion(): Promise<number> {
+    return (this.stmt.keysVersion.get() as number | undefined) ?? 0;
   }
 
   async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
