@@ -1,8 +1,10 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { STATUS_CODES } from 'node:http';
 import { isIP } from 'node:net';
-import { Agent, fetch } from 'undici';
+import { Agent } from 'undici';
 import { stripBrackets, type AddressPolicy } from '../media/address-policy.js';
 import { BlockedAddressError } from '../media/safe-fetch.js';
+import { deadline } from '../net/deadline.js';
 
 export type SendResult =
   | { ok: true; statusCode: number }
@@ -52,22 +54,24 @@ export class WebhookSender {
       const verdict = this.o.policy.checkAddress(host);
       if (!verdict.allowed) return refuse(new BlockedAddressError(verdict.address).message);
     }
-    const deadline = AbortSignal.timeout(this.o.timeoutMs);
+    const limit = deadline(this.o.timeoutMs, signal);
     try {
-      const response = await fetch(target, {
+      // undici's plain `request` follows no redirects, which is what callbacks need.
+      const response = await this.agent.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
         method: 'POST',
         body,
         headers,
-        redirect: 'manual',
-        dispatcher: this.agent,
-        signal: AbortSignal.any([signal, deadline]),
+        signal: limit.signal,
       });
-      // The answer's body means nothing to us; dropping it frees the connection.
-      await response.body?.cancel().catch(() => undefined);
-      const status = response.status;
+      // The answer's body means nothing to us; reading a little of it keeps the connection reusable.
+      await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      const status = response.statusCode;
       if (status >= 200 && status < 300) return { ok: true, statusCode: status };
       if (status >= 300 && status < 400) {
-        const location = response.headers.get('location');
+        const header = response.headers.location;
+        const location = Array.isArray(header) ? header[0] : header;
         return {
           ok: false,
           statusCode: status,
@@ -75,10 +79,12 @@ export class WebhookSender {
           permanent: false,
         };
       }
-      return { ok: false, statusCode: status, error: `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`, permanent: false };
+      return { ok: false, statusCode: status, error: `HTTP ${status}${STATUS_CODES[status] ? ` ${STATUS_CODES[status]}` : ''}`, permanent: false };
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      return this.explain(err, deadline);
+      return this.explain(err, limit.expired);
+    } finally {
+      limit.dispose();
     }
   }
 
@@ -86,11 +92,11 @@ export class WebhookSender {
     await this.agent.close();
   }
 
-  private explain(err: unknown, deadline: AbortSignal): SendResult {
+  private explain(err: unknown, expired: boolean): SendResult {
     const blocked = findCause(err, (e): e is BlockedAddressError => e instanceof BlockedAddressError);
     if (blocked) return refuse(`the callback host ${blocked.message}`);
     const fail = (error: string): SendResult => ({ ok: false, statusCode: null, error, permanent: false });
-    if (deadline.aborted) return fail(`no answer within ${seconds(this.o.timeoutMs)}`);
+    if (expired) return fail(`no answer within ${seconds(this.o.timeoutMs)}`);
     const code = findCause(err, (e): e is Error & { code: string } => typeof (e as { code?: unknown }).code === 'string')?.code;
     switch (code) {
       case 'UND_ERR_CONNECT_TIMEOUT':
