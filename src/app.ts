@@ -116,6 +116,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       clock,
       leaseMs: config.leaseMs,
       maxAttempts: config.maxAttempts,
+      busyRetryMs: config.busyRetryMs,
+      busyMaxWaitMs: config.busyMaxWaitMs,
       resultTtlMs: config.resultTtlMs,
       workRoot: join(config.dataDir, 'work'),
       prices,

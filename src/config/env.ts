@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   VIDGATE_RESULT_TTL_SECONDS: int(1, 365 * 24 * 3600).default(72 * 3600),
   VIDGATE_LEASE_SECONDS: int(2, 3600).default(30),
   VIDGATE_MAX_ATTEMPTS: int(1, 100).default(3),
+  VIDGATE_BUSY_RETRY_MS: int(1, 600_000).default(5_000),
+  VIDGATE_BUSY_MAX_WAIT_SECONDS: int(0, 7 * 86_400).default(900),
   VIDGATE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
   VIDGATE_SIGNING_SECRET: optionalText,
   VIDGATE_MEDIA_ALLOW_HOSTS: z.string().default(''),
@@ -68,6 +70,10 @@ export interface Config {
   resultTtlMs: number;
   leaseMs: number;
   maxAttempts: number;
+  /** When every channel for a task answers 429: first wait before trying again (doubling, at most a minute)… */
+  busyRetryMs: number;
+  /** …for at most this long after the task was created; then it fails (refunded). */
+  busyMaxWaitMs: number;
   shutdownGraceMs: number;
   signingSecret: string | undefined;
   /** Host names and CIDRs media may be fetched from although private (tests, intranets). */
@@ -127,6 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     resultTtlMs: e.VIDGATE_RESULT_TTL_SECONDS * 1000,
     leaseMs: e.VIDGATE_LEASE_SECONDS * 1000,
     maxAttempts: e.VIDGATE_MAX_ATTEMPTS,
+    busyRetryMs: e.VIDGATE_BUSY_RETRY_MS,
+    busyMaxWaitMs: e.VIDGATE_BUSY_MAX_WAIT_SECONDS * 1000,
     shutdownGraceMs: e.VIDGATE_SHUTDOWN_GRACE_SECONDS * 1000,
     signingSecret: e.VIDGATE_SIGNING_SECRET,
     defaultRpm: e.VIDGATE_DEFAULT_RPM,

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../store/types.js';
 
-export type TaskOutcome = 'completed' | 'failed' | 'cancelled' | 'requeued' | 'moved';
+export type TaskOutcome = 'completed' | 'failed' | 'cancelled' | 'requeued' | 'moved' | 'deferred';
 
 /**
  * Prometheus metrics (`GET /metrics`). Labels are bounded sets (route patterns, providers,

@@ -104,7 +104,11 @@ export class TaskCancelledError extends Error {
  * the task moves to the next channel that serves its model, or fails when none is left.
  */
 export class ChannelUnavailableError extends Error {
-  constructor(readonly detail: string) {
+  /** `busy`: the channel is up but full (429): worth waiting for when no other channel can take the task. */
+  constructor(
+    readonly detail: string,
+    readonly busy = false,
+  ) {
     super(detail);
     this.name = 'ChannelUnavailableError';
   }

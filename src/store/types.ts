@@ -230,8 +230,8 @@ export interface Store extends AssetStore, WebhookStore, TaskEventStore {
   releaseTask(guard: LeaseGuard, options?: { keepStatus?: boolean }): Promise<boolean>;
   /** Records the channel's progress marker, e.g. the upstream task id right after submitting. */
   saveProviderState(guard: LeaseGuard, state: unknown): Promise<boolean>;
-  /** Queues the task again for another channel (failover), with a fresh state. */
-  moveTask(guard: LeaseGuard, provider: string, state: unknown): Promise<boolean>;
+  /** Queues the task again for another channel (failover), with a fresh state; not claimable before `notBefore`. */
+  moveTask(guard: LeaseGuard, provider: string, state: unknown, notBefore?: number): Promise<boolean>;
   /** Unfinished tasks whose lease owner starts with `ownerPrefix`. */
   listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>>;
   /** Ends a lease now so the task can be claimed again (its holder is known to be dead). */

@@ -21,6 +21,10 @@ export interface DispatcherOptions {
   clock: () => number;
   leaseMs: number;
   maxAttempts: number;
+  /** Every channel busy (429): wait this long before trying again, doubling up to a minute… */
+  busyRetryMs?: number;
+  /** …while the task is younger than this; then it fails. */
+  busyMaxWaitMs?: number;
   resultTtlMs: number;
   workRoot: string;
   prices: PriceBook;
@@ -42,16 +46,26 @@ class Cancelled extends Error {
   override name = 'Cancelled';
 }
 
-/** What the dispatcher keeps per task: the channels tried so far, and the current channel's own data. */
+/**
+ * What the dispatcher keeps per task: the channels tried so far, how often every channel was found
+ * busy and the task put back to wait, and the current channel's own data.
+ */
 interface DispatchState {
   tried: string[];
+  waits?: number;
   data: unknown;
 }
 
 function dispatchState(stored: unknown): DispatchState {
   const s = stored as Partial<DispatchState> | null;
-  return { tried: Array.isArray(s?.tried) ? s.tried.filter((t) => typeof t === 'string') : [], data: s?.data ?? null };
+  return {
+    tried: Array.isArray(s?.tried) ? s.tried.filter((t) => typeof t === 'string') : [],
+    waits: Number.isInteger(s?.waits) ? s!.waits : 0,
+    data: s?.data ?? null,
+  };
 }
+
+const BUSY_RETRY_CAP_MS = 60_000;
 
 interface Running {
   controller: AbortController;
@@ -324,7 +338,7 @@ export class Dispatcher {
             if (await this.o.store.markProcessing(guard, this.o.clock())) this.o.onTaskChanged?.(task.id, 'claimed');
           },
           checkpoint: async (data) => {
-            if (!(await this.o.store.saveProviderState(guard, { tried: state.tried, data }))) {
+            if (!(await this.o.store.saveProviderState(guard, { tried: state.tried, waits: state.waits, data }))) {
               controller.abort(new LeaseLost('lease lost'));
               throw controller.signal.reason;
             }
@@ -401,17 +415,32 @@ export class Dispatcher {
     return 'failed';
   }
 
-  /** The channel could not take the task: hand it to the next one, or fail it when none is left. */
+  /**
+   * The channel could not take the task: hand it to the next one. When none is left and the last was
+   * only busy (429), the task waits in the queue and starts over from the first channel, for a
+   * while; otherwise it fails.
+   */
   private async failOver(task: TaskRecord, provider: Provider, err: ChannelUnavailableError, log: LogFields): Promise<TaskOutcome> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
-    const tried = [...dispatchState(task.providerState).tried, provider.name];
+    const previous = dispatchState(task.providerState);
+    const tried = [...previous.tried, provider.name];
     const next = this.o.providers.forModel(task.request.model, tried);
-    if (next && (await this.o.store.moveTask(guard, next.name, { tried, data: null }))) {
+    if (next && (await this.o.store.moveTask(guard, next.name, { tried, waits: previous.waits, data: null }))) {
       this.o.logger.warn({ ...log, reason: err.detail, next: next.name }, 'channel unavailable; task moved to the next channel');
       return 'moved';
     }
+    const first = this.o.providers.forModel(task.request.model, []);
+    const now = this.o.clock();
+    const waits = previous.waits ?? 0;
+    const delay = Math.min(BUSY_RETRY_CAP_MS, (this.o.busyRetryMs ?? 5_000) * 2 ** waits);
+    if (err.busy && first && now + delay - task.createdAt <= (this.o.busyMaxWaitMs ?? 0)) {
+      if (await this.o.store.moveTask(guard, first.name, { tried: [], waits: waits + 1, data: null }, now + delay)) {
+        this.o.logger.warn({ ...log, reason: err.detail, retryInMs: delay }, 'every channel is busy; task waits in the queue');
+        return 'deferred';
+      }
+    }
     this.o.logger.warn({ ...log, reason: err.detail, tried }, 'no channel left for the task');
-    const detail = `no channel could take the task (tried ${tried.join(', ')}): ${err.detail}`;
+    const detail = `no channel could take the task (tried ${tried.join(', ')}${waits ? `, busy for ${Math.round((now - task.createdAt) / 1000)} s` : ''}): ${err.detail}`;
     await this.o.store.failTask(guard, { code: 'provider_error', params: { detail } }, this.o.clock());
     return 'failed';
   }

@@ -220,6 +220,35 @@ describe('ark channel', () => {
     expect(String(task.error!.params.detail)).toMatch(/no channel could take the task \(tried ark-cn\)/);
   });
 
+  it('when every channel is busy (429), the task waits in the queue and starts once there is room', async () => {
+    const ark = await fakeArk();
+    ark.queue('submit', 'status:429', 'status:429');
+    const t = await gateway(arkChannel(ark), { VIDGATE_BUSY_RETRY_MS: '20' });
+    const id = await t.submit(CASE_1);
+    expect(await t.settled(id)).toMatchObject({ status: 'completed' });
+    // Three submissions reached the upstream; only the last was accepted, and it was paid once.
+    expect(ark.requests.filter((r) => r.route === 'submit')).toHaveLength(3);
+    expect(ark.tasks()).toHaveLength(1);
+    const task = (await t.app.store.getTask(id))!;
+    const ledger = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === id).map((e) => e.kind);
+    expect(ledger.filter((k) => k === 'reserve')).toHaveLength(1);
+    expect(ledger.filter((k) => k === 'refund')).toHaveLength(0);
+  });
+
+  it('a task kept waiting on busy channels past VIDGATE_BUSY_MAX_WAIT_SECONDS fails, refunded', async () => {
+    const ark = await fakeArk();
+    ark.behaviour.submit = 'status:429';
+    const t = await gateway(arkChannel(ark), { VIDGATE_BUSY_RETRY_MS: '100', VIDGATE_BUSY_MAX_WAIT_SECONDS: '1' });
+    const id = await t.submit(CASE_1);
+    const task = await t.settled(id);
+    expect(task).toMatchObject({ status: 'failed', error: { code: 'provider_error' } });
+    expect(String(task.error!.params.detail)).toMatch(/no channel could take the task \(tried ark-cn, busy for \d+ s\)/);
+    // It did wait and retry: 100, 200, 400 ms… within the second it was allowed.
+    expect(ark.requests.filter((r) => r.route === 'submit').length).toBeGreaterThanOrEqual(3);
+    const ledger = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === id).map((e) => e.kind);
+    expect(ledger.sort()).toEqual(['refund', 'reserve']);
+  });
+
   it('rides out a few failed polls, but gives up after max_poll_errors', async () => {
     const ark = await fakeArk();
     ark.queue('poll', 'status:500', 'reset');

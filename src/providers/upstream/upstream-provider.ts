@@ -174,7 +174,7 @@ export class UpstreamProvider implements Provider {
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       if (err.kind === 'rejected') throw failure(`${err.code}: ${err.message}`);
-      throw new ChannelUnavailableError(`${this.name}: ${err.status ? `HTTP ${err.status} ` : ''}${err.message}`);
+      throw new ChannelUnavailableError(`${this.name}: ${err.status ? `HTTP ${err.status} ` : ''}${err.message}`, err.status === 429);
     }
     const state: UpstreamState = { upstreamId, keyIndex, submittedAt: this.deps.clock(), referenceVideoSeconds };
     await ctx.checkpoint(state);

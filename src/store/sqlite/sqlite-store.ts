@@ -227,7 +227,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
       releaseKeepingStatus: db.prepare(`UPDATE tasks SET lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`),
       saveState: db.prepare(`UPDATE tasks SET provider_state = @state WHERE ${HELD}`),
       move: db.prepare(`
-        UPDATE tasks SET status = 'pending', provider = @provider, provider_state = @state, attempts = 0, lease_owner = NULL, lease_expires_at = NULL
+        UPDATE tasks SET status = 'pending', provider = @provider, provider_state = @state, attempts = 0, lease_owner = NULL, lease_expires_at = @notBefore
         WHERE ${HELD}`),
       expire: db.prepare(`UPDATE tasks SET lease_expires_at = 0 WHERE ${HELD}`),
       leasedBy: db.prepare(`SELECT id, lease_owner AS owner FROM tasks WHERE status IN ('pending', 'processing') AND lease_owner LIKE ? ESCAPE '\\'`),
@@ -548,8 +548,8 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     return this.stmt.saveState.run({ ...g, state: JSON.stringify(state) }).changes === 1;
   }
 
-  async moveTask(g: LeaseGuard, provider: string, state: unknown): Promise<boolean> {
-    return this.stmt.move.run({ ...g, provider, state: JSON.stringify(state) }).changes === 1;
+  async moveTask(g: LeaseGuard, provider: string, state: unknown, notBefore?: number): Promise<boolean> {
+    return this.stmt.move.run({ ...g, provider, state: JSON.stringify(state), notBefore: notBefore ?? null }).changes === 1;
   }
 
   async listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>> {
