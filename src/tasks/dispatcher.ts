@@ -345,6 +345,8 @@ export class Dispatcher {
           },
         },
       );
+      // Parked just as the run was stopped (lease lost, shutdown): the provider must not watch it here.
+      if (output === PARKED && controller.signal.aborted) provider.forget?.(task.id, 'released');
       controller.signal.throwIfAborted();
       if (output === PARKED) {
         if (!parkedHere) throw new Error(`${provider.name} returned PARKED without parking the task`);

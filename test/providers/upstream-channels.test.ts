@@ -299,6 +299,25 @@ describe('ark channel', () => {
     await expect.poll(() => ark.tasks()[0]!.status).toBe('cancelled');
   });
 
+  it('a task cancelled while its submit is on the way is cancelled upstream once the upstream answers', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    // The fake creates the task at once and answers 300 ms later.
+    ark.behaviour.submit = 'slow:300';
+    const t = await gateway(arkChannel(ark));
+    const id = await t.submit(CASE_1);
+    await expect.poll(() => ark.tasks().length).toBe(1);
+    const res = await t.app.server.inject({ method: 'POST', url: `/v1/tasks/${id}/cancel`, headers: t.auth });
+    expect(res.json().data.status).toBe('cancelled');
+    // Not left running (and billing) upstream with nobody knowing its id.
+    await expect.poll(() => ark.tasks()[0]!.status).toBe('cancelled');
+    expect(ark.tasks()).toHaveLength(1);
+    const task = (await t.app.store.getTask(id))!;
+    expect(task.status).toBe('cancelled');
+    const kinds = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === id).map((e) => e.kind);
+    expect(kinds.sort()).toEqual(['refund', 'reserve']);
+  });
+
   it('after a restart, resumes polling the upstream task instead of submitting again', async () => {
     const ark = await fakeArk();
     ark.lifecycle.queued = Infinity;

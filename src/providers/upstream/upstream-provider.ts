@@ -165,16 +165,22 @@ export class UpstreamProvider implements Provider {
     if (!upstreamModel) throw failure(`channel ${this.name} does not serve ${input.request.model}`);
     const request = await this.withReachableUrls(input.request, input.accountId);
     const keyIndex = this.nextKey++ % this.o.apiKeys.length;
+    const apiKey = this.o.apiKeys[keyIndex]!;
+    ctx.signal.throwIfAborted();
     let upstreamId: string;
     try {
-      upstreamId = await this.adapter.submit(
-        { taskId: input.taskId, request, seed: input.seed, upstreamModel, apiKey: this.o.apiKeys[keyIndex]! },
-        ctx.signal,
-      );
+      // Not aborted by a cancel or shutdown once sent: an upstream that accepted the task would run
+      // (and bill) it with nobody knowing its id. The request has its own timeout.
+      upstreamId = await this.adapter.submit({ taskId: input.taskId, request, seed: input.seed, upstreamModel, apiKey }, this.lifetime.signal);
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       if (err.kind === 'rejected') throw failure(`${err.code}: ${err.message}`);
       throw new ChannelUnavailableError(`${this.name}: ${err.status ? `HTTP ${err.status} ` : ''}${err.message}`, err.status === 429);
+    }
+    if ((ctx.signal.reason as Error | undefined)?.name === 'Cancelled') {
+      // Cancelled while the submit was on its way: stop it upstream too.
+      this.adapter.cancel(upstreamId, apiKey).catch(() => undefined);
+      throw ctx.signal.reason;
     }
     const state: UpstreamState = { upstreamId, keyIndex, submittedAt: this.deps.clock(), referenceVideoSeconds };
     await ctx.checkpoint(state);
