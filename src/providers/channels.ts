@@ -59,7 +59,7 @@ export function buildChannels(channels: ChannelConfig[] | undefined, deps: Chann
         timeoutMs: c.timeout_seconds * 1000,
         requestTimeoutMs: c.request_timeout_seconds * 1000,
       },
-      { intake: deps.intake, fetcher: deps.fetcher, assets: deps.assets, clock: deps.clock },
+      { intake: deps.intake, fetcher: deps.fetcher, assets: deps.assets, ffmpeg: deps.ffmpeg, clock: deps.clock },
     );
     registry.register(provider, routing);
   }

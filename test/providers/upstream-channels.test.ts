@@ -249,6 +249,36 @@ describe('ark channel', () => {
     expect(ledger.sort()).toEqual(['refund', 'reserve']);
   });
 
+  it('a result that is not a video (an expired link answering 200 with a page) fails the task, refunded', async () => {
+    const ark = await fakeArk();
+    ark.behaviour.file = 'malformed';
+    const t = await gateway(arkChannel(ark));
+    const task = await t.settled(await t.submit(CASE_1));
+    expect(task).toMatchObject({ status: 'failed', error: { code: 'provider_error' } });
+    expect(String(task.error!.params.detail)).toMatch(/the upstream's result is not a video/);
+    const kinds = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === task.id).map((e) => e.kind);
+    expect(kinds.sort()).toEqual(['refund', 'reserve']);
+  });
+
+  it('a last frame the upstream sends as JPEG is served as the PNG SPEC §5 promises', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    const fx = await startFixtureServer();
+    cleanups.push(() => fx.close());
+    const t = await gateway(arkChannel(ark));
+    const id = await t.submit({ ...CASE_1, return_last_frame: true });
+    await expect.poll(() => ark.tasks().length).toBe(1);
+    const upstreamId = ark.tasks()[0]!.id;
+    ark.advance(upstreamId, 'succeeded', {
+      content: { video_url: new URL(`/files/${upstreamId}.mp4`, ark.baseUrl).href, last_frame_url: fx.url('cat.jpg') },
+    });
+    expect(await t.settled(id)).toMatchObject({ status: 'completed' });
+    const res = await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${id}/content?variant=last_frame`, headers: t.auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/png');
+    expect(res.rawPayload.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  });
+
   it('rides out a few failed polls, but gives up after max_poll_errors', async () => {
     const ark = await fakeArk();
     ark.queue('poll', 'status:500', 'reset');

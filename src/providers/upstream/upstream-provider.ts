@@ -4,6 +4,7 @@ import type { ModelId } from '../../contract/models.js';
 import type { MediaInput, TaskRequest } from '../../contract/submit.js';
 import type { MediaIntake } from '../../media/media-intake.js';
 import type { SafeFetcher } from '../../media/safe-fetch.js';
+import type { FfmpegBinary } from '../../render/ffmpeg.js';
 import {
   ChannelUnavailableError,
   PARKED,
@@ -17,6 +18,7 @@ import {
 } from '../types.js';
 import type { UpstreamAdapter, UpstreamStatus } from './adapter.js';
 import { StatusWatch, type WatchOutcome } from './status-watch.js';
+import { checkVideo, lastFrameAsPng } from './result-files.js';
 import { Slots } from './slots.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -98,7 +100,7 @@ export class UpstreamProvider implements Provider {
   constructor(
     private readonly adapter: UpstreamAdapter,
     private readonly o: UpstreamChannelOptions,
-    private readonly deps: { intake: MediaIntake; fetcher: SafeFetcher; assets: AssetLinks; clock: () => number },
+    private readonly deps: { intake: MediaIntake; fetcher: SafeFetcher; assets: AssetLinks; ffmpeg: FfmpegBinary; clock: () => number },
   ) {
     this.name = o.name;
     this.concurrency = o.concurrency;
@@ -250,14 +252,17 @@ export class UpstreamProvider implements Provider {
     if (!status.videoUrl) throw failure('the upstream reports success but gives no video URL');
     const video = join(ctx.workDir, 'video.mp4');
     await this.downloads.with(ctx.signal, () => this.download(status.videoUrl!, video, ctx.signal));
+    const { contentType } = await checkVideo(video);
     let lastFrame: RunOutput['lastFrame'] = null;
     if (request.returnLastFrame && status.lastFrameUrl) {
+      const downloaded = join(ctx.workDir, 'last_frame.download');
+      await this.downloads.with(ctx.signal, () => this.download(status.lastFrameUrl!, downloaded, ctx.signal));
       const path = join(ctx.workDir, 'last_frame.png');
-      await this.downloads.with(ctx.signal, () => this.download(status.lastFrameUrl!, path, ctx.signal));
+      await lastFrameAsPng(downloaded, path, this.deps.ffmpeg, ctx.signal);
       lastFrame = { path, name: 'last_frame.png', contentType: 'image/png' };
     }
     return {
-      video: { path: video, name: 'video.mp4', contentType: 'video/mp4' },
+      video: { path: video, name: 'video.mp4', contentType },
       lastFrame,
       usage: state.referenceVideoSeconds === null ? undefined : { referenceVideoSeconds: state.referenceVideoSeconds },
     };

@@ -1,0 +1,37 @@
+import { rename, rm } from 'node:fs/promises';
+import { MediaProblem } from '../../media/errors.js';
+import { acceptType, sniffFile } from '../../media/sniff.js';
+import { runFfmpeg, type FfmpegBinary } from '../../render/ffmpeg.js';
+import { TaskFailureError } from '../types.js';
+
+const failure = (detail: string) => new TaskFailureError({ code: 'provider_error', params: { detail } });
+
+/** What the upstream sent as the video must be one, by its bytes: an expired link can answer 200 with a page. */
+export async function checkVideo(path: string): Promise<{ contentType: string }> {
+  try {
+    return { contentType: acceptType('video', await sniffFile(path)).mime };
+  } catch (err) {
+    if (err instanceof MediaProblem) throw failure(`the upstream's result is not a video: ${err.message}`);
+    throw err;
+  }
+}
+
+/** SPEC §5 promises a PNG last frame: a PNG is kept as it is, any other image converted. */
+export async function lastFrameAsPng(downloaded: string, png: string, ffmpeg: FfmpegBinary, signal: AbortSignal): Promise<void> {
+  let found;
+  try {
+    found = acceptType('image', await sniffFile(downloaded));
+  } catch (err) {
+    if (err instanceof MediaProblem) throw failure(`the upstream's last frame is not an image: ${err.message}`);
+    throw err;
+  }
+  if (found.format === 'png') return rename(downloaded, png);
+  try {
+    await runFfmpeg(ffmpeg, ['-y', '-i', downloaded, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', png], { signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw failure(`the upstream's last frame (${found.format}) could not be converted to PNG: ${(err as Error).message}`);
+  } finally {
+    await rm(downloaded, { force: true });
+  }
+}
