@@ -63,6 +63,11 @@ const SUBMITS_AT_ONCE = 16;
  * copying them all at once would hold all their buffers together for little gain in time.
  */
 const DOWNLOADS_AT_ONCE = 16;
+/**
+ * After the upstream says it is full (429), this channel submits nothing for this long: tasks
+ * waiting for a submission slot go back to the queue at once instead of each hearing 429 again.
+ */
+const FULL_PAUSE_MS = 2_000;
 /** Tasks coming due within this window share a round of list calls. */
 const POLL_WINDOW_MS = 100;
 const RESULT_MAX_BYTES = 2 * 1024 * 1024 * 1024;
@@ -92,6 +97,8 @@ export class UpstreamProvider implements Provider {
   /** Runs that have not finished submitting yet (waiting for a slot included). */
   private starting = 0;
   private readonly startableListeners: Array<() => void> = [];
+  /** Set when the upstream answered 429: no submissions before then. */
+  private fullUntil = 0;
   /** Parked tasks being watched, by vidgate task id. */
   private readonly watching = new Map<string, { upstreamId: string; apiKey: string }>();
   /** How watching ended, kept for the run that resumes the task. */
@@ -113,7 +120,15 @@ export class UpstreamProvider implements Provider {
 
   /** Two rounds of submissions ahead; the rest wait in the queue, where they cost nothing. */
   startable(): number {
+    if (this.deps.clock() < this.fullUntil) return 0;
     return Math.max(0, SUBMITS_AT_ONCE * 2 - this.starting);
+  }
+
+  private noteFull(): void {
+    this.fullUntil = this.deps.clock() + FULL_PAUSE_MS;
+    setTimeout(() => {
+      for (const listener of this.startableListeners) listener();
+    }, FULL_PAUSE_MS + 5).unref();
   }
 
   onStartable(listener: () => void): void {
@@ -169,6 +184,7 @@ export class UpstreamProvider implements Provider {
     const keyIndex = this.nextKey++ % this.o.apiKeys.length;
     const apiKey = this.o.apiKeys[keyIndex]!;
     ctx.signal.throwIfAborted();
+    if (this.deps.clock() < this.fullUntil) throw new ChannelUnavailableError(`${this.name}: the upstream said it is full (HTTP 429) moments ago`, true);
     let upstreamId: string;
     try {
       // Not aborted by a cancel or shutdown once sent: an upstream that accepted the task would run
@@ -177,6 +193,7 @@ export class UpstreamProvider implements Provider {
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       if (err.kind === 'rejected') throw failure(`${err.code}: ${err.message}`);
+      if (err.status === 429) this.noteFull();
       throw new ChannelUnavailableError(`${this.name}: ${err.status ? `HTTP ${err.status} ` : ''}${err.message}`, err.status === 429);
     }
     if ((ctx.signal.reason as Error | undefined)?.name === 'Cancelled') {
