@@ -9,6 +9,26 @@ export interface CallOptions {
   headers?: Record<string, string>;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Largest answer read; a bigger one is refused before it fills memory. */
+  maxBytes?: number;
+}
+
+/** 500 Ark tasks in one list answer take about half a megabyte. */
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
+class TooLarge extends Error {}
+
+/** Reads the whole body as text, giving up (and closing the connection) past `maxBytes`. */
+async function readText(body: AsyncIterable<Buffer>, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  // Leaving the loop early ends the iteration, which destroys the body and its connection.
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (bytes > maxBytes) throw new TooLarge(`the upstream's answer is larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** One connection pool for all upstream API calls (results are downloaded through the media fetcher). */
@@ -45,9 +65,10 @@ export async function callJson(url: string, o: CallOptions): Promise<unknown> {
       body: o.body !== undefined ? JSON.stringify(o.body) : undefined,
     });
     status = res.statusCode;
-    text = await res.body.text();
+    text = await readText(res.body, o.maxBytes ?? DEFAULT_MAX_BYTES);
   } catch (err) {
     if (o.signal?.aborted) throw o.signal.reason;
+    if (err instanceof TooLarge) throw new UpstreamError('unavailable', null, 'malformed_response', err.message);
     const reason = limit.expired ? `no answer within ${o.timeoutMs} ms` : ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
     throw new UpstreamError('unavailable', null, 'connection_failed', reason);
   } finally {
