@@ -292,6 +292,25 @@ describe('ark channel', () => {
     expect(res.rawPayload.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   });
 
+  it('one task the list answer says something unreadable about fails alone; the others in the same call go on', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    const t = await gateway(arkChannel(ark, '    max_poll_errors: 3\n'));
+    // Keys rotate per task: the first and third share a key, so they are listed together.
+    const ids = [await t.submit(CASE_1), await t.submit(CASE_1), await t.submit(CASE_1)];
+    await expect.poll(() => ark.tasks().length).toBe(3);
+    const [weird, , fine] = ark.tasks().map((task) => task.id) as [string, string, string];
+    ark.advance(weird, 'running', { status: 'paused' as never });
+    await expect
+      .poll(() => ark.requests.some((r) => r.route === 'list' && r.query.getAll('filter.task_ids').includes(weird) && r.query.getAll('filter.task_ids').includes(fine)))
+      .toBe(true);
+    ark.advance(fine, 'succeeded');
+    expect(await t.settled(ids[2]!)).toMatchObject({ status: 'completed' });
+    const failed = await t.settled(ids[0]!);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'provider_error' } });
+    expect(String(failed.error!.params.detail)).toMatch(/unknown Ark task status "paused"/);
+  });
+
   it('rides out a few failed polls, but gives up after max_poll_errors', async () => {
     const ark = await fakeArk();
     ark.queue('poll', 'status:500', 'reset');

@@ -85,11 +85,16 @@ export class ApimartAdapter implements UpstreamAdapter {
   }
 
   /** The APIMart API has no batch lookup: one GET per task. */
-  async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus>> {
-    const statuses = new Map<string, UpstreamStatus>();
+  async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus | UpstreamError>> {
+    const statuses = new Map<string, UpstreamStatus | UpstreamError>();
     for (const id of ids) {
-      const status = await this.pollOne(id, apiKey, signal);
-      if (status) statuses.set(id, status);
+      try {
+        const status = await this.pollOne(id, apiKey, signal);
+        if (status) statuses.set(id, status);
+      } catch (err) {
+        if (!(err instanceof UpstreamError) || err.code !== 'malformed_response') throw err;
+        statuses.set(id, err);
+      }
     }
     return statuses;
   }

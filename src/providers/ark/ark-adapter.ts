@@ -55,6 +55,16 @@ function urlSizedGroups(ids: readonly string[]): string[][] {
   return groups;
 }
 
+/** One list item: its status, or the error that makes it unreadable (that task alone counts a failed poll). */
+function readable(task: ArkTask): UpstreamStatus | UpstreamError {
+  try {
+    return toStatus(task);
+  } catch (err) {
+    if (err instanceof UpstreamError) return err;
+    throw err;
+  }
+}
+
 /** Seedance on Volcengine Ark or BytePlus ModelArk (`…/api/v3`). */
 export class ArkAdapter implements UpstreamAdapter {
   readonly batchSize = 500;
@@ -88,9 +98,9 @@ export class ArkAdapter implements UpstreamAdapter {
     return toStatus(answer);
   }
 
-  async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus>> {
+  async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus | UpstreamError>> {
     const pages = await Promise.all(urlSizedGroups(ids).map((group) => this.listPage(group, apiKey, signal)));
-    return new Map(pages.flat().map((t) => [t.id, toStatus(t)]));
+    return new Map(pages.flat().map((t) => [t.id, readable(t)]));
   }
 
   private async listPage(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<ArkTask[]> {

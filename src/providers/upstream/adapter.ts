@@ -1,4 +1,5 @@
 import type { TaskRequest } from '../../contract/submit.js';
+import type { UpstreamError } from './upstream-error.js';
 
 /** A task's state at the upstream, in vidgate's words (SPEC §8 status mapping). */
 export interface UpstreamStatus {
@@ -23,8 +24,11 @@ export interface UpstreamAdapter {
   submit(input: SubmitInput, signal: AbortSignal): Promise<string>;
   /** Status of one task; undefined when the upstream does not know it. */
   pollOne(id: string, apiKey: string, signal: AbortSignal): Promise<UpstreamStatus | undefined>;
-  /** Status of several tasks created with one key; an id missing from the answer is unknown upstream. */
-  pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus>>;
+  /**
+   * Status of several tasks created with one key; an id missing from the answer is unknown upstream.
+   * One task the answer says something unreadable about maps to its own error, not the whole call's.
+   */
+  pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus | UpstreamError>>;
   /** Best effort; the upstream may refuse once the task runs. */
   cancel(id: string, apiKey: string): Promise<void>;
   /** Most ids one pollMany call may carry. */

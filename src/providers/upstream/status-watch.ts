@@ -1,4 +1,5 @@
 import type { UpstreamAdapter, UpstreamStatus } from './adapter.js';
+import { UpstreamError } from './upstream-error.js';
 import { Slots } from './slots.js';
 
 export interface StatusWatchOptions {
@@ -154,14 +155,14 @@ export class StatusWatch {
   }
 
   /** One task alone is read directly (`GET …/{id}`), several with the upstream's list call. */
-  private async lookUp(ids: string[], apiKey: string): Promise<Map<string, UpstreamStatus>> {
+  private async lookUp(ids: string[], apiKey: string): Promise<Map<string, UpstreamStatus | UpstreamError>> {
     if (ids.length > 1) return this.adapter.pollMany(ids, apiKey, this.lifetime);
     const status = await this.adapter.pollOne(ids[0]!, apiKey, this.lifetime);
     return status ? new Map([[ids[0]!, status]]) : new Map();
   }
 
   private async look(apiKey: string, batch: Watched[]): Promise<void> {
-    let answer: Map<string, UpstreamStatus> | undefined;
+    let answer: Map<string, UpstreamStatus | UpstreamError> | undefined;
     let failure = '';
     try {
       const ids = batch.map((e) => e.id);
@@ -174,15 +175,16 @@ export class StatusWatch {
     for (const entry of batch) {
       entry.inFlight = false;
       if (this.watched.get(watchKey(apiKey, entry.id)) !== entry) continue;
-      if (!answer) {
+      const status = answer?.get(entry.id);
+      if (!answer || status instanceof UpstreamError) {
+        // The whole call failed, or the answer said something unreadable about this one task.
         entry.errors++;
         if (entry.errors >= this.o.maxPollErrors) {
-          entry.settle({ kind: 'unreachable', errors: entry.errors, message: failure });
+          entry.settle({ kind: 'unreachable', errors: entry.errors, message: status instanceof UpstreamError ? status.message : failure });
           continue;
         }
         entry.dueAt = now + Math.min(this.o.maxPollMs * 4, entry.interval * 2 ** entry.errors);
       } else {
-        const status = answer.get(entry.id);
         if (!status) {
           entry.settle({ kind: 'lost' });
           continue;
