@@ -380,6 +380,23 @@ describe('ark channel', () => {
     expect(kinds.sort()).toEqual(['refund', 'reserve']);
   });
 
+  it('a task whose lease passed to another worker while its submit was on the way has its upstream twin cancelled', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    ark.behaviour.submit = 'slow:300';
+    const t = await gateway(arkChannel(ark));
+    const id = await t.submit(CASE_1);
+    await expect.poll(() => ark.tasks().length).toBe(1);
+    // Another worker takes the task over while the upstream's answer is still on its way.
+    const held = (await t.app.store.getTask(id))!;
+    expect(await t.app.store.expireLease({ id, owner: held.leaseOwner! })).toBe(true);
+    const [taken] = await t.app.store.claimTasks({ owner: 'other-worker', now: Date.now(), leaseMs: 60_000, limit: 1, providers: ['ark-cn'], markProcessing: false });
+    expect(taken?.id).toBe(id);
+    // This worker cannot store the upstream id any more, so it does not leave that task running upstream.
+    await expect.poll(() => ark.tasks()[0]!.status).toBe('cancelled');
+    expect((await t.app.store.getTask(id))!.leaseOwner).toBe('other-worker');
+  });
+
   it('after a restart, resumes polling the upstream task instead of submitting again', async () => {
     const ark = await fakeArk();
     ark.lifecycle.queued = Infinity;

@@ -202,7 +202,14 @@ export class UpstreamProvider implements Provider {
       throw ctx.signal.reason;
     }
     const state: UpstreamState = { upstreamId, keyIndex, submittedAt: this.deps.clock(), referenceVideoSeconds };
-    await ctx.checkpoint(state);
+    try {
+      await ctx.checkpoint(state);
+    } catch (err) {
+      // The id could not be kept (the task passed to another worker, which will submit again):
+      // stop this upstream twin rather than pay for it twice.
+      this.adapter.cancel(upstreamId, apiKey).catch(() => undefined);
+      throw err;
+    }
     return state;
   }
 
