@@ -5,6 +5,7 @@ import { StatusWatch, type StatusWatchOptions, type WatchOutcome } from '../../s
 /** An upstream in memory: tasks by id with a state each; every list call is recorded. */
 class ScriptedUpstream implements UpstreamAdapter {
   readonly batchSize = 500;
+  readonly idempotentSubmit = false;
   readonly states = new Map<string, UpstreamStatus['state']>();
   readonly calls: Array<{ apiKey: string; ids: readonly string[]; single?: true }> = [];
   failNext = 0;

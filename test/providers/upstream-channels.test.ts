@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -436,6 +438,35 @@ describe('apimart channel', () => {
     const [submission] = apimart.submissions();
     expect(submission!.headers['idempotency-key']).toBe(id);
     expect(submission!.body).toMatchObject({ model: 'doubao-seedance-2.0', prompt: CASE_1.prompt, duration: 5, size: '16:9', resolution: '720p', generate_audio: true });
+  });
+
+  it('a submit whose answer is lost is asked again with the same Idempotency-Key, and the upstream keeps one task', async () => {
+    const downstream = await startTestApp();
+    cleanups.push(() => downstream.close());
+    const target = new URL(await downstream.app.server.listen({ host: '127.0.0.1', port: 0 }));
+    // A proxy that lets the first submit through, then cuts the connection instead of answering.
+    let submits = 0;
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name !== 'host' && name !== 'content-length')) as Record<string, string>;
+        const answer = await fetch(new URL(req.url!, target), { method: req.method, headers, body: req.method === 'POST' ? Buffer.concat(chunks) : undefined });
+        const body = Buffer.from(await answer.arrayBuffer());
+        if (req.method === 'POST' && ++submits === 1) return req.socket.destroy();
+        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+        res.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => proxy.close(resolve)));
+    const key = (await createAccountWithKey(downstream.app.store, { name: 'upstream gateway' })).secret;
+    const front = await gateway(apimartChannel(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, key));
+    const id = await front.submit({ model: 'doubao-seedance-2.0', prompt: 'Lost answer', resolution: '480p', duration: 4 });
+    expect(await front.settled(id)).toMatchObject({ status: 'completed', provider: 'relay' });
+    expect(submits).toBe(2);
+    const account = (await downstream.app.store.listAccounts(10)).at(-1)!;
+    expect(await downstream.app.store.listTasks({ accountId: account.id, limit: 5 })).toHaveLength(1);
   });
 
   it('cascades: vidgate → vidgate → local', async () => {

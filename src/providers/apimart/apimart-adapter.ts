@@ -46,6 +46,7 @@ function submitBody(input: SubmitInput) {
 /** Any APIMart-compatible service: APIMart itself, or another vidgate. */
 export class ApimartAdapter implements UpstreamAdapter {
   readonly batchSize = 1;
+  readonly idempotentSubmit = true;
   private readonly baseUrl: string;
 
   constructor(

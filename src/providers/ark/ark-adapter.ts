@@ -68,6 +68,8 @@ function readable(task: ArkTask): UpstreamStatus | UpstreamError {
 /** Seedance on Volcengine Ark or BytePlus ModelArk (`…/api/v3`). */
 export class ArkAdapter implements UpstreamAdapter {
   readonly batchSize = 500;
+  /** Ark takes no idempotency key: a submit whose answer was lost is not sent again. */
+  readonly idempotentSubmit = false;
 
   constructor(
     private readonly baseUrl: string,

@@ -33,4 +33,9 @@ export interface UpstreamAdapter {
   cancel(id: string, apiKey: string): Promise<void>;
   /** Most ids one pollMany call may carry. */
   readonly batchSize: number;
+  /**
+   * A submit repeated with the same task id cannot create a second upstream task (it carries an
+   * Idempotency-Key): one whose answer was lost on the way is safe to send again.
+   */
+  readonly idempotentSubmit: boolean;
 }

@@ -16,7 +16,7 @@ import {
   type RunInput,
   type RunOutput,
 } from '../types.js';
-import type { UpstreamAdapter, UpstreamStatus } from './adapter.js';
+import type { SubmitInput, UpstreamAdapter, UpstreamStatus } from './adapter.js';
 import { StatusWatch, type WatchOutcome } from './status-watch.js';
 import { checkVideo, lastFrameAsPng } from './result-files.js';
 import { Slots } from './slots.js';
@@ -189,7 +189,7 @@ export class UpstreamProvider implements Provider {
     try {
       // Not aborted by a cancel or shutdown once sent: an upstream that accepted the task would run
       // (and bill) it with nobody knowing its id. The request has its own timeout.
-      upstreamId = await this.adapter.submit({ taskId: input.taskId, request, seed: input.seed, upstreamModel, apiKey }, this.lifetime.signal);
+      upstreamId = await this.submitOnce({ taskId: input.taskId, request, seed: input.seed, upstreamModel, apiKey });
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       if (err.kind === 'rejected') throw failure(`${err.code}: ${err.message}`);
@@ -211,6 +211,21 @@ export class UpstreamProvider implements Provider {
       throw err;
     }
     return state;
+  }
+
+  /**
+   * Sends the submit; when its answer was lost on the way (connection dropped or timed out) and the
+   * upstream deduplicates by task id, asks once more, so the task the upstream may already have made
+   * is found instead of another channel being paid for a second one.
+   */
+  private async submitOnce(input: SubmitInput): Promise<string> {
+    try {
+      return await this.adapter.submit(input, this.lifetime.signal);
+    } catch (err) {
+      if (!(err instanceof UpstreamError) || err.status !== null || err.kind !== 'unavailable' || !this.adapter.idempotentSubmit) throw err;
+      await delay(200);
+      return this.adapter.submit(input, this.lifetime.signal);
+    }
   }
 
   private async withReachableUrls(request: TaskRequest, accountId: string): Promise<TaskRequest> {
