@@ -53,6 +53,24 @@ const arkChannel = (ark: FakeArk, extra = '') => `  - name: ark-cn
 ${extra}`;
 const localChannel = '  - name: sandbox\n    provider: local\n    models: "*"\n    priority: 0\n';
 
+/** The ledger movements of one task, sorted by kind. */
+const ledgerKinds = async (t: TestApp, task: { id: string; accountId: string }) =>
+  (await t.app.store.listLedger(task.accountId, 1000))
+    .filter((e) => e.taskId === task.id)
+    .map((e) => e.kind)
+    .sort();
+
+/** A task whose submit the fake has received (and made a task for) but not yet answered. */
+async function submitStillOnItsWay(ark: FakeArk): Promise<{ t: TestApp; id: string }> {
+  ark.lifecycle.queued = Infinity;
+  // The fake creates the task at once and answers 300 ms later.
+  ark.behaviour.submit = 'slow:300';
+  const t = await gateway(arkChannel(ark));
+  const id = await t.submit(CASE_1);
+  await expect.poll(() => ark.tasks().length).toBe(1);
+  return { t, id };
+}
+
 const view = async (t: TestApp, id: string, headers = t.auth) =>
   (await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${id}`, headers })).json().data;
 
@@ -232,9 +250,7 @@ describe('ark channel', () => {
     expect(ark.requests.filter((r) => r.route === 'submit')).toHaveLength(3);
     expect(ark.tasks()).toHaveLength(1);
     const task = (await t.app.store.getTask(id))!;
-    const ledger = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === id).map((e) => e.kind);
-    expect(ledger.filter((k) => k === 'reserve')).toHaveLength(1);
-    expect(ledger.filter((k) => k === 'refund')).toHaveLength(0);
+    expect(await ledgerKinds(t, task)).toEqual(['reserve']);
   });
 
   it('after a 429 the channel pauses: tasks queued behind it go back to the queue without asking the upstream again', async () => {
@@ -260,8 +276,7 @@ describe('ark channel', () => {
     const task = await t.settled(id);
     expect(task).toMatchObject({ status: 'failed', error: { code: 'provider_error' } });
     expect(String(task.error!.params.detail)).toMatch(/no channel could take the task \(tried ark-cn, busy for \d+ s\)/);
-    const ledger = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === id).map((e) => e.kind);
-    expect(ledger.sort()).toEqual(['refund', 'reserve']);
+    expect(await ledgerKinds(t, task)).toEqual(['refund', 'reserve']);
   });
 
   it('a result that is not a video (an expired link answering 200 with a page) fails the task, refunded', async () => {
@@ -271,8 +286,7 @@ describe('ark channel', () => {
     const task = await t.settled(await t.submit(CASE_1));
     expect(task).toMatchObject({ status: 'failed', error: { code: 'provider_error' } });
     expect(String(task.error!.params.detail)).toMatch(/the upstream's result is not a video/);
-    const kinds = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === task.id).map((e) => e.kind);
-    expect(kinds.sort()).toEqual(['refund', 'reserve']);
+    expect(await ledgerKinds(t, task)).toEqual(['refund', 'reserve']);
   });
 
   it('a last frame the upstream sends as JPEG is served as the PNG SPEC §5 promises', async () => {
@@ -365,12 +379,7 @@ describe('ark channel', () => {
 
   it('a task cancelled while its submit is on the way is cancelled upstream once the upstream answers', async () => {
     const ark = await fakeArk();
-    ark.lifecycle.queued = Infinity;
-    // The fake creates the task at once and answers 300 ms later.
-    ark.behaviour.submit = 'slow:300';
-    const t = await gateway(arkChannel(ark));
-    const id = await t.submit(CASE_1);
-    await expect.poll(() => ark.tasks().length).toBe(1);
+    const { t, id } = await submitStillOnItsWay(ark);
     const res = await t.app.server.inject({ method: 'POST', url: `/v1/tasks/${id}/cancel`, headers: t.auth });
     expect(res.json().data.status).toBe('cancelled');
     // Not left running (and billing) upstream with nobody knowing its id.
@@ -378,17 +387,12 @@ describe('ark channel', () => {
     expect(ark.tasks()).toHaveLength(1);
     const task = (await t.app.store.getTask(id))!;
     expect(task.status).toBe('cancelled');
-    const kinds = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === id).map((e) => e.kind);
-    expect(kinds.sort()).toEqual(['refund', 'reserve']);
+    expect(await ledgerKinds(t, task)).toEqual(['refund', 'reserve']);
   });
 
   it('a task whose lease passed to another worker while its submit was on the way has its upstream twin cancelled', async () => {
     const ark = await fakeArk();
-    ark.lifecycle.queued = Infinity;
-    ark.behaviour.submit = 'slow:300';
-    const t = await gateway(arkChannel(ark));
-    const id = await t.submit(CASE_1);
-    await expect.poll(() => ark.tasks().length).toBe(1);
+    const { t, id } = await submitStillOnItsWay(ark);
     // Another worker takes the task over while the upstream's answer is still on its way.
     const held = (await t.app.store.getTask(id))!;
     expect(await t.app.store.expireLease({ id, owner: held.leaseOwner! })).toBe(true);
