@@ -437,3 +437,24 @@ ${history.join('\n')}
 `;
   await writeFile(file, text);
 }
+
+/**
+ * Puts a section that starts with its own `## ` heading into BENCHMARKS.md: in place of the previous
+ * section with that heading, else before the profile notes, else at the end. Sections run on their
+ * own (`BENCH_ONLY=…`) rewrite only themselves this way.
+ */
+export async function writeSection(file: string, section: string): Promise<void> {
+  const heading = section.slice(0, section.indexOf('\n'));
+  let text = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start >= 0) {
+    const rest = text.slice(start + 1 + heading.length);
+    const next = rest.search(/^## /m);
+    const end = next < 0 ? text.length : start + 1 + heading.length + next;
+    text = `${text.slice(0, start + 1)}${section}\n${text.slice(end)}`;
+  } else {
+    const notes = text.indexOf('\n## Profile notes\n');
+    text = notes >= 0 ? `${text.slice(0, notes + 1)}${section}\n${text.slice(notes + 1)}` : `${text.trimEnd()}\n\n${section}`;
+  }
+  await writeFile(file, text);
+}

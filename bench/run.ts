@@ -18,10 +18,10 @@ import { describeMachine } from './machine.js';
 import { locateFfmpeg } from '../src/render/ffmpeg.js';
 import { X264_PARAMS, X264_PRESET } from '../src/render/encode.js';
 import { bigRenderBench, floorCommand, renderModesBench } from './render-modes.js';
-import { combine, summaryRows, textTable, writeMarkdown, type BenchResults, type RenderRun } from './report.js';
-import { runSseBench, sseSection, sseSummary, writeSseSection } from './sse.js';
+import { combine, summaryRows, writeSection, textTable, writeMarkdown, type BenchResults, type RenderRun } from './report.js';
+import { runSseBench, sseSection, sseSummary } from './sse.js';
 import { SEED_CASES } from '../test/helpers/seed-cases.js';
-import { runUpstreamLoad, upstreamSection, upstreamSummary, upstreamTasks, writeUpstreamSection } from './upstream-load.js';
+import { runUpstreamLoad, upstreamSection, upstreamSummary, upstreamTasks } from './upstream-load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -355,13 +355,13 @@ async function main(): Promise<void> {
   say(`vidgate benchmark ${date}${QUICK ? ' (BENCH_QUICK: short runs, not for the record)' : ''}`);
   if (ONLY_SSE) {
     const sse = await sseBench(dir);
-    if (!QUICK) await writeSseSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
+    if (!QUICK) await writeSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
     say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the live events section of BENCHMARKS.md');
     return;
   }
   if (ONLY_UPSTREAM) {
     const upstream = await upstreamBench();
-    if (!QUICK) await writeUpstreamSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
+    if (!QUICK) await writeSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
     say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the upstream polling section of BENCHMARKS.md');
     return;
   }
@@ -407,8 +407,8 @@ async function main(): Promise<void> {
     say('BENCH_QUICK set: BENCHMARKS.md left untouched.');
   } else {
     await writeMarkdown(join(ROOT, 'BENCHMARKS.md'), results);
-    await writeSseSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
-    await writeUpstreamSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
+    await writeSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
+    await writeSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
     say(`Wrote BENCHMARKS.md (${results.totalSeconds.toFixed(0)} s)`);
   }
 }

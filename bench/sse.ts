@@ -5,7 +5,6 @@
  * made by another process (found by the poll) and one made in-process (pushed at once) reaches all.
  */
 import { fork } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -186,25 +185,4 @@ Run ${date}. One in-process vidgate (dispatcher stopped, so the tasks stay pendi
 | --- | --- |
 ${rows.map(([a, b]) => `| ${a} | ${b} |`).join('\n')}
 `;
-}
-
-/** Puts the section into BENCHMARKS.md: in place of the previous one, else before the profile notes. */
-export async function writeSseSection(file: string, section: string): Promise<void> {
-  let text = '';
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    text = '# Benchmarks\n';
-  }
-  const start = text.indexOf(`\n${SSE_HEADING}\n`);
-  if (start >= 0) {
-    const rest = text.slice(start + 1 + SSE_HEADING.length);
-    const next = rest.search(/^## /m);
-    const end = next < 0 ? text.length : start + 1 + SSE_HEADING.length + next;
-    text = `${text.slice(0, start + 1)}${section}\n${text.slice(end)}`;
-  } else {
-    const notes = text.indexOf('\n## Profile notes\n');
-    text = notes >= 0 ? `${text.slice(0, notes + 1)}${section}\n${text.slice(notes + 1)}` : `${text.trimEnd()}\n\n${section}`;
-  }
-  await writeFile(file, text);
 }

@@ -539,21 +539,6 @@ ${rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`).join('\n')}
 `;
 }
 
-/** Puts the section into BENCHMARKS.md in place of the previous one, else at the end. */
-export async function writeUpstreamSection(file: string, section: string): Promise<void> {
-  let text = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
-  const start = text.indexOf(`\n${UPSTREAM_HEADING}\n`);
-  if (start >= 0) {
-    const rest = text.slice(start + 1 + UPSTREAM_HEADING.length);
-    const next = rest.search(/^## /m);
-    const end = next < 0 ? text.length : start + 1 + UPSTREAM_HEADING.length + next;
-    text = `${text.slice(0, start + 1)}${section}\n${text.slice(end)}`;
-  } else {
-    text = `${text.trimEnd()}\n\n${section}`;
-  }
-  await writeFile(file, text);
-}
-
 if (process.argv[1]?.endsWith('upstream-load.ts')) {
   const n = upstreamTasks();
   runUpstreamLoad(n).then(

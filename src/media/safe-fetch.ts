@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { open, rm } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { isIP } from 'node:net';
@@ -7,6 +6,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { AddressPolicy, stripBrackets } from './address-policy.js';
 import { fetchFailed, invalidMedia, MediaProblem } from './errors.js';
 import { deadline } from '../net/deadline.js';
+import { BlockedAddressError, findCause, guardedLookup } from '../net/guarded-lookup.js';
 
 export interface SafeFetcherOptions {
   policy: AddressPolicy;
@@ -32,13 +32,6 @@ export interface DownloadResult {
   finalUrl: string;
 }
 
-/** Thrown from the DNS hook (and for IP literals) when an address is not one media may come from. */
-export class BlockedAddressError extends Error {
-  constructor(readonly address: string) {
-    super(`resolves to a private or reserved address (${address}), which is not allowed`);
-    this.name = 'BlockedAddressError';
-  }
-}
 
 /** A local disk failure while saving: the server's fault, not the media's, so it is not a MediaProblem. */
 class LocalWriteError extends Error {
@@ -51,7 +44,6 @@ class LocalWriteError extends Error {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const HEADERS = { 'user-agent': 'vidgate-media/0.1', accept: '*/*', 'accept-encoding': 'identity' };
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /**
  * Downloads media from client-given URLs without letting them reach the service's own network
@@ -67,7 +59,7 @@ export class SafeFetcher {
   constructor(private readonly opts: SafeFetcherOptions) {
     this.maxRedirects = opts.maxRedirects ?? 3;
     this.agent = new Agent({
-      connect: { timeout: opts.connectTimeoutMs, lookup: this.lookup },
+      connect: { timeout: opts.connectTimeoutMs, lookup: guardedLookup(opts.policy) },
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
     });
@@ -127,27 +119,6 @@ export class SafeFetcher {
     const verdict = this.opts.policy.checkAddress(host);
     if (!verdict.allowed) throw new BlockedAddressError(verdict.address);
   }
-
-  /**
-   * net.connect's lookup hook: resolves every address, refuses the name if any of them is blocked
-   * (a round-robin name must not get a second chance on a private address), and hands back only
-   * the checked addresses, which are the ones the socket connects to.
-   */
-  private readonly lookup = (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, []);
-      if (!this.opts.policy.isHostAllowed(hostname)) {
-        for (const { address } of addresses) {
-          const verdict = this.opts.policy.checkAddress(address);
-          if (!verdict.allowed) return callback(new BlockedAddressError(verdict.address), []);
-        }
-      }
-      if (addresses.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
-      if (options.all) return callback(null, addresses);
-      const first = addresses[0]!;
-      callback(null, first.address, first.family);
-    });
-  };
 
   /** Turns whatever went wrong into a MediaProblem a client can read; aborts and local faults pass through. */
   private explain(err: unknown, callerSignal: AbortSignal, expired: boolean): unknown {
@@ -246,11 +217,4 @@ function deepestMessage(err: unknown): string {
     if ((e as Error).message) message = (e as Error).message;
   }
   return message;
-}
-
-function findCause<T>(err: unknown, match: (e: unknown) => e is T): T | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if (match(e)) return e;
-  }
-  return undefined;
 }

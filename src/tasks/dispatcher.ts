@@ -239,7 +239,7 @@ export class Dispatcher {
       this.running.delete(task.id);
       if (this.parked.has(task.id)) return;
       this.resumeEarly.delete(task.id);
-      this.release(provider);
+      this.freeSlot(provider);
       this.settledNow(task.id);
       this.poke();
     });
@@ -249,7 +249,7 @@ export class Dispatcher {
     if (!provider.queuesElsewhere) this.o.onTaskChanged?.(task.id, 'claimed');
   }
 
-  private release(provider: Provider): void {
+  private freeSlot(provider: Provider): void {
     this.busy.set(provider.name, (this.busy.get(provider.name) ?? 1) - 1);
   }
 
@@ -283,7 +283,7 @@ export class Dispatcher {
         if (this.stopping && task?.leaseOwner === this.o.owner.id) {
           await this.o.store.releaseTask({ id: taskId, owner: this.o.owner.id }, { keepStatus: provider.queuesElsewhere === true });
         }
-        this.release(provider);
+        this.freeSlot(provider);
         this.poke();
         return;
       }
@@ -291,7 +291,7 @@ export class Dispatcher {
     } catch (err) {
       this.o.logger.error({ err, task: taskId }, 'could not resume a parked task');
       provider.forget?.(taskId, 'released');
-      this.release(provider);
+      this.freeSlot(provider);
     }
   }
 
@@ -301,7 +301,7 @@ export class Dispatcher {
     if (!provider) return false;
     this.parked.delete(taskId);
     provider.forget?.(taskId, reason);
-    this.release(provider);
+    this.freeSlot(provider);
     this.poke();
     return true;
   }

@@ -1,10 +1,9 @@
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { STATUS_CODES } from 'node:http';
 import { isIP } from 'node:net';
 import { Agent } from 'undici';
 import { stripBrackets, type AddressPolicy } from '../media/address-policy.js';
-import { BlockedAddressError } from '../media/safe-fetch.js';
 import { deadline } from '../net/deadline.js';
+import { BlockedAddressError, findCause, guardedLookup } from '../net/guarded-lookup.js';
 
 export type SendResult =
   | { ok: true; statusCode: number }
@@ -18,7 +17,6 @@ export interface WebhookSenderOptions {
   timeoutMs: number;
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
 const refuse = (error: string): SendResult => ({ ok: false, statusCode: null, error, permanent: true });
@@ -33,7 +31,7 @@ export class WebhookSender {
 
   constructor(private readonly o: WebhookSenderOptions) {
     this.agent = new Agent({
-      connect: { timeout: o.timeoutMs, lookup: this.lookup },
+      connect: { timeout: o.timeoutMs, lookup: guardedLookup(o.policy) },
       headersTimeout: o.timeoutMs,
       bodyTimeout: o.timeoutMs,
       keepAliveTimeout: 4_000,
@@ -117,27 +115,4 @@ export class WebhookSender {
     return fail(`network error: ${(err as Error)?.message ?? String(err)}${code ? ` (${code})` : ''}`);
   }
 
-  /** As in SafeFetcher: every resolved address must be allowed, and only checked addresses are used. */
-  private readonly lookup = (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, []);
-      if (!this.o.policy.isHostAllowed(hostname)) {
-        for (const { address } of addresses) {
-          const verdict = this.o.policy.checkAddress(address);
-          if (!verdict.allowed) return callback(new BlockedAddressError(verdict.address), []);
-        }
-      }
-      if (addresses.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
-      if (options.all) return callback(null, addresses);
-      const first = addresses[0]!;
-      callback(null, first.address, first.family);
-    });
-  };
-}
-
-function findCause<T>(err: unknown, match: (e: unknown) => e is T): T | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if (match(e)) return e;
-  }
-  return undefined;
 }
