@@ -24,6 +24,7 @@ import { Metrics } from './observability/metrics.js';
 import { loadFileConfig } from './config/file.js';
 import { createAccountWithKey, ensureBootstrapKey, KeyCache } from './auth/keys.js';
 import { createPushChannels, type PushChannels } from './webhooks/setup.js';
+import { assertUndiciPatched } from './net/undici-patch.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -74,6 +75,7 @@ async function ensureSomeoneCanSignIn(config: Config, store: Store, logger: Logg
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  assertUndiciPatched();
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
   await mkdir(config.dataDir, { recursive: true });
