@@ -8,6 +8,7 @@ export type Language = (typeof LANGUAGES)[number];
 export type FailureCode =
   | 'render_failed'
   | 'attempts_exhausted'
+  | 'run_crashed'
   | 'unsupported_input'
   | 'invalid_media'
   | 'media_fetch_failed'
@@ -36,6 +37,12 @@ const TEMPLATES: Record<FailureCode, Templates> = {
     zh: '任务被中断 {attempts} 次，已放弃',
     ko: '작업이 {attempts}번 중단되어 포기되었습니다',
     ja: 'タスクは {attempts} 回中断されたため中止されました',
+  },
+  run_crashed: {
+    en: 'The task stopped the server twice while it ran (the second time on its own), so it has been given up and not charged',
+    zh: '该任务运行时两次导致服务中断（第二次为单独运行），已放弃且不收费',
+    ko: '작업이 실행 중 서버를 두 번 중단시켜(두 번째는 단독 실행) 포기되었으며 요금은 청구되지 않았습니다',
+    ja: 'タスクの実行中にサーバーが 2 回停止したため（2 回目は単独実行）、タスクは中止され、料金は請求されません',
   },
   unsupported_input: {
     en: '{field} cannot be used by this provider yet: {detail}',

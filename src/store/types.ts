@@ -38,6 +38,10 @@ export interface TaskRecord {
   costMicros: number;
   reservedMicros: number;
   attempts: number;
+  /** Runs of this task that never ended (their process died, or lost the lease mid-run)… */
+  interruptedRuns: number;
+  /** …and how many of those ran alone in their process, so that the task itself stopped it. */
+  interruptedAlone: number;
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
   createdAt: number;
@@ -157,6 +161,13 @@ export interface ClaimOptions {
    * queued upstream, and the client sees `pending`.
    */
   markProcessing?: boolean;
+  /**
+   * Tasks whose last run never ended: `exclude` them, take `only` them, or either (default). The
+   * dispatcher runs such a suspect alone, so that a second death can be blamed on it.
+   */
+  interrupted?: 'exclude' | 'only';
+  /** The run starting now is alone in its process (recorded with it, read after a death). */
+  alone?: boolean;
 }
 
 /** A fenced write: it only lands while `owner` still holds the task's lease. */
@@ -204,6 +215,10 @@ export interface Store extends AssetStore, WebhookStore, TaskEventStore {
 
   /** Takes up to `limit` due tasks (unfinished, and unleased or with an expired lease) under a new lease. */
   claimTasks(options: ClaimOptions): Promise<TaskRecord[]>;
+  /** Whether a task of these providers whose last run never ended is due. */
+  hasInterruptedTask(providers: readonly string[], now: number): Promise<boolean>;
+  /** Records that a held task's run started (alone or beside others) or ended without finishing it (parked). */
+  setRunOpen(guard: LeaseGuard, open: 'alone' | 'shared' | false): Promise<boolean>;
   renewLease(guard: LeaseGuard, expiresAt: number): Promise<boolean>;
   /** Extends every lease `owner` holds, in one write; returns the ids it still holds. */
   renewLeases(owner: string, expiresAt: number): Promise<string[]>;

@@ -95,6 +95,13 @@ export class Dispatcher {
   /** Running and parked tasks per provider: both count against its concurrency. */
   private readonly busy = new Map<string, number>();
   private readonly progress: ProgressWriter;
+  /**
+   * A task whose last run never ended (its process died) runs alone: nothing else starts here until
+   * it ends, so that if the process dies again, the task is known to be the cause.
+   */
+  private aloneTask: string | null = null;
+  /** Parked tasks that came due while a task ran alone; resumed once it ends. */
+  private readonly resumeAfterAlone = new Map<string, Provider>();
   private renewalTimer: NodeJS.Timeout | undefined;
   private pumping = false;
   private pumpAgain = false;
@@ -191,6 +198,7 @@ export class Dispatcher {
     try {
       do {
         this.pumpAgain = false;
+        if (this.aloneTask || (await this.runInterruptedAlone())) break;
         for (const provider of this.o.providers.all()) await this.claimFor(provider);
       } while (this.pumpAgain && !this.stopping);
     } catch (err) {
@@ -216,8 +224,49 @@ export class Dispatcher {
       limit,
       providers: [provider.name],
       markProcessing: !provider.queuesElsewhere,
+      interrupted: 'exclude',
     });
     for (const task of claimed) this.launch(task, provider);
+  }
+
+  /**
+   * A due task whose last run never ended may be what killed that run's process, and so every task
+   * beside it. It runs alone: no new work starts here until what runs now has finished, then the
+   * suspect starts, and nothing else until it ends. True while such a task keeps other work waiting.
+   */
+  private async runInterruptedAlone(): Promise<boolean> {
+    if (this.stopping) return false;
+    const withRoom = this.o.providers.all().filter((p) => this.freeSlots(p) > 0);
+    if (!(await this.o.store.hasInterruptedTask(withRoom.map((p) => p.name), this.o.clock()))) return false;
+    if (this.running.size > 0) return true;
+    for (const provider of withRoom) {
+      const [task] = await this.o.store.claimTasks({
+        owner: this.o.owner.id,
+        now: this.o.clock(),
+        leaseMs: this.o.leaseMs,
+        limit: 1,
+        providers: [provider.name],
+        markProcessing: !provider.queuesElsewhere,
+        interrupted: 'only',
+        alone: true,
+      });
+      if (task) {
+        this.aloneTask = task.id;
+        this.o.logger.warn({ task: task.id, provider: provider.name, interruptedRuns: task.interruptedRuns }, 'a run of this task never ended: running it alone');
+        this.launch(task, provider);
+        return true;
+      }
+    }
+    // Another process took it first.
+    return false;
+  }
+
+  private endAloneRun(): void {
+    this.aloneTask = null;
+    for (const [taskId, provider] of [...this.resumeAfterAlone]) {
+      this.resumeAfterAlone.delete(taskId);
+      void this.resume(taskId, provider);
+    }
   }
 
   /** Wakes up when the next abandoned lease runs out, and now and then for tasks queued elsewhere. */
@@ -237,6 +286,7 @@ export class Dispatcher {
     const controller = new AbortController();
     const done = this.execute(task, provider, controller, resumed).finally(() => {
       this.running.delete(task.id);
+      if (this.aloneTask === task.id) this.endAloneRun();
       if (this.parked.has(task.id)) return;
       this.resumeEarly.delete(task.id);
       this.freeSlot(provider);
@@ -275,6 +325,10 @@ export class Dispatcher {
       if (this.running.has(taskId)) this.resumeEarly.add(taskId);
       return;
     }
+    if (this.aloneTask) {
+      this.resumeAfterAlone.set(taskId, provider);
+      return;
+    }
     this.parked.delete(taskId);
     try {
       const task = await this.o.store.getTask(taskId);
@@ -310,6 +364,12 @@ export class Dispatcher {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
     // Plain fields, not a child logger: a child costs as much to make as to use, even when its level is off.
     const log: LogFields = { task: task.id, attempt: task.attempts, provider: provider.name };
+    // Two runs never ended, one of them alone in its process: the task itself stops the process.
+    if (task.interruptedRuns >= 2 && task.interruptedAlone >= 1) {
+      this.o.logger.error({ ...log, interruptedRuns: task.interruptedRuns }, 'task given up: its runs stopped the process twice, once running alone');
+      await this.o.store.failTask(guard, { code: 'run_crashed', params: {} }, this.o.clock());
+      return;
+    }
     if (task.attempts > this.o.maxAttempts) {
       this.o.logger.warn(log, 'task given up after repeated interruptions');
       await this.o.store.failTask(guard, { code: 'attempts_exhausted', params: { attempts: task.attempts - 1 } }, this.o.clock());
@@ -321,6 +381,8 @@ export class Dispatcher {
     let outcome: TaskOutcome | null = null;
     let parkedHere = false;
     try {
+      // A resumed run is a run again: if the process dies during it, the task is a suspect.
+      if (resumed) await this.o.store.setRunOpen(guard, 'shared');
       await mkdir(workDir, { recursive: true });
       this.o.logger.info(log, 'task started');
       const state = dispatchState(task.providerState);
@@ -355,6 +417,8 @@ export class Dispatcher {
           await this.o.store.releaseTask(guard, { keepStatus: provider.queuesElsewhere === true });
           outcome = 'requeued';
         } else {
+          // Its code is done until it is resumed: a death in between is not this run's doing.
+          await this.o.store.setRunOpen(guard, false);
           this.parked.set(task.id, provider);
           if (this.resumeEarly.delete(task.id)) setImmediate(() => void this.resume(task.id, provider));
         }

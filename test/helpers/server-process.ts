@@ -20,8 +20,9 @@ export interface ServerProcess {
 }
 
 /** `vidgate serve` as a real child process, the way an operator runs it. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+export async function startServerProcess(env: Record<string, string>, opts: { preload?: string[] } = {}): Promise<ServerProcess> {
+  const preload = (opts.preload ?? []).flatMap((file) => ['--import', file]);
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload, 'src/cli/main.ts', 'serve'], {
     cwd: ROOT,
     env: { ...process.env, VIDGATE_HOST: '127.0.0.1', VIDGATE_PORT: '0', VIDGATE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -95,6 +95,36 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect((await store.getTask(task.id))!.progress).toBe(99);
     });
 
+    it('remembers runs that never ended, and which of them ran alone', async () => {
+      const task = newTask(owner);
+      await insertTask(store, task);
+      const t0 = Date.now();
+      const take = (who: string, now: number, interrupted: 'exclude' | 'only', alone = false) =>
+        store.claimTasks({ owner: who, now, leaseMs: lease, limit: 10, providers: ['local'], interrupted, alone });
+      expect(await take('A', t0, 'only')).toEqual([]);
+      expect(await take('A', t0, 'exclude')).toHaveLength(1);
+      // A's run never ended: after its lease, the task is a suspect and nothing else.
+      expect(await store.hasInterruptedTask(['local'], t0 + lease - 1)).toBe(false);
+      expect(await store.hasInterruptedTask(['local'], t0 + lease)).toBe(true);
+      expect(await store.hasInterruptedTask(['ark'], t0 + lease)).toBe(false);
+      expect(await take('B', t0 + lease, 'exclude')).toEqual([]);
+      const [alone] = await take('B', t0 + lease, 'only', true);
+      expect(alone).toMatchObject({ id: task.id, interruptedRuns: 1, interruptedAlone: 0 });
+      // B's run, alone in its process, never ended either.
+      const [third] = await take('C', t0 + 2 * lease, 'only');
+      expect(third).toMatchObject({ interruptedRuns: 2, interruptedAlone: 1 });
+      // C parks it (its run ends without finishing the task): a later taker does not count C's run.
+      expect(await store.setRunOpen({ id: task.id, owner: 'B' }, false)).toBe(false);
+      expect(await store.setRunOpen({ id: task.id, owner: 'C' }, false)).toBe(true);
+      expect(await store.hasInterruptedTask(['local'], t0 + 3 * lease)).toBe(false);
+      const [fourth] = await take('D', t0 + 3 * lease, 'exclude');
+      expect(fourth).toMatchObject({ interruptedRuns: 2, interruptedAlone: 1 });
+      // Released cleanly: neither interrupted nor an attempt.
+      expect(await store.releaseTask({ id: task.id, owner: 'D' })).toBe(true);
+      const [fifth] = await take('E', t0 + 3 * lease, 'exclude');
+      expect(fifth).toMatchObject({ interruptedRuns: 2, attempts: 4 });
+    });
+
     it('a released task goes back to the queue at once', async () => {
       const task = newTask(owner);
       await insertTask(store, task);
@@ -133,7 +163,8 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect(await store.releaseTask({ id: task.id, owner: 'A' }, { keepStatus: true })).toBe(true);
       expect((await store.getTask(task.id))!).toMatchObject({ status: 'processing', leaseOwner: null });
       const [again] = await store.claimTasks({ owner: 'C', now, leaseMs: lease, limit: 10, providers: ['local'], markProcessing: false });
-      expect(again).toMatchObject({ id: task.id, status: 'processing', leaseOwner: 'C', attempts: 2 });
+      // A clean hand-back does not count as an interrupted attempt.
+      expect(again).toMatchObject({ id: task.id, status: 'processing', leaseOwner: 'C', attempts: 1 });
     });
 
     it('a held pending task is re-claimed when its lease runs out', async () => {

@@ -8,6 +8,9 @@ import { startServerProcess, type ServerProcess } from '../helpers/server-proces
 import { probe } from '../helpers/ffprobe.js';
 
 const KEY = 'sk-crash-test-key';
+/** Loaded into the server process: writing a caption that holds the pill kills the process, as an uncaught error does. */
+const POISON_PRELOAD = new URL('./fixtures/poison-pill.mjs', import.meta.url).href;
+const POISON_PILL = 'POISON-PILL-7f3a';
 const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
 // Long enough that the render is surely still running when the process is killed.
 const LONG_TASK = { model: 'doubao-seedance-2.0', prompt: 'A lighthouse in a storm, waves crashing', resolution: '1080p', duration: 15, seed: 99, generate_audio: true };
@@ -23,14 +26,14 @@ afterEach(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function start(extra: Record<string, string> = {}) {
-  const server = await startServerProcess({ VIDGATE_DATA_DIR: dataDir, VIDGATE_BOOTSTRAP_KEY: KEY, VIDGATE_LOCAL_CONCURRENCY: '1', ...extra });
+async function start(extra: Record<string, string> = {}, preload?: string[]) {
+  const server = await startServerProcess({ VIDGATE_DATA_DIR: dataDir, VIDGATE_BOOTSTRAP_KEY: KEY, VIDGATE_LOCAL_CONCURRENCY: '1', ...extra }, { preload });
   servers.push(server);
   return server;
 }
 
-async function submit(server: ServerProcess): Promise<string> {
-  const res = await fetch(`${server.baseUrl}/v1/videos/generations`, { method: 'POST', headers, body: JSON.stringify(LONG_TASK) });
+async function submit(server: ServerProcess, body: object = LONG_TASK): Promise<string> {
+  const res = await fetch(`${server.baseUrl}/v1/videos/generations`, { method: 'POST', headers, body: JSON.stringify(body) });
   expect(res.status).toBe(200);
   return ((await res.json()) as { data: Array<{ task_id: string }> }).data[0]!.task_id;
 }
@@ -49,7 +52,7 @@ async function untilRendering(server: ServerProcess, id: string): Promise<void> 
 function dbRow(id: string) {
   const db = new Database(join(dataDir, 'vidgate.db'), { readonly: true });
   try {
-    return db.prepare('SELECT status, attempts, lease_owner FROM tasks WHERE id = ?').get(id) as { status: string; attempts: number; lease_owner: string | null };
+    return db.prepare('SELECT status, attempts, lease_owner, error FROM tasks WHERE id = ?').get(id) as { status: string; attempts: number; lease_owner: string | null; error: string | null };
   } finally {
     db.close();
   }
@@ -118,7 +121,8 @@ describe('durable tasks across process deaths', () => {
 
     const second = await start();
     await second.waitForLog((l) => l.msg === 'task completed' && l.task === id);
-    expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 2 });
+    // A run handed back cleanly is not an interrupted attempt.
+    expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 1 });
   }, 180_000);
 
   it('SIGTERM with a grace period lets the running task finish before exiting', async () => {
@@ -130,4 +134,41 @@ describe('durable tasks across process deaths', () => {
     expect(await first.exited).toBe(0);
     expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 1 });
   }, 180_000);
+
+  it('a task whose run kills the process is retried once alone, then failed and refunded; the task beside it completes, charged once', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'vidgate-poison-'));
+    const env = { VIDGATE_BOOTSTRAP_BALANCE: '10', VIDGATE_LOCAL_CONCURRENCY: '2' };
+    const first = await start(env, [POISON_PRELOAD]);
+    const innocent = await submit(first, { ...LONG_TASK, resolution: '720p', duration: 10 });
+    await untilRendering(first, innocent);
+    const poison = await submit(first, { ...LONG_TASK, resolution: '480p', duration: 4, prompt: `A calm lake ${POISON_PILL}` });
+    expect(await first.exited).not.toBe(0);
+    expect(dbRow(innocent).status).toBe('processing');
+
+    // Both runs never ended: each is now a suspect and runs alone, the older (innocent) one first.
+    const second = await start(env, [POISON_PRELOAD]);
+    await second.waitForLog((l) => l.msg === 'task completed' && l.task === innocent);
+    await second.waitForLog((l) => l.msg?.includes('running it alone') === true && l.task === poison);
+    expect(await second.exited).not.toBe(0);
+    expect(second.logs.filter((l) => l.msg === 'task started').map((l) => l.task)).toEqual([innocent, poison]);
+
+    // The second death happened while it ran alone: it is the cause, given up before it runs again.
+    const third = await start(env, [POISON_PRELOAD]);
+    await third.waitForLog((l) => l.msg?.startsWith('task given up') === true && l.task === poison);
+    expect(third.logs.some((l) => l.msg === 'task started' && l.task === poison)).toBe(false);
+    const row = dbRow(poison);
+    expect(row.status).toBe('failed');
+    expect(JSON.parse(row.error!)).toMatchObject({ code: 'run_crashed' });
+    const failed = await fetch(`${third.baseUrl}/v1/tasks/${poison}`, { headers }).then((r) => r.json() as Promise<{ data: { status: string; cost: number; error: { code: string; message: string; type: string } } }>);
+    expect(failed.data).toMatchObject({ status: 'failed', cost: 0 });
+    expect(failed.data.error.message).toMatch(/stopped the server twice/);
+    expect(ledgerOf(poison).rows).toEqual([
+      { kind: 'reserve', amount: -66_000 * 4 },
+      { kind: 'refund', amount: 66_000 * 4 },
+    ]);
+    expect(dbRow(innocent)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(ledgerOf(innocent).rows).toEqual([{ kind: 'reserve', amount: -142_000 * 10 }]);
+    // Still serving.
+    expect((await fetch(`${third.baseUrl}/healthz`)).status).toBe(200);
+  }, 240_000);
 });

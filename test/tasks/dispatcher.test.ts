@@ -238,7 +238,8 @@ describe('dispatcher', () => {
     await next.startedCount(1);
     const done = settled(again, id!);
     next.started[0]!.finish();
-    expect(await done).toMatchObject({ status: 'completed', attempts: 2 });
+    // Handed back cleanly: not an interrupted attempt, and not a suspect to run alone.
+    expect(await done).toMatchObject({ status: 'completed', attempts: 1, interruptedRuns: 0 });
   });
 
   it('at start, takes back at once the tasks of a dead process on this host', async () => {

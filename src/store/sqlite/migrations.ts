@@ -231,4 +231,18 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 8,
+    name: 'open runs: a run that never ended (the process died) makes its task a suspect, retried alone',
+    sql: `
+      -- 0: no run open; 1: a run open beside others; 2: a run open alone. Set when a run starts,
+      -- cleared by every clean end (completed, failed, parked, handed back, moved).
+      ALTER TABLE tasks ADD COLUMN open_run INTEGER NOT NULL DEFAULT 0;
+      -- Runs of this task that never ended, and how many of those ran alone in their process.
+      ALTER TABLE tasks ADD COLUMN interrupted_runs INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tasks ADD COLUMN interrupted_alone INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX tasks_interrupted_due ON tasks (provider, lease_expires_at)
+        WHERE open_run > 0 AND status IN ('pending', 'processing');
+    `,
+  },
 ];

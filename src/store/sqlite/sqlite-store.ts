@@ -37,6 +37,8 @@ interface TaskRow {
   reserved_micros: number;
   provider_state: string | null;
   attempts: number;
+  interrupted_runs: number;
+  interrupted_alone: number;
   lease_owner: string | null;
   lease_expires_at: number | null;
   created_at: number;
@@ -62,6 +64,8 @@ const toTask = (row: TaskRow): TaskRecord => ({
   costMicros: row.cost_micros,
   reservedMicros: row.reserved_micros,
   attempts: row.attempts,
+  interruptedRuns: row.interrupted_runs,
+  interruptedAlone: row.interrupted_alone,
   leaseOwner: row.lease_owner,
   leaseExpiresAt: row.lease_expires_at,
   createdAt: row.created_at,
@@ -130,7 +134,7 @@ const DUE = `status IN ('pending', 'processing') AND (lease_expires_at IS NULL O
 /** The SQLite store; asset and webhook queries live beside it, on the same connection, and are mixed in below. */
 export class SqliteStore extends SqliteWebhookQueries implements Store {
   readonly kind = 'sqlite';
-  private readonly claimCache = new Map<number, { pick: Database.Statement; take: Database.Statement }>();
+  private readonly claimCache = new Map<string, { pick: Database.Statement; take: Database.Statement }>();
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>;
   private readonly money: Money;
   private readonly checkpointer: Checkpointer | null;
@@ -218,16 +222,18 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
       start: db.prepare(`UPDATE tasks SET status = 'processing', started_at = COALESCE(started_at, @now) WHERE ${HELD} AND status = 'pending'`),
       complete: db.prepare(`
         UPDATE tasks SET status = 'completed', progress = 100, result = @result, result_expires_at = @expiresAt,
-          finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
+          finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL, open_run = 0
         WHERE ${HELD}`),
       fail: db.prepare(`
-        UPDATE tasks SET status = @status, error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
+        UPDATE tasks SET status = @status, error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL, open_run = 0
         WHERE ${HELD}`),
-      release: db.prepare(`UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`),
-      releaseKeepingStatus: db.prepare(`UPDATE tasks SET lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`),
+      // A run handed back cleanly (shutdown) was not an interrupted attempt: it does not count.
+      release: db.prepare(`UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, open_run = 0, attempts = MAX(attempts - 1, 0) WHERE ${HELD}`),
+      releaseKeepingStatus: db.prepare(`UPDATE tasks SET lease_owner = NULL, lease_expires_at = NULL, open_run = 0, attempts = MAX(attempts - 1, 0) WHERE ${HELD}`),
+      openRun: db.prepare(`UPDATE tasks SET open_run = @mode WHERE ${HELD}`),
       saveState: db.prepare(`UPDATE tasks SET provider_state = @state WHERE ${HELD}`),
       move: db.prepare(`
-        UPDATE tasks SET status = 'pending', provider = @provider, provider_state = @state, attempts = 0, lease_owner = NULL, lease_expires_at = @notBefore
+        UPDATE tasks SET status = 'pending', provider = @provider, provider_state = @state, attempts = 0, lease_owner = NULL, lease_expires_at = @notBefore, open_run = 0
         WHERE ${HELD}`),
       expire: db.prepare(`UPDATE tasks SET lease_expires_at = 0 WHERE ${HELD}`),
       leasedBy: db.prepare(`SELECT id, lease_owner AS owner FROM tasks WHERE status IN ('pending', 'processing') AND lease_owner LIKE ? ESCAPE '\\'`),
@@ -423,35 +429,60 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     return rows.map(toTask);
   }
 
-  private claimStatements(providerCount: number): { pick: Database.Statement; take: Database.Statement } {
-    let statements = this.claimCache.get(providerCount);
+  private claimStatements(providerCount: number, interrupted: ClaimOptions['interrupted']): { pick: Database.Statement; take: Database.Statement } {
+    const cacheKey = `${providerCount}/${interrupted ?? 'any'}`;
+    let statements = this.claimCache.get(cacheKey);
     if (!statements) {
       const providers = Array.from({ length: providerCount }, (_, i) => `@p${i}`).join(', ');
+      const which = interrupted === 'only' ? ' AND open_run > 0' : interrupted === 'exclude' ? ' AND open_run = 0' : '';
       statements = {
-        pick: this.db.prepare(`SELECT id FROM tasks WHERE provider IN (${providers}) AND ${DUE} ORDER BY id LIMIT @limit`).pluck(),
+        pick: this.db.prepare(`SELECT id FROM tasks WHERE provider IN (${providers}) AND ${DUE}${which} ORDER BY id LIMIT @limit`).pluck(),
+        // SET reads the row as it was: a run still open then is one that never ended.
         take: this.db.prepare(`
           UPDATE tasks SET status = CASE WHEN @start = 1 THEN 'processing' ELSE status END,
             started_at = CASE WHEN @start = 1 THEN COALESCE(started_at, @now) ELSE started_at END,
-            lease_owner = @owner, lease_expires_at = @until, attempts = attempts + 1
+            lease_owner = @owner, lease_expires_at = @until, attempts = attempts + 1,
+            interrupted_runs = interrupted_runs + (open_run > 0), interrupted_alone = interrupted_alone + (open_run = 2),
+            open_run = @runMode
           WHERE id = @id AND ${DUE}
           RETURNING *`),
       };
-      this.claimCache.set(providerCount, statements);
+      this.claimCache.set(cacheKey, statements);
     }
     return statements;
   }
 
   async claimTasks(o: ClaimOptions): Promise<TaskRecord[]> {
     if (o.limit <= 0 || o.providers.length === 0) return [];
-    const params: Record<string, unknown> = { owner: o.owner, now: o.now, until: o.now + o.leaseMs, limit: o.limit, start: o.markProcessing === false ? 0 : 1 };
+    const params: Record<string, unknown> = {
+      owner: o.owner,
+      now: o.now,
+      until: o.now + o.leaseMs,
+      limit: o.limit,
+      start: o.markProcessing === false ? 0 : 1,
+      runMode: o.alone ? 2 : 1,
+    };
     o.providers.forEach((p, i) => (params[`p${i}`] = p));
-    const { pick, take } = this.claimStatements(o.providers.length);
+    const { pick, take } = this.claimStatements(o.providers.length, o.interrupted);
     // Pick, then take each row, in one write transaction: no other writer runs in between, the same
     // guarantee PostgreSQL gets from SELECT … FOR UPDATE SKIP LOCKED before its UPDATE.
     const rows = this.db.transaction(() =>
       (pick.all(params) as string[]).map((id) => take.get({ ...params, id }) as TaskRow | undefined).filter((r) => r !== undefined),
     ).immediate();
     return rows.map(toTask);
+  }
+
+  async hasInterruptedTask(providers: readonly string[], now: number): Promise<boolean> {
+    if (providers.length === 0) return false;
+    const placeholders = providers.map(() => '?').join(', ');
+    const due = DUE.replace('@now', '?');
+    return this.statement(`SELECT 1 FROM tasks WHERE open_run > 0 AND provider IN (${placeholders}) AND ${due} LIMIT 1`)
+      .pluck()
+      .get(...providers, now) === 1;
+  }
+
+  async setRunOpen(g: LeaseGuard, open: 'alone' | 'shared' | false): Promise<boolean> {
+    return this.stmt.openRun.run({ ...g, mode: open === 'alone' ? 2 : open === 'shared' ? 1 : 0 }).changes === 1;
   }
 
   async renewLease(g: LeaseGuard, expiresAt: number): Promise<boolean> {
