@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
@@ -68,11 +68,16 @@ async function ensureSomeoneCanSignIn(config: Config, store: Store, logger: Logg
   }
   if (await store.hasApiKeys()) return;
   const created = await createAccountWithKey(store, { name: 'default' });
-  logger.warn(
-    { account: created.key.accountId },
-    `no API key existed: created one for a first account. API key (shown once): ${created.secret}`,
-  );
+  // Logs are shipped and kept elsewhere: the secret goes to a file only its owner can read, and to
+  // the operator's terminal when there is one, never into the log.
+  const file = join(config.dataDir, FIRST_KEY_FILE);
+  await writeFile(file, `${created.secret}\n`, { mode: 0o600 });
+  logger.warn({ account: created.key.accountId, key: created.key.prefix, file }, `no API key existed: created one for a first account; its secret is in ${file}`);
+  if (process.stderr.isTTY) process.stderr.write(`\nvidgate: your first API key (also in ${file}):\n\n  ${created.secret}\n\n`);
 }
+
+/** Where the first start leaves the key it created (mode 0600, in the data directory). */
+export const FIRST_KEY_FILE = 'first-api-key.txt';
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   assertUndiciPatched();
@@ -160,10 +165,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         storage,
         clock,
         publicUrl: config.publicUrl,
-        bodyLimitBytes: config.bodyLimitBytes,
         prices,
-        defaultRpm: config.defaultRpm,
-        rateWindowMs: config.rateWindowMs,
+        limits: {
+          bodyLimitBytes: config.bodyLimitBytes,
+          requestTimeoutMs: config.requestTimeoutMs,
+          headersTimeoutMs: config.headersTimeoutMs,
+          maxConnections: config.maxConnections,
+          createRpm: config.defaultRpm,
+          readRpm: config.readRpm,
+          anonymousRpm: config.anonymousRpm,
+          rateWindowMs: config.rateWindowMs,
+        },
         adminToken: config.adminToken,
         readiness: async () => {
           const checks: Record<string, string> = { renderer: ffmpeg.version };

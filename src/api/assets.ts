@@ -62,6 +62,7 @@ export const assetRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
     app.post(
       '/v1/seedance2/private-avatar',
       {
+        config: { rateBucket: 'create' },
         schema: {
           summary: 'Submit assets for review; poll the returned task at GET /v1/tasks/{id}',
           tags: ['assets'],

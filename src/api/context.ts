@@ -28,12 +28,25 @@ export interface ApiContext {
   uploads: UploadStorage;
   clock: () => number;
   publicUrl: string | undefined;
-  bodyLimitBytes: number;
   prices: PriceBook;
-  defaultRpm: number;
-  rateWindowMs: number;
+  limits: HttpLimits;
   adminToken: string | undefined;
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+}
+
+/** What one client may ask of the server: sizes, times and rates (README, Configuration). */
+export interface HttpLimits {
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  maxConnections: number;
+  /** Requests that create work, per key and window (a key's own limit wins). */
+  createRpm: number;
+  /** Other requests of a key, per window. */
+  readRpm: number;
+  /** Requests without a valid key, per address and window. */
+  anonymousRpm: number;
+  rateWindowMs: number;
 }
 
 /** VIDGATE_PUBLIC_URL when set, else the address the client used to reach us. */

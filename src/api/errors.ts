@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError } from '../contract/errors.js';
 
@@ -42,8 +42,9 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
     if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
     reply.code(apiError.status).headers(apiError.headers).send(apiError.toEnvelope());
   });
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    reply.code(404).send(new ApiError(404, `no route ${request.method} ${path}`).toEnvelope());
-  });
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
+  const path = request.url.split('?')[0];
+  reply.code(404).send(new ApiError(404, `no route ${request.method} ${path}`).toEnvelope());
 }

@@ -1,18 +1,72 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { ApiError } from '../contract/errors.js';
+import type { HttpLimits } from './context.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Which of a key's two allowances a route draws on: `create` for what starts work (submits,
+     * uploads, asset reviews), `read` (the default) for everything a client polls.
+     */
+    rateBucket?: 'create' | 'read';
+  }
+}
+
+export interface RateLimits {
+  /** onRequest hook of the authenticated scope, after the key check. */
+  perKey: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** onRequest hook of the routes that need no key (signed files, docs, health), per address. */
+  perAddress: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Counts a request refused for want of a valid key against its address; throws 429 past the limit. */
+  refused: (request: FastifyRequest) => Promise<void>;
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
 /**
- * Requests per minute per API key (the key's own limit, else the service default). Registered
- * inside the authenticated scope, so it counts keys, not addresses, and runs after the key check.
+ * Three allowances, all answered with 429, `Retry-After` and the envelope: per key for creating work
+ * and for reading (so a client polling its tasks every second never meets the first), and per address
+ * for everything without a valid key, so that guessing keys or pulling signed files is bounded too.
  */
-export async function perKeyRateLimit(app: FastifyInstance, defaultRpm: number, windowMs: number): Promise<void> {
-  await app.register(rateLimit, {
-    hook: 'onRequest',
-    timeWindow: windowMs,
-    keyGenerator: (request) => request.caller?.keyId ?? request.ip,
-    max: (request) => request.caller?.limits.rpmLimit ?? defaultRpm,
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(429, `Too many requests: this key may make ${context.max} requests per ${windowMs / 1000} s; retry in ${context.after}`),
+export async function installRateLimits(app: FastifyInstance, limits: HttpLimits): Promise<RateLimits> {
+  await app.register(rateLimit, { global: false, timeWindow: limits.rateWindowMs });
+  const window = seconds(limits.rateWindowMs);
+  const bucketOf = (request: FastifyRequest) => request.routeOptions.config.rateBucket ?? 'read';
+
+  const perKey = app.rateLimit({
+    timeWindow: limits.rateWindowMs,
+    keyGenerator: (request) => `${bucketOf(request)}:${request.caller?.keyId ?? request.ip}`,
+    max: (request) => (bucketOf(request) === 'create' ? (request.caller?.limits.rpmLimit ?? limits.createRpm) : limits.readRpm),
+    errorResponseBuilder: (request, context) =>
+      new ApiError(
+        429,
+        bucketOf(request) === 'create'
+          ? `Too many requests: this key may make ${context.max} requests that create work (submits, uploads, asset reviews) per ${window}; retry in ${context.after}`
+          : `Too many requests: this key may make ${context.max} reads per ${window}; retry in ${context.after}`,
+      ),
   });
+  const anonymousError = (max: number, after: string, headers?: Record<string, string>) =>
+    new ApiError(429, `Too many requests without a valid API key from this address: at most ${max} per ${window}; retry in ${after}`, { headers });
+  const perAddress = app.rateLimit({
+    timeWindow: limits.rateWindowMs,
+    keyGenerator: (request) => request.ip,
+    max: limits.anonymousRpm,
+    errorResponseBuilder: (_request, context) => anonymousError(context.max, context.after),
+  });
+  const check = app.createRateLimit({ timeWindow: limits.rateWindowMs, keyGenerator: (request) => request.ip, max: limits.anonymousRpm });
+  return {
+    perKey: async (request, reply) => {
+      await perKey.call(app, request, reply);
+    },
+    perAddress: async (request, reply) => {
+      await perAddress.call(app, request, reply);
+    },
+    refused: async (request) => {
+      const verdict = await check(request);
+      if (!verdict.isAllowed && verdict.isExceeded) {
+        throw anonymousError(verdict.max, `${verdict.ttlInSeconds} seconds`, { 'retry-after': String(verdict.ttlInSeconds) });
+      }
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { ApiContext } from './context.js';
-import { installErrorHandling } from './errors.js';
+import { installErrorHandling, notFoundHandler } from './errors.js';
 import { bearerAuth } from './auth.js';
 import { videoRoutes } from './videos.js';
 import { taskRoutes } from './tasks.js';
@@ -18,7 +18,9 @@ import { consoleRoutes } from './console.js';
 import { balanceRoutes } from './balance.js';
 import { assetRoutes } from './assets.js';
 import { modelRoutes } from './models.js';
-import { perKeyRateLimit } from './rate-limit.js';
+import { installRateLimits, type RateLimits } from './rate-limit.js';
+import { clientErrorHandler, frameworkErrorHandler, MAX_PARAM_LENGTH } from './client-errors.js';
+import { closeAfterUnreadBody } from './unread-body.js';
 import { adminAuth } from './admin/admin-auth.js';
 import { adminAccountRoutes } from './admin/accounts.js';
 import { adminKeyRoutes } from './admin/keys.js';
@@ -43,7 +45,14 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
-    bodyLimit: ctx.bodyLimitBytes,
+    bodyLimit: ctx.limits.bodyLimitBytes,
+    // Node's defaults let a request trickle in forever (Fastify sets no request timeout).
+    requestTimeout: ctx.limits.requestTimeoutMs,
+    // Node looks for requests past their time only every 30 s by default.
+    http: { connectionsCheckingInterval: Math.min(1_000, ctx.limits.headersTimeoutMs) },
+    maxParamLength: MAX_PARAM_LENGTH,
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     // Requests already on an open connection during shutdown are still answered: a submit is stored
     // durably and runs after the restart, so refusing it would only lose the client's work.
     return503OnClosing: false,
@@ -54,13 +63,14 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     },
   }).withTypeProvider<ZodTypeProvider>();
 
+  app.server.headersTimeout = ctx.limits.headersTimeoutMs;
+  app.server.maxConnections = ctx.limits.maxConnections;
   app.setValidatorCompiler(validatorCompiler);
   // Responses are built by our own code from typed views; the schemas document them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  // Clients that forget Content-Type still send JSON; parse it with the same safe parser.
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
-  installErrorHandling(app, ctx.bodyLimitBytes);
+  installBodyParsers(app);
+  installErrorHandling(app, ctx.limits.bodyLimitBytes);
+  closeAfterUnreadBody(app);
   app.decorateRequest('caller', null);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -83,18 +93,24 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(fastifyStatic, { root: ctx.storage.root, serve: false });
+  const limits = await installRateLimits(app, ctx.limits);
+  app.setNotFoundHandler({ preHandler: limits.perAddress }, notFoundHandler);
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(healthRoutes(ctx));
-  await app.register(metricsRoutes(ctx.metrics));
-  await app.register(consoleRoutes);
-  await app.register(fileRoutes(ctx));
-  await app.register(uploadFileRoutes(ctx));
+  // Everything that needs no API key shares one allowance per address.
+  await app.register(async (open) => {
+    open.addHook('onRequest', limits.perAddress);
+    await open.register(fastifySwaggerUi, { routePrefix: '/docs' });
+    open.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    await open.register(healthRoutes(ctx));
+    await open.register(metricsRoutes(ctx.metrics));
+    await open.register(consoleRoutes);
+    await open.register(fileRoutes(ctx));
+    await open.register(uploadFileRoutes(ctx));
+  });
   await app.register(
     async (admin) => {
-      admin.addHook('onRequest', adminAuth(ctx.adminToken));
+      admin.addHook('onRequest', refusalsCounted(adminAuth(ctx.adminToken), limits));
       await admin.register(adminAccountRoutes(ctx));
       await admin.register(adminKeyRoutes(ctx));
       await admin.register(adminAssetRoutes(ctx));
@@ -103,8 +119,8 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     { prefix: '/admin/v1' },
   );
   await app.register(async (v1) => {
-    v1.addHook('onRequest', bearerAuth(ctx.store, ctx.keyCache));
-    await perKeyRateLimit(v1, ctx.defaultRpm, ctx.rateWindowMs);
+    v1.addHook('onRequest', refusalsCounted(bearerAuth(ctx.store, ctx.keyCache), limits));
+    v1.addHook('onRequest', limits.perKey);
     await v1.register(videoRoutes(ctx));
     await v1.register(taskRoutes(ctx));
     await v1.register(eventRoutes(ctx));
@@ -114,4 +130,32 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     await v1.register(uploadRoutes(ctx));
   });
   return app;
+}
+
+/** An auth hook whose refusals count against the caller's address: guessing keys is rate limited too. */
+function refusalsCounted(auth: (request: FastifyRequest, reply: FastifyReply) => Promise<void>, limits: RateLimits) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    try {
+      await auth(request, reply);
+    } catch (err) {
+      await limits.refused(request);
+      throw err;
+    }
+  };
+}
+
+/**
+ * JSON whatever the Content-Type says (clients that forget it still send JSON), with an empty body
+ * meaning no body: many clients send `Content-Type: application/json` on every request, also on
+ * bodiless POSTs and DELETEs; a route that needs a body says so in its own validation error.
+ */
+function installBodyParsers(app: FastifyInstance): void {
+  const json = app.getDefaultJsonParser('error', 'error');
+  const parse = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
+    if (body.length === 0 || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    json(request, body as string, done);
+  };
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
+  app.addContentTypeParser('*', { parseAs: 'string' }, parse);
 }

@@ -37,6 +37,7 @@ export const uploadRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
     app.post(
       '/v1/uploads/images',
       {
+        config: { rateBucket: 'create' },
         // The multipart parser streams the body itself; this keeps any other body on this route small.
         bodyLimit: UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD,
         // Refused before a byte of the body is read: wrong content type, or a declared size over the cap.

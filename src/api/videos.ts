@@ -10,6 +10,7 @@ export const videoRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
     app.post(
       '/v1/videos/generations',
       {
+        config: { rateBucket: 'create' },
         schema: {
           summary: 'Submit a video generation task',
           tags: ['videos'],

@@ -34,6 +34,12 @@ const EnvSchema = z.object({
   VIDGATE_MEDIA_CACHE_MB: int(1, 1_048_576).default(2048),
   VIDGATE_FFPROBE: optionalText,
   VIDGATE_DEFAULT_RPM: int(1, 1_000_000).default(60),
+  VIDGATE_READ_RPM: int(1, 10_000_000).default(3000),
+  VIDGATE_ANONYMOUS_RPM: int(1, 10_000_000).default(600),
+  VIDGATE_REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(120),
+  VIDGATE_HEADERS_TIMEOUT_SECONDS: int(1, 600).default(20),
+  VIDGATE_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  VIDGATE_LISTEN_BACKLOG: int(1, 65_535).default(4096),
   VIDGATE_RATE_WINDOW_SECONDS: int(1, 3600).default(60),
   VIDGATE_DEFAULT_IN_FLIGHT: int(1, 1_000_000).default(20),
   VIDGATE_ADMIN_TOKEN: optionalText,
@@ -86,8 +92,20 @@ export interface Config {
   mediaCacheBytes: number;
   /** ffprobe binary; else PATH, else @ffprobe-installer/ffprobe. */
   ffprobePath: string | undefined;
-  /** Requests per minute per key, unless the key sets its own. */
+  /** Requests that create work (submits, uploads, asset reviews) per window per key, unless the key sets its own. */
   defaultRpm: number;
+  /** Every other request of a key (status, lists, events, content, models, balance) per window. */
+  readRpm: number;
+  /** Requests without a valid key (refused ones, signed file downloads, docs, health) per window per address. */
+  anonymousRpm: number;
+  /** Time for a whole request (headers and body) to arrive; then 408. */
+  requestTimeoutMs: number;
+  /** Time for the request headers to arrive. */
+  headersTimeoutMs: number;
+  /** Open connections at once; more are closed as they arrive. */
+  maxConnections: number;
+  /** Connections the kernel may queue before they are accepted. */
+  listenBacklog: number;
   /** The rate limit's window; "per minute" at the default of 60 s. */
   rateWindowMs: number;
   /** Pending + processing tasks per key, unless the key sets its own. */
@@ -138,6 +156,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.VIDGATE_SHUTDOWN_GRACE_SECONDS * 1000,
     signingSecret: e.VIDGATE_SIGNING_SECRET,
     defaultRpm: e.VIDGATE_DEFAULT_RPM,
+    readRpm: e.VIDGATE_READ_RPM,
+    anonymousRpm: e.VIDGATE_ANONYMOUS_RPM,
+    requestTimeoutMs: e.VIDGATE_REQUEST_TIMEOUT_SECONDS * 1000,
+    headersTimeoutMs: Math.min(e.VIDGATE_HEADERS_TIMEOUT_SECONDS, e.VIDGATE_REQUEST_TIMEOUT_SECONDS) * 1000,
+    maxConnections: e.VIDGATE_MAX_CONNECTIONS,
+    listenBacklog: e.VIDGATE_LISTEN_BACKLOG,
     rateWindowMs: e.VIDGATE_RATE_WINDOW_SECONDS * 1000,
     defaultInFlightLimit: e.VIDGATE_DEFAULT_IN_FLIGHT,
     adminToken: e.VIDGATE_ADMIN_TOKEN,

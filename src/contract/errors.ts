@@ -16,10 +16,13 @@ const TYPE_BY_STATUS: Readonly<Record<number, ErrorType>> = {
   403: 'authentication_error',
   404: 'not_found_error',
   405: 'invalid_request_error',
+  408: 'invalid_request_error',
   409: 'conflict_error',
   413: 'invalid_request_error',
+  414: 'invalid_request_error',
   415: 'invalid_request_error',
   429: 'rate_limit_error',
+  431: 'invalid_request_error',
   503: 'server_error',
 };
 

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { startTestApp, TEST_KEY, type TestApp } from '../helpers/test-app.js';
 import { createAccountWithKey, hashApiKey } from '../../src/auth/keys.js';
-import { createApp } from '../../src/app.js';
+import { createApp, FIRST_KEY_FILE } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
 const run = promisify(execFile);
@@ -92,14 +92,18 @@ describe('API keys', () => {
 });
 
 describe('first start and the CLI', () => {
-  it('without any key, the first start creates an unlimited account and logs its key once', async () => {
+  it('without any key, the first start creates an unlimited account and leaves its key in a private file, not in the log', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'vidgate-first-'));
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
     const app = await createApp(loadConfig({ VIDGATE_DATA_DIR: dataDir }), { logger: pino({ level: 'info' }, sink), runDispatcher: false });
     try {
-      const secret = /API key \(shown once\): (sk-vg-[\w-]+)/.exec(lines.join(''))?.[1];
-      expect(secret).toBeDefined();
+      const file = join(dataDir, FIRST_KEY_FILE);
+      const secret = (await readFile(file, 'utf8')).trim();
+      expect(secret).toMatch(/^sk-vg-[\w-]+$/);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect(lines.join('')).not.toContain(secret);
+      expect(lines.join('')).toContain(file);
       const key = (await app.store.findApiKeyByHash(hashApiKey(secret!)))!;
       expect(await app.store.getAccount(key.accountId)).toMatchObject({ unlimited: true });
       const res = await app.server.inject({ method: 'GET', url: '/v1/tasks', headers: { authorization: `Bearer ${secret}` } });

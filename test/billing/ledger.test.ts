@@ -211,19 +211,21 @@ describe('settlement', () => {
 });
 
 describe('limits', () => {
-  it('429 with Retry-After beyond the key’s requests per window, accepted again after it', async () => {
+  it('429 with Retry-After beyond the key’s requests that create work per window, accepted again after it; reads go on', async () => {
     t = await startTestApp({ VIDGATE_RATE_WINDOW_SECONDS: '1' }, { runDispatcher: false });
     const c = await customer(t.app.store, undefined, { rpmLimit: 3 });
-    const list = () => t.app.server.inject({ method: 'GET', url: '/v1/tasks', headers: c.headers });
-    for (let i = 0; i < 3; i++) expect((await list()).statusCode).toBe(200);
-    const limited = await list();
+    const submitOne = () => submit(c.headers);
+    for (let i = 0; i < 3; i++) expect((await submitOne()).statusCode).toBe(200);
+    const limited = await submitOne();
     expect(limited.statusCode).toBe(429);
-    expect(limited.json().error).toMatchObject({ code: 429, type: 'rate_limit_error', message: expect.stringMatching(/3 requests per 1 s/) });
+    expect(limited.json().error).toMatchObject({ code: 429, type: 'rate_limit_error', message: expect.stringMatching(/3 requests that create work .* per 1 s/) });
+    // Polling is another allowance: the key's tasks can still be read.
+    expect((await t.app.server.inject({ method: 'GET', url: '/v1/tasks', headers: c.headers })).statusCode).toBe(200);
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     // Waiting out Retry-After is the behaviour under test.
     await new Promise((r) => setTimeout(r, retryAfter * 1000));
-    expect((await list()).statusCode).toBe(200);
+    expect((await submitOne()).statusCode).toBe(200);
   });
 
   it('429 beyond the key’s tasks in flight, accepted again once one finishes', async () => {

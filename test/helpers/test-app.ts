@@ -35,6 +35,8 @@ export async function startTestApp(
     VIDGATE_SHUTDOWN_GRACE_SECONDS: '0',
     // Suites make many requests with one key; the rate limit has its own tests.
     VIDGATE_DEFAULT_RPM: '1000000',
+    VIDGATE_READ_RPM: '1000000',
+    VIDGATE_ANONYMOUS_RPM: '1000000',
     ...env,
   });
   let offset = 0;
