@@ -11,7 +11,8 @@ import { ApiError } from '../contract/errors.js';
 export function clientErrorHandler(err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket): void {
   // Nothing can be answered on a connection that is gone or already carries a response.
   const busy = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-  if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable || busy) {
+  // HPE_INVALID_EOF_STATE: the client closed its side mid-request; whatever it was owed was sent.
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable || busy) {
     socket.destroy();
     return;
   }
