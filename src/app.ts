@@ -8,6 +8,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
 import { ResultStorage } from './storage/result-storage.js';
 import { ResultSweeper } from './storage/result-sweeper.js';
+import { FreeSpaceCheck, type FreeSpaceReader } from './storage/free-space.js';
 import { UrlSigner } from './storage/signed-urls.js';
 import { buildChannels } from './providers/channels.js';
 import { locateFfmpeg, type FfmpegBinary } from './render/ffmpeg.js';
@@ -31,6 +32,8 @@ export interface AppOptions {
   clock?: () => number;
   /** Start claiming tasks (default true); tests of the queue itself may drive it by hand. */
   runDispatcher?: boolean;
+  /** How /readyz reads the data directory's free space (default: statfs). */
+  freeSpace?: FreeSpaceReader;
 }
 
 export interface App {
@@ -94,15 +97,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       publicUrl: config.publicUrl,
       ttlMs: 24 * 3600 * 1000,
     });
-    const media = await createMedia(config, { signer, clock, assets });
-    await assets.start(media.intake);
     const ffmpeg = await locateFfmpeg(config.ffmpegPath);
+    const media = await createMedia(config, { signer, clock, assets, ffmpeg, logger: logger.child({ component: 'media' }) });
+    await assets.start(media.intake);
     const tts = await locateTts();
     logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, tts: tts?.path ?? null }, 'renderer ready');
 
     const metrics = new Metrics(store);
     const fileConfig = await loadFileConfig(config.configFile);
-    const prices = new PriceBook(fileConfig.prices);
+    const prices = new PriceBook(fileConfig.prices, fileConfig.creditsPerUsd);
     const providers = buildChannels(fileConfig.channels, {
       localConcurrency: config.localConcurrency,
       ffmpeg,
@@ -111,9 +114,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       fetcher: media.fetcher,
       assets,
       clock,
+      logger: logger.child({ component: 'render' }),
     });
     const owner = newLeaseOwner();
-    const push = createPushChannels(config, { store, signer, clock, owner, logger });
+    const push = createPushChannels(config, { store, signer, clock, owner, logger, creditsPerUsd: prices.creditsPerUsd });
     const dispatcher = new Dispatcher({
       store,
       providers,
@@ -151,6 +155,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await ensureSomeoneCanSignIn(config, store, logger);
 
     let closing = false;
+    const disk = new FreeSpaceCheck(config.dataDir, { read: options.freeSpace, clock });
     const server = await buildServer(
       {
         store,
@@ -188,6 +193,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             checks.database = (err as Error).message;
             ready = false;
           }
+          const space = await disk.check();
+          checks.disk = space.detail;
+          if (!space.ok) ready = false;
           return { ready, checks };
         },
       },

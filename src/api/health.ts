@@ -9,7 +9,7 @@ export const healthRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
     app.get('/healthz', { schema: { summary: 'Liveness', tags: ['operations'], response: { 200: Health } } }, async () => ({ status: 'ok' }));
     app.get(
       '/readyz',
-      { schema: { summary: 'Readiness: database, renderer, not shutting down', tags: ['operations'], response: { 200: Health, 503: Health } } },
+      { schema: { summary: 'Readiness: database, renderer, free disk space, not shutting down', tags: ['operations'], response: { 200: Health, 503: Health } } },
       async (_request, reply) => {
         const { ready, checks } = await ctx.readiness();
         return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });

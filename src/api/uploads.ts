@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, badRequest } from '../contract/errors.js';
 import { ErrorResponse } from '../contract/task-view.js';
-import { UPLOAD_MAX_BYTES, UPLOAD_TYPES_TEXT, UploadTooLargeError, UploadTypeError, type StoredUpload } from '../storage/upload-storage.js';
+import { UPLOAD_MAX_BYTES, UPLOAD_TYPES_TEXT, UploadImageError, UploadTooLargeError, UploadTypeError, type StoredUpload } from '../storage/upload-storage.js';
 import { publicBase, type ApiContext } from './context.js';
 
 /** Room for the multipart boundaries and part headers around a file of the maximum size. */
@@ -44,7 +44,8 @@ export const uploadRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
         onRequest: async (request) => screen(request),
         schema: {
           summary: 'Upload an image (jpeg, png, webp or gif, at most 20 MB) to use as a task input',
-          description: 'Send multipart/form-data with the image in the field `file`. The type is read from the bytes. The answer\'s URL is valid 72 h and can be given back in image_urls or image_with_roles.',
+          description:
+            'Send multipart/form-data with the image in the field `file`. The type is read from the bytes; the image must meet the media rules (each side 300–6000 px, width ÷ height 0.4–2.5, checked from its header before it is decoded) and decode completely, else the answer is 400. The answer\'s URL is valid 72 h and can be given back in image_urls or image_with_roles.',
           tags: ['uploads'],
           security: [{ bearer: [] }],
           consumes: ['multipart/form-data'],
@@ -114,7 +115,7 @@ async function receive(ctx: ApiContext, request: FastifyRequest): Promise<Stored
 function asApiError(err: unknown): unknown {
   if (err instanceof ApiError) return err;
   if (err instanceof UploadTooLargeError) return tooLarge();
-  if (err instanceof UploadTypeError) return badRequest(err.message, FIELD);
+  if (err instanceof UploadTypeError || err instanceof UploadImageError) return badRequest(err.message, FIELD);
   const e = err as { statusCode?: number; code?: string; syscall?: string; message?: string };
   if (e.code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge();
   // Disk faults and our own bugs are not the client's doing.

@@ -98,3 +98,18 @@ export function failureMessage(failure: TaskFailure, language: Language = 'en'):
   const template = TEMPLATES[failure.code]?.[language] ?? TEMPLATES.internal_error[language];
   return template.replace(/\{(\w+)\}/g, (_, name: string) => String(failure.params[name] ?? ''));
 }
+
+/** A local path: absolute (after a delimiter, so a URL's path is not one), or relative with two separators or more. */
+const LOCAL_PATH = /(^|[\s'"`(=[,])(?:file:)?\/[^\s'"`)\],;:]*|(?<![\w/:.@-])(?:\.{1,2}\/)?[\w.-]+(?:\/[\w.-]+){2,}/g;
+const MAX_DETAIL_CHARS = 300;
+
+/**
+ * The part of an unexpected error's message a client may read in a task's error: its first line,
+ * with local paths taken out and cut short. Tools' raw output and the paths of this server's
+ * files belong to the log, which gets the whole error.
+ */
+export function clientSafeDetail(message: string): string {
+  const firstLine = message.split('\n', 1)[0]!.trim();
+  const cleaned = firstLine.replace(LOCAL_PATH, (_path, before: string | undefined) => `${before ?? ''}…`);
+  return cleaned.length > MAX_DETAIL_CHARS ? `${cleaned.slice(0, MAX_DETAIL_CHARS)}…` : cleaned || 'an unexpected error';
+}

@@ -12,13 +12,15 @@ export class MediaProblem extends Error {
     readonly code: MediaProblemCode,
     /** English, completing "<field> does not meet the media rules: …" / "<field> could not be fetched: …". */
     readonly detail: string,
+    /** What a tool said about the file (ffprobe's stderr): for the operator's log, never for the client. */
+    readonly diagnostic?: string,
   ) {
     super(detail);
     this.name = 'MediaProblem';
   }
 }
 
-export const invalidMedia = (detail: string) => new MediaProblem('invalid_media', detail);
+export const invalidMedia = (detail: string, diagnostic?: string) => new MediaProblem('invalid_media', detail, diagnostic);
 export const fetchFailed = (detail: string) => new MediaProblem('media_fetch_failed', detail);
 
 /** The task failure a client sees for one input (or, for totals, a field family such as `video_urls`). */

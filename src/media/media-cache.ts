@@ -19,6 +19,8 @@ export interface CachedFile {
   sniffed?: Sniffed;
   /** Filled in once ffprobe has looked at the file (probing does not depend on how it is used). */
   probe?: ProbeResult;
+  /** An image's 8-bit, output-sized copy for renders (another entry of this cache), once one was made. */
+  stillHash?: string;
 }
 
 export interface MediaCacheOptions {
@@ -123,11 +125,12 @@ export class MediaCache {
     return this.files.get(hash) ?? entry;
   }
 
-  describe(hash: string, facts: { sniffed?: Sniffed; probe?: ProbeResult }): void {
+  describe(hash: string, facts: { sniffed?: Sniffed; probe?: ProbeResult; stillHash?: string }): void {
     const entry = this.files.get(hash);
     if (!entry) return;
     if (facts.sniffed) entry.sniffed = facts.sniffed;
     if (facts.probe) entry.probe = facts.probe;
+    if (facts.stillHash) entry.stillHash = facts.stillHash;
   }
 
   /** Marks a file as in use (a task is preparing or rendering with it); pinned files are never evicted. */

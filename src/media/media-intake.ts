@@ -1,15 +1,22 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import type { MediaInput, MediaKind } from '../contract/submit.js';
+import type { FfmpegBinary } from '../render/ffmpeg.js';
 import { mapBounded, SharedJobs } from './concurrency.js';
-import { forInput, invalidMedia } from './errors.js';
+import { forInput, invalidMedia, MediaProblem } from './errors.js';
 import type { CachedFile, MediaCache } from './media-cache.js';
 import { checkFile, checkTotals, MAX_FILE_BYTES, SIZE_RULES } from './media-rules.js';
-import type { MediaProber, ProbeResult } from './probe.js';
+import type { MediaProber, PictureProbe, ProbeResult } from './probe.js';
 import type { SafeFetcher } from './safe-fetch.js';
 import { acceptType, sniffFile, type SniffedType } from './sniff.js';
+import { StillCheck } from './still-check.js';
+import { needsNormalising, writeNormalisedStill } from './still-normaliser.js';
 import type { MediaProbe, PreparedMedia } from './types.js';
+
+/** A video whose container is fine but whose frames are not: rendering it would loop over nothing. */
+export const VIDEO_UNDECODABLE = 'the file is damaged: its first video frame could not be decoded';
 
 /** Where an input's bytes are: a URL to fetch, or a file already on this machine. */
 export type MediaSource = { url: string } | { path: string };
@@ -41,12 +48,20 @@ export interface MediaIntakeOptions {
   assets?: AssetResolver;
   /** Files fetched or probed at once per prepare call. */
   concurrency?: number;
+  /** Writes 8-bit, output-sized copies of images that are costly to decode; without it renders read the originals. */
+  ffmpeg?: FfmpegBinary;
+  /** Gets what the tools said about refused files; the client is told only the reason. */
+  logger?: Logger;
 }
 
 export interface PrepareOptions {
   signal: AbortSignal;
   /** Whose asset:// references these are. */
   accountId?: string;
+  /** For the log. */
+  taskId?: string;
+  /** The caller renders the media itself: give costly images their render copy (`stillPath`). */
+  renderCopies?: boolean;
 }
 
 /**
@@ -57,12 +72,15 @@ export interface PrepareOptions {
  */
 export class MediaIntake {
   private readonly jobs = new SharedJobs<CachedFile>();
+  private readonly stillJobs = new SharedJobs<CachedFile | null>();
   private readonly assets: AssetResolver;
   private readonly concurrency: number;
+  private readonly stills: StillCheck;
 
   constructor(private readonly opts: MediaIntakeOptions) {
     this.assets = opts.assets ?? noAssetResolver;
     this.concurrency = opts.concurrency ?? 4;
+    this.stills = new StillCheck(opts.prober);
   }
 
   async prepare(inputs: readonly MediaInput[], opts: PrepareOptions): Promise<PreparedMedia[]> {
@@ -75,7 +93,7 @@ export class MediaIntake {
       const prepared = await mapBounded(
         inputs,
         this.concurrency,
-        (input) => this.prepareOne(input, { signal, accountId: opts.accountId }, pinned),
+        (input) => this.prepareOne(input, { ...opts, signal }, pinned),
         (err) => siblings.abort(err),
       );
       checkTotals(prepared);
@@ -94,10 +112,14 @@ export class MediaIntake {
       this.opts.cache.pin(file.hash);
       pinned.push(file.hash);
       const type = acceptType(input.kind, file.sniffed);
-      const probe = toMediaProbe(input.kind, type, file.bytes, await this.probeOf(file, opts.signal));
+      const probe = toMediaProbe(input.kind, type, file.bytes, await this.probeOf(input.kind, file, opts.signal));
       checkFile(input.kind, probe);
-      return { input, path: file.path, probe };
+      const stillPath = input.kind === 'image' && opts.renderCopies ? await this.stillFor(file, pinned, opts.signal) : undefined;
+      return { input, path: file.path, probe, ...(stillPath ? { stillPath } : {}) };
     } catch (err) {
+      if (err instanceof MediaProblem && err.diagnostic) {
+        this.opts.logger?.info({ taskId: opts.taskId, field: input.field, detail: err.detail, diagnostic: err.diagnostic }, 'media file refused');
+      }
       throw forInput(err, input);
     }
   }
@@ -156,11 +178,52 @@ export class MediaIntake {
     return this.opts.cache.store(source, hash, sniffed!, mode);
   }
 
-  private async probeOf(file: CachedFile, signal: AbortSignal): Promise<ProbeResult> {
+  /**
+   * Images: size from the header before anything decodes them, then their first picture decoded.
+   * Videos: ffprobe, then their first frame decoded. Remembered per content once it passed.
+   */
+  private async probeOf(kind: MediaKind, file: CachedFile, signal: AbortSignal): Promise<ProbeResult> {
     if (file.probe) return file.probe;
-    const probe = await this.opts.prober.probe(file.path, { signal });
+    let probe: ProbeResult;
+    if (kind === 'image') {
+      const picture = await this.stills.check(file.path, signal);
+      probe = { width: picture.width, height: picture.height, pixelFormat: picture.pixelFormat, hasVideo: false, hasAudio: false };
+    } else {
+      probe = await this.opts.prober.probe(file.path, { signal });
+      if (kind === 'video' && probe.hasVideo && !(await this.opts.prober.firstPicture(file.path, { signal }))) throw invalidMedia(VIDEO_UNDECODABLE);
+    }
     this.opts.cache.describe(file.hash, { probe });
     return probe;
+  }
+
+  /** The render copy of a costly image (made once per content, shared by callers meanwhile), or undefined. */
+  private async stillFor(file: CachedFile, pinned: string[], signal: AbortSignal): Promise<string | undefined> {
+    const { width, height, pixelFormat } = file.probe ?? {};
+    if (!this.opts.ffmpeg || !width || !height || !pixelFormat) return undefined;
+    const picture = { width, height, pixelFormat };
+    if (!needsNormalising(picture)) return undefined;
+    const known = file.stillHash ? this.opts.cache.get(file.stillHash) : undefined;
+    const still = known ?? (await this.stillJobs.run(file.hash, signal, (jobSignal) => this.normalise(file, picture, jobSignal)));
+    if (!still) return undefined;
+    this.opts.cache.pin(still.hash);
+    pinned.push(still.hash);
+    return still.path;
+  }
+
+  /** A failed copy is not the client's fault (the image decoded already): the render reads the original instead. */
+  private async normalise(file: CachedFile, picture: PictureProbe, signal: AbortSignal): Promise<CachedFile | null> {
+    const temp = `${this.opts.cache.tempPath()}.png`;
+    try {
+      await writeNormalisedStill(this.opts.ffmpeg!, file.path, picture, temp, signal);
+      const still = await this.opts.cache.store(temp, await sha256Of(temp, signal), { ext: 'png', mime: 'image/png' }, 'move');
+      this.opts.cache.describe(file.hash, { stillHash: still.hash });
+      return still;
+    } catch (err) {
+      await rm(temp, { force: true });
+      if (signal.aborted) throw err;
+      this.opts.logger?.warn({ err, hash: file.hash }, 'could not make a render copy of a costly image; renders read the original');
+      return null;
+    }
   }
 }
 

@@ -51,16 +51,24 @@ export function checkFile(kind: MediaKind, probe: MediaProbe): void {
 
 function checkImage(probe: MediaProbe): void {
   const { width, height } = probe;
-  if (!width || !height) throw invalidMedia('the image size could not be read');
+  if (width === undefined || height === undefined) throw invalidMedia('the image size could not be read');
+  const problem = imageSizeProblem(width, height);
+  if (problem) throw invalidMedia(problem);
+}
+
+/**
+ * What breaks the image rules in a size (from a header or a decode), said as the rest of a sentence
+ * about the image ("is 200×200 px; …"), or null when the size is allowed.
+ */
+export function imageSizeProblem(width: number, height: number): string | null {
   if ([width, height].some((side) => side < IMAGE_SIDE.min || side > IMAGE_SIDE.max)) {
-    throw invalidMedia(`is ${width}×${height} px; each side of an image must be ${IMAGE_SIDE.min}–${IMAGE_SIDE.max} px`);
+    return `is ${width}×${height} px; each side of an image must be ${IMAGE_SIDE.min}–${IMAGE_SIDE.max} px`;
   }
   const aspect = width / height;
   if (aspect < IMAGE_ASPECT.min || aspect > IMAGE_ASPECT.max) {
-    throw invalidMedia(
-      `has an aspect ratio of ${aspect.toFixed(2)} (${width}×${height}); images must have a width ÷ height of ${IMAGE_ASPECT.min}–${IMAGE_ASPECT.max}`,
-    );
+    return `has an aspect ratio of ${aspect.toFixed(2)} (${width}×${height}); images must have a width ÷ height of ${IMAGE_ASPECT.min}–${IMAGE_ASPECT.max}`;
   }
+  return null;
 }
 
 function checkVideo(probe: MediaProbe): void {

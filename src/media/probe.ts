@@ -15,12 +15,35 @@ export interface ProbeResult {
   hasAudio: boolean;
   videoCodec?: string;
   audioCodec?: string;
+  /** The decoder's pixel format of the first picture (rgb24, rgb48be, yuvj420p, …), when one was decoded. */
+  pixelFormat?: string;
+}
+
+/** The first picture of a file, decoded. */
+export interface PictureProbe {
+  width: number;
+  height: number;
+  pixelFormat: string;
 }
 
 /** Probes a media file; the intake depends on this, so tests or other tools can stand in. */
 export interface MediaProber {
   probe(file: string, opts?: { signal?: AbortSignal }): Promise<ProbeResult>;
+  /**
+   * Decodes the first picture (an image, a video's first frame) with one thread, strict error
+   * checks and a cap on each allocation; null when it does not decode. Callers bound the picture's
+   * size first (from the header): this is the proof that the bytes really are a picture.
+   */
+  firstPicture(file: string, opts?: { signal?: AbortSignal }): Promise<PictureProbe | null>;
 }
+
+/** The largest picture the rules allow, 6000×6000, at 16 bits × 4 channels, plus room for padding. */
+const MAX_PICTURE_ALLOC_BYTES = 6000 * 6000 * 8 + 16 * 1024 * 1024;
+/** A few packets, so a decoder that needs more than one before its first picture still shows it. */
+const FIRST_PICTURE_PACKETS = 5;
+
+/** What clients are told when ffprobe cannot read a file; ffprobe's own words go to the log. */
+export const UNDECODABLE = 'the file could not be decoded: it is damaged, truncated or not a complete media file';
 
 export interface FfprobeBinary {
   path: string;
@@ -83,6 +106,25 @@ export class FfprobeProber implements MediaProber {
     return summarize(parsed);
   }
 
+  async firstPicture(file: string, opts: { signal?: AbortSignal } = {}): Promise<PictureProbe | null> {
+    const stdout = await this.run(
+      [
+        '-v', 'error', '-threads', '1', '-max_alloc', String(MAX_PICTURE_ALLOC_BYTES), '-err_detect', 'explode',
+        '-select_streams', 'v:0', '-read_intervals', `%+#${FIRST_PICTURE_PACKETS}`,
+        '-show_frames', '-show_entries', 'frame=width,height,pix_fmt', '-of', 'json', `file:${file}`,
+      ],
+      opts.signal,
+    );
+    let frames: Array<{ width?: number; height?: number; pix_fmt?: string }>;
+    try {
+      frames = (JSON.parse(stdout) as { frames?: typeof frames }).frames ?? [];
+    } catch {
+      return null;
+    }
+    const first = frames.find((f) => positive(f.width) && positive(f.height) && f.pix_fmt);
+    return first ? { width: first.width!, height: first.height!, pixelFormat: first.pix_fmt! } : null;
+  }
+
   private run(args: string[], signal: AbortSignal | undefined): Promise<string> {
     return new Promise((resolve, reject) => {
       execFile(
@@ -94,8 +136,9 @@ export class FfprobeProber implements MediaProber {
           if (signal?.aborted) return reject(signal.reason);
           if (error.killed) return reject(invalidMedia(`probing the file took longer than ${this.timeoutMs / 1000} s`));
           if (typeof error.code === 'string') return reject(error); // ENOENT, EACCES: our fault, not the file's
-          const why = String(stderr).trim().split('\n').pop()?.slice(0, 200) || error.message;
-          reject(invalidMedia(`the file could not be decoded: ${why}`));
+          // ffprobe's words name our file paths and its internals: the log gets them, the client a plain reason.
+          const said = String(stderr).trim().split('\n').slice(-5).join('\n').slice(0, 1000) || error.message;
+          reject(invalidMedia(UNDECODABLE, said));
         },
       );
     });

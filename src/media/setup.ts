@@ -1,12 +1,16 @@
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
+import type { FfmpegBinary } from '../render/ffmpeg.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
+import { uploadImageCheck } from '../storage/upload-image-check.js';
 import { UploadStorage } from '../storage/upload-storage.js';
 import { AddressPolicy } from './address-policy.js';
 import { MediaCache } from './media-cache.js';
 import { MediaIntake, type AssetResolver } from './media-intake.js';
 import { FfprobeProber, locateFfprobe, type FfprobeBinary } from './probe.js';
 import { SafeFetcher } from './safe-fetch.js';
+import { StillCheck } from './still-check.js';
 
 export interface MediaServices {
   intake: MediaIntake;
@@ -21,18 +25,26 @@ export interface MediaServices {
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 /** Builds the media side of the service from configuration, so app.ts needs only a line or two. */
-export async function createMedia(config: Config, opts: { signer: UrlSigner; clock: () => number; assets?: AssetResolver }): Promise<MediaServices> {
-  const uploads = new UploadStorage(config.dataDir, opts.signer, { clock: opts.clock, publicUrl: config.publicUrl });
+export async function createMedia(
+  config: Config,
+  opts: { signer: UrlSigner; clock: () => number; assets?: AssetResolver; ffmpeg?: FfmpegBinary; logger?: Logger },
+): Promise<MediaServices> {
+  const ffprobe = await locateFfprobe(config.ffprobePath);
+  const prober = new FfprobeProber(ffprobe.path);
+  const uploads = new UploadStorage(config.dataDir, opts.signer, {
+    clock: opts.clock,
+    publicUrl: config.publicUrl,
+    checkImage: uploadImageCheck(new StillCheck(prober)),
+  });
   await uploads.init();
   const cache = new MediaCache({ dir: join(config.dataDir, 'media'), maxBytes: config.mediaCacheBytes, clock: opts.clock });
   await cache.init();
-  const ffprobe = await locateFfprobe(config.ffprobePath);
   const fetcher = new SafeFetcher({
     policy: new AddressPolicy(config.mediaAllowHosts),
     connectTimeoutMs: config.mediaConnectTimeoutMs,
     timeoutMs: config.mediaTimeoutMs,
   });
-  const intake = new MediaIntake({ cache, fetcher, prober: new FfprobeProber(ffprobe.path), uploads, assets: opts.assets });
+  const intake = new MediaIntake({ cache, fetcher, prober, uploads, assets: opts.assets, ffmpeg: opts.ffmpeg, logger: opts.logger });
   uploads.startSweeping(SWEEP_INTERVAL_MS);
   return {
     intake,

@@ -19,5 +19,11 @@ export interface PreparedMedia {
   input: MediaInput;
   /** Local file the renderer may read; owned by the media cache, never modified or deleted by callers. */
   path: string;
+  /**
+   * For an image that would cost a render far more to decode than any output needs (deep colour,
+   * sides beyond 4K): an 8-bit copy no larger than the largest output, same aspect, for renderers
+   * to read instead of `path`. Owned by the media cache too.
+   */
+  stillPath?: string;
   probe: MediaProbe;
 }

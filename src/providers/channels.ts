@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { MODEL_IDS, type ModelId } from '../contract/models.js';
 import type { ChannelConfig } from '../config/file.js';
 import type { FfmpegBinary } from '../render/ffmpeg.js';
@@ -20,6 +21,8 @@ export interface ChannelDeps {
   fetcher: SafeFetcher;
   assets: AssetLinks;
   clock: () => number;
+  /** For local channels: what ffmpeg said when an input file stopped a render. */
+  logger?: Logger;
 }
 
 /** The upstream's model id for each vidgate model the channel serves. */
@@ -37,12 +40,12 @@ const ADAPTERS: Record<'ark' | 'apimart', (c: ChannelConfig) => UpstreamAdapter>
 /** Every configured channel as a provider in one registry; without configuration, one local channel. */
 export function buildChannels(channels: ChannelConfig[] | undefined, deps: ChannelDeps): ProviderRegistry {
   const registry = new ProviderRegistry();
-  if (!channels) return registry.register(new LocalProvider('local', deps.localConcurrency, deps.ffmpeg, deps.tts, deps.intake));
+  if (!channels) return registry.register(new LocalProvider('local', deps.localConcurrency, deps.ffmpeg, deps.tts, deps.intake, deps.logger));
   for (const c of channels) {
     const models = modelMap(c.models);
     const routing = { models: c.models === '*' ? ('*' as const) : new Set(models.keys()), priority: c.priority, weight: c.weight };
     if (c.provider === 'local') {
-      registry.register(new LocalProvider(c.name, c.max_in_flight ?? deps.localConcurrency, deps.ffmpeg, deps.tts, deps.intake), routing);
+      registry.register(new LocalProvider(c.name, c.max_in_flight ?? deps.localConcurrency, deps.ffmpeg, deps.tts, deps.intake, deps.logger), routing);
       continue;
     }
     const provider = new UpstreamProvider(

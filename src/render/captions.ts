@@ -85,7 +85,8 @@ export function captionFilters(job: { width: number; height: number }, font: Fon
  * Words longer than a line are split, which is also how unspaced CJK text wraps.
  */
 export function wrapCaption(prompt: string, maxUnits: number): string[] {
-  const text = sanitiseCaption(prompt);
+  // More than the lines can show is cut before wrapping, so a prompt of any length wraps in the same time.
+  const text = firstCodePoints(sanitiseCaption(prompt), CAPTION_MAX_LINES * maxUnits + 1);
   if (!text) return [];
   const lines: string[] = [];
   let line = '';
@@ -107,6 +108,16 @@ export function wrapCaption(prompt: string, maxUnits: number): string[] {
 /** Control characters would render as boxes; newlines and tabs collapse because drawtext has no wrapping of its own. */
 function sanitiseCaption(prompt: string): string {
   return prompt.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s]+/gu, ' ').trim();
+}
+
+function firstCodePoints(text: string, count: number): string {
+  let seen = 0;
+  let end = 0;
+  for (const char of text) {
+    if (seen++ === count) return text.slice(0, end);
+    end += char.length;
+  }
+  return text;
 }
 
 function splitLongWord(word: string, maxUnits: number): string[] {

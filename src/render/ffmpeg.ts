@@ -18,6 +18,34 @@ export interface RunFfmpegOptions {
 const STDERR_TAIL_BYTES = 4096;
 const VERSION_TIMEOUT_MS = 10_000;
 
+/**
+ * ffmpeg ran and failed. The message says only that; what ffmpeg said (which names files and its
+ * internals) is kept in `stderr`, for the log.
+ */
+export class FfmpegError extends Error {
+  constructor(
+    /** `exit code 1`, `signal SIGSEGV` */
+    readonly status: string,
+    /** The tail of ffmpeg's error output. */
+    readonly stderr: string,
+    /** The run's input files, in ffmpeg's input order (the N of "stream #N:M"). */
+    readonly inputs: readonly string[],
+  ) {
+    super(`ffmpeg failed (${status})`);
+    this.name = 'FfmpegError';
+  }
+
+  /**
+   * The input file ffmpeg's errors are about, if they point at one: by input index ("Error while
+   * decoding stream #1:0") or by name ("<file>: Invalid data found when processing input").
+   */
+  blamedInput(): string | null {
+    const decoding = /Error while decoding stream #(\d+):\d+/.exec(this.stderr);
+    if (decoding) return this.inputs[Number(decoding[1])] ?? null;
+    return this.inputs.find((file) => this.stderr.includes(`${file}: `) && !this.stderr.includes(`${file}: No such file`)) ?? null;
+  }
+}
+
 export async function locateFfmpeg(envPath?: string): Promise<FfmpegBinary> {
   if (envPath) {
     // An explicit override that does not work is a configuration error, not a hint to fall back.
@@ -116,9 +144,14 @@ export function runFfmpeg(bin: FfmpegBinary, args: string[], opts: RunFfmpegOpti
       if (aborted && signal) return reject(abortReason(signal));
       if (code === 0) return resolve();
       const status = killedBy ? `signal ${killedBy}` : `exit code ${code}`;
-      reject(new Error(`ffmpeg failed (${status}): ${stderrTail.trim() || 'no error output'}`));
+      reject(new FfmpegError(status, stderrTail.trim() || 'no error output', inputFiles(args)));
     });
   });
+}
+
+/** The operands of `-i`, in order, without a `file:` prefix. */
+function inputFiles(args: readonly string[]): string[] {
+  return args.flatMap((arg, i) => (arg === '-i' && i + 1 < args.length ? [args[i + 1]!.replace(/^file:/, '')] : []));
 }
 
 function progressParser(totalFrames?: number, onProgress?: (fraction: number) => void): (chunk: string) => void {

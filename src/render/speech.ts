@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { SPEECH_DELAY_MS } from './audio.js';
 import { findOnPath } from './ffmpeg.js';
 
 export interface TtsEngine {
@@ -8,14 +9,54 @@ export interface TtsEngine {
 
 const QUOTED = /"([^"]*)"|“([^”]*)”|「([^」]*)」|『([^』]*)』/g;
 const TTS_TIMEOUT_MS = 30_000;
+/** espeak's speaking rate (its -s), in words per minute. */
+const WORDS_PER_MINUTE = 150;
+/** Short words and pauses go faster than the nominal rate: a quarter more keeps the speech lasting to the clip's end. */
+const WORDS_SLACK = 1.25;
+/** Text without spaces (CJK) is one "word" to a split: it is bounded by characters at this many per word. */
+const CHARS_PER_WORD = 8;
+const LINE_PAUSE = ' ... ';
 
 export function quotedDialogue(prompt: string): string[] {
-  const lines: string[] = [];
+  return [...dialogueLines(prompt)];
+}
+
+function* dialogueLines(prompt: string): Generator<string> {
   for (const match of prompt.matchAll(QUOTED)) {
     const text = (match[1] ?? match[2] ?? match[3] ?? match[4] ?? '').trim();
-    if (text) lines.push(text);
+    if (text) yield text;
   }
-  return lines;
+}
+
+/** How many words of dialogue a clip can hold: those spoken from the speech's start to the clip's end. */
+export function dialogueWordBudget(durationSeconds: number): number {
+  const speakingSeconds = Math.max(0, durationSeconds - SPEECH_DELAY_MS / 1000);
+  return Math.ceil(((speakingSeconds * WORDS_PER_MINUTE) / 60) * WORDS_SLACK);
+}
+
+/**
+ * The quoted dialogue of the prompt that can be heard in a clip of `durationSeconds`, lines joined by
+ * pauses: the soundtrack is cut at the clip's end, so anything beyond the words it can hold would be
+ * synthesised only to be thrown away (and a prompt without a length limit could hold megabytes).
+ * Empty when there is none.
+ */
+export function speakableDialogue(prompt: string, durationSeconds: number): string {
+  let words = dialogueWordBudget(durationSeconds);
+  let chars = words * CHARS_PER_WORD;
+  const kept: string[] = [];
+  for (const line of dialogueLines(prompt)) {
+    const lineWords: string[] = [];
+    for (const word of line.split(/\s+/)) {
+      if (words === 0 || chars === 0) break;
+      const piece = [...word].slice(0, chars).join('');
+      lineWords.push(piece);
+      words--;
+      chars -= [...piece].length;
+    }
+    if (lineWords.length) kept.push(lineWords.join(' '));
+    if (words === 0 || chars === 0) break;
+  }
+  return kept.join(LINE_PAUSE);
 }
 
 export async function locateTts(): Promise<TtsEngine | null> {
@@ -26,14 +67,17 @@ export async function locateTts(): Promise<TtsEngine | null> {
   return null;
 }
 
+/** The text goes in on stdin: no argument-size limit, and no text is ever parsed as an option. */
 export function synthesizeSpeech(tts: TtsEngine, text: string, outWav: string, signal?: AbortSignal): Promise<void> {
-  // '--' ends option parsing so dialogue that starts with '-' is spoken rather than parsed as a flag.
-  const args = ['-w', outWav, '-s', '150', '-v', 'en', '--', text];
+  const args = ['-w', outWav, '-s', String(WORDS_PER_MINUTE), '-v', 'en', '--stdin'];
   return new Promise((resolve, reject) => {
-    execFile(tts.path, args, { signal, killSignal: 'SIGKILL', timeout: TTS_TIMEOUT_MS }, (error, _stdout, stderr) => {
+    const child = execFile(tts.path, args, { signal, killSignal: 'SIGKILL', timeout: TTS_TIMEOUT_MS }, (error, _stdout, stderr) => {
       if (!error) return resolve();
       if (error.name === 'AbortError') return reject(signal?.reason ?? error);
       reject(new Error(`${tts.kind} failed: ${stderr.trim() || error.message}`));
     });
+    // An engine that exits before reading everything closes the pipe; the exit callback says why.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(text);
   });
 }

@@ -6,7 +6,7 @@ import { abortReason, runFfmpeg, type FfmpegBinary } from './ffmpeg.js';
 import { assertOutput, fontChoice, FPS, type FontChoice } from './filters.js';
 import { lastFrameWindow, proceduralChain, wholeClip, type FrameWindow } from './procedural.js';
 import { sceneFor, type Scene } from './scene.js';
-import { quotedDialogue, synthesizeSpeech, type TtsEngine } from './speech.js';
+import { speakableDialogue, synthesizeSpeech, type TtsEngine } from './speech.js';
 
 export { wrapCaption } from './captions.js';
 
@@ -47,16 +47,16 @@ interface GraphInputs {
   speechWav: string | null;
 }
 
-/** Quoted dialogue of the prompt as a WAV in the work folder, when audio is asked for and a TTS engine is present. */
+/** Quoted dialogue of the prompt (as much as the clip can hold) as a WAV in the work folder, when audio is asked for and a TTS engine is present. */
 export async function speechTrack(
-  job: { prompt: string; generateAudio: boolean; workDir: string },
+  job: { prompt: string; generateAudio: boolean; workDir: string; durationSeconds: number },
   opts: { tts?: TtsEngine | null; signal?: AbortSignal },
 ): Promise<string | null> {
   if (!job.generateAudio || !opts.tts) return null;
-  const dialogue = quotedDialogue(job.prompt);
-  if (dialogue.length === 0) return null;
+  const dialogue = speakableDialogue(job.prompt, job.durationSeconds);
+  if (!dialogue) return null;
   const wav = path.join(job.workDir, 'speech.wav');
-  await synthesizeSpeech(opts.tts, dialogue.join(' ... '), wav, opts.signal);
+  await synthesizeSpeech(opts.tts, dialogue, wav, opts.signal);
   return wav;
 }
 

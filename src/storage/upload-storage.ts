@@ -54,6 +54,17 @@ export class UploadTypeError extends Error {
   }
 }
 
+/** Refused for what the picture is (its size, or bytes that do not decode); the message is the client's. */
+export class UploadImageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadImageError';
+  }
+}
+
+/** Checks an upload of an allowed type further; throws UploadImageError saying what is wrong and what is allowed. */
+export type UploadImageCheck = (path: string) => Promise<void>;
+
 /** How MediaIntake sees an URL: one of our uploads (usable or not), or somebody else's. */
 export type UploadLookup = { kind: 'foreign' } | { kind: 'file'; path: string } | { kind: 'refused'; detail: string };
 
@@ -69,15 +80,17 @@ export class UploadStorage {
   /** Origins (scheme://host) we handed upload URLs out under, to tell a tampered URL of ours from a stranger's. */
   private readonly origins = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly checkImage: UploadImageCheck;
 
   constructor(
     dataDir: string,
     private readonly signer: UrlSigner,
-    opts: { clock?: () => number; publicUrl?: string } = {},
+    opts: { clock?: () => number; publicUrl?: string; checkImage?: UploadImageCheck } = {},
   ) {
     this.root = join(dataDir, 'uploads');
     this.tmpDir = join(this.root, '.tmp');
     this.clock = opts.clock ?? Date.now;
+    this.checkImage = opts.checkImage ?? (async () => {});
     if (opts.publicUrl) this.origins.add(new URL(opts.publicUrl).origin);
   }
 
@@ -87,8 +100,8 @@ export class UploadStorage {
   }
 
   /**
-   * Streams an upload to disk, refusing it past `maxBytes` (whatever the client declared) and
-   * unless its bytes are an allowed image; keeps it and signs its URL.
+   * Streams an upload to disk, refusing it past `maxBytes` (whatever the client declared), unless
+   * its bytes are an allowed type, and unless the image check passes; keeps it and signs its URL.
    */
   async receive(stream: Readable, clientName: string | undefined, maxBytes = UPLOAD_MAX_BYTES): Promise<StoredUpload> {
     const temp = join(this.tmpDir, randomBytes(12).toString('hex'));
@@ -97,6 +110,7 @@ export class UploadStorage {
       const found = await fileTypeFromFile(temp);
       const type = found ? IMAGE_TYPES[found.ext] : undefined;
       if (!type) throw new UploadTypeError(found ? `${found.ext} (${found.mime})` : 'not a recognised image (text or unknown bytes)');
+      await this.checkImage(temp);
       const name = `${newUlid()}.${type.ext}`;
       await rename(temp, join(this.root, name));
       const createdAtMs = this.clock();

@@ -6,7 +6,7 @@ import type { Store, TaskRecord, LeaseGuard } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { ChannelUnavailableError, PARKED, TaskCancelledError, TaskFailureError, type ParkedTask, type Provider } from '../providers/types.js';
 import type { ResultStorage } from '../storage/result-storage.js';
-import type { TaskFailure } from '../contract/failures.js';
+import { clientSafeDetail, type TaskFailure } from '../contract/failures.js';
 import type { PriceBook } from '../billing/price-book.js';
 import type { TaskOutcome } from '../observability/metrics.js';
 import { isDeadLocalOwner, type LeaseOwner } from './lease-owner.js';
@@ -424,8 +424,8 @@ export class Dispatcher {
         }
         return;
       }
-      const kept = await this.o.storage.keep(task.id, output.lastFrame ? [output.video, output.lastFrame] : [output.video]);
-      const [video, lastFrame] = kept.files;
+      const kept = await this.o.storage.keep(task.id, { video: output.video, lastFrame: output.lastFrame ?? null });
+      const { video, lastFrame } = kept;
       const finishedAt = this.o.clock();
       const completed = await this.o.store.completeTask(
         guard,
@@ -561,7 +561,7 @@ function safeDecode(name: string): string {
   }
 }
 
+/** Clients read this in the task's error; the log has the whole error (stack, ffmpeg's stderr). */
 function errorDetail(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+  return clientSafeDetail(err instanceof Error ? err.message : String(err));
 }

@@ -1,4 +1,7 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PYTHON_PROTOCOLS, startPythonFileServer } from '../helpers/foreign/python-http.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 import { createAccountWithKey } from '../../src/auth/keys.js';
@@ -79,6 +82,35 @@ describe('asset review', () => {
     const res = await post('/v1/seedance2/private-avatar', { group_id: groupId, asset_type: 'Image', url: media.url('cat.jpg') }, headers);
     expect(res.json().error.message).toBe(`group_id ${groupId} was not found`);
     expect((await get('/v1/assets', headers)).json().data).toEqual([]);
+  });
+});
+
+describe("asset review with the files on Python's http.server, a peer we did not write", () => {
+  it.each(PYTHON_PROTOCOLS)('%s: both assets are approved, and the stored copies are the bytes Python served', async (protocol) => {
+    const python = await startPythonFileServer({ dir: media.dir, protocol });
+    try {
+      const res = await post('/v1/seedance2/private-avatar', {
+        group: { name: `python ${protocol}` },
+        asset_type: 'Image',
+        assets: [
+          { url: python.url('cat.jpg'), name: 'cat' },
+          { url: python.url('tea_pic2.jpg'), name: 'tea' },
+        ],
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      await t.app.assets.whenIdle();
+      const review = (await get(`/v1/tasks/${res.json().data.id}`)).json().data;
+      expect(review.status, JSON.stringify(review)).toBe('completed');
+      expect(review.result.failed_assets).toEqual([]);
+      const stored = await readdir(join(t.dataDir, 'assets'));
+      for (const [asset, file] of [[review.result.usable_assets[0], 'cat.jpg'], [review.result.usable_assets[1], 'tea_pic2.jpg']]) {
+        const copy = stored.find((name) => name.startsWith(`${asset.asset_id}.`))!;
+        expect((await readFile(join(t.dataDir, 'assets', copy))).equals(await readFile(join(media.dir, file)))).toBe(true);
+      }
+      expect(python.requests.map((r) => `${r.path} ${r.status}`).sort()).toEqual(['/cat.jpg 200', '/tea_pic2.jpg 200']);
+    } finally {
+      await python.close();
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
+import type { FreeSpaceReader } from '../../src/storage/free-space.js';
 import type { TaskRecord } from '../../src/store/types.js';
 import { TERMINAL_STATUSES } from '../../src/store/types.js';
 
@@ -24,7 +25,11 @@ export interface TestApp {
 
 export async function startTestApp(
   env: Record<string, string> = {},
-  opts: { runDispatcher?: boolean; /** Reuse another app's data, as a restart would; left in place on close. */ dataDir?: string } = {},
+  opts: {
+    runDispatcher?: boolean;
+    /** Reuse another app's data, as a restart would; left in place on close. */ dataDir?: string;
+    /** Stands in for statfs of the data directory (readiness). */ freeSpace?: FreeSpaceReader;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'vidgate-test-')));
   const config = loadConfig({
@@ -44,6 +49,7 @@ export async function startTestApp(
     logger: pino({ level: 'silent' }),
     clock: () => Date.now() + offset,
     runDispatcher: opts.runDispatcher,
+    freeSpace: opts.freeSpace,
   });
   const auth = { authorization: `Bearer ${TEST_KEY}` };
 

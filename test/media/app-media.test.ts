@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRawHttpServer, type Framing } from '../helpers/foreign/raw-http.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { failureOf, input, MediaFiles, TestServer } from './helpers.js';
 
@@ -53,6 +54,55 @@ describe('media configuration', () => {
     const failure = await failureOf(t.app.media.prepare([input('image', server.url('/trickle.jpg'), 'image_urls[0]')], { signal: signal() }));
     expect(failure).toEqual({ code: 'media_fetch_failed', params: { field: 'image_urls[0]', detail: 'the download did not finish within 300 ms' } });
     // The service is still answering.
+    expect((await t.app.server.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+});
+
+describe('tasks whose image comes from a raw socket server that writes the body and FIN at once', () => {
+  let files: MediaFiles;
+  let image: Buffer;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    files = await MediaFiles.create();
+    // An uncompressed BMP (1.7 MB): more than undici buffers, so the body is under backpressure at FIN.
+    image = await readFile(await files.image('frame.bmp', 1024, 576));
+    t = await startTestApp({ VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await files?.remove();
+  });
+
+  const run = async (framing: Framing) => {
+    const raw = await startRawHttpServer({ framing, body: image, contentType: 'image/bmp' });
+    try {
+      const id = await t.submit({ model: 'doubao-seedance-2.0', prompt: 'a framed picture', image_urls: [`${raw.url}/frame.bmp`], resolution: '480p', duration: 4 });
+      const task = await t.settled(id);
+      const ledger = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === id).map((e) => e.kind);
+      return { task, ledger: ledger.sort(), requests: raw.requests };
+    } finally {
+      await raw.close();
+    }
+  };
+
+  it.each(['content-length', 'chunked', 'eof'] as Framing[])('%s: the image is accepted and the task completes', async (framing) => {
+    const { task, requests } = await run(framing);
+    expect(task.status, JSON.stringify(task.error)).toBe('completed');
+    expect(requests).toBe(1);
+  });
+
+  it.each([
+    ['short-content-length', 'the body did not match its Content-Length'],
+    ['truncated-chunked', 'network error: Response does not match the HTTP/1.1 protocol (Invalid EOF state)'],
+    ['reset', 'the connection was closed before the file was complete'],
+  ] as Array<[Framing, string]>)('%s: the task fails with media_fetch_failed naming the field, refunded, the service alive', async (framing, detail) => {
+    const { task, ledger } = await run(framing);
+    expect(task).toMatchObject({ status: 'failed', error: { code: 'media_fetch_failed', params: { field: 'image_urls[0]', detail } } });
+    expect(ledger).toEqual(['refund', 'reserve']);
+    const view = (await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${task.id}`, headers: t.auth })).json().data;
+    expect(view).toMatchObject({ status: 'failed', cost: 0, error: { code: 'media_fetch_failed' } });
+    expect(view.error.message).toContain(detail);
     expect((await t.app.server.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 });

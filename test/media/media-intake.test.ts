@@ -9,6 +9,7 @@ import { MediaIntake } from '../../src/media/media-intake.js';
 import { FfprobeProber, locateFfprobe } from '../../src/media/probe.js';
 import { SafeFetcher } from '../../src/media/safe-fetch.js';
 import { failureOf, input, MediaFiles, TestServer } from './helpers.js';
+import { PYTHON_PROTOCOLS, startPythonFileServer, type PythonFileServer } from '../helpers/foreign/python-http.js';
 
 const signal = () => new AbortController().signal;
 
@@ -19,6 +20,8 @@ describe('MediaIntake', () => {
   let cache: MediaCache;
   let fetcher: SafeFetcher;
   let intake: MediaIntake;
+  /** Python's http.server serving the same files (files.dir): peers we did not write, by protocol. */
+  const python: PythonFileServer[] = [];
 
   beforeAll(async () => {
     files = await MediaFiles.create();
@@ -45,21 +48,28 @@ describe('MediaIntake', () => {
     await cache.init();
     fetcher = new SafeFetcher({ policy: new AddressPolicy(['127.0.0.1']), connectTimeoutMs: 5_000, timeoutMs: 30_000 });
     intake = new MediaIntake({ cache, fetcher, prober: new FfprobeProber((await locateFfprobe()).path) });
+    for (const protocol of PYTHON_PROTOCOLS) python.push(await startPythonFileServer({ dir: files.dir, protocol }));
   }, 180_000);
 
   afterAll(async () => {
+    for (const p of python) await p.close();
     await fetcher?.close();
     await server?.close();
     await files?.remove();
     if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
   });
 
-  it('fetches, sniffs and probes every input, answering in input order', async () => {
+  const ORIGINS: Array<[string, () => string]> = [
+    ['our Node test server', () => server.baseUrl],
+    ...PYTHON_PROTOCOLS.map((protocol, i): [string, () => string] => [`Python's http.server in ${protocol}`, () => python[i]!.baseUrl]),
+  ];
+
+  it.each(ORIGINS)('fetches, sniffs and probes every input, answering in input order (files on %s)', async (_peer, origin) => {
     const prepared = await intake.prepare(
       [
-        input('image', server.url('/ok.jpg'), 'image_urls[0]'),
-        input('video', server.url('/ok.mp4'), 'video_urls[0]'),
-        input('audio', server.url('/ok.mp3'), 'audio_urls[0]'),
+        input('image', `${origin()}/ok.jpg`, 'image_urls[0]'),
+        input('video', `${origin()}/ok.mp4`, 'video_urls[0]'),
+        input('audio', `${origin()}/ok.mp3`, 'audio_urls[0]'),
       ],
       { signal: signal() },
     );

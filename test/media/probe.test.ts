@@ -60,6 +60,9 @@ describe('probe', () => {
     expect(problem).toBeInstanceOf(MediaProblem);
     expect((problem as MediaProblem).code).toBe('invalid_media');
     expect((problem as MediaProblem).detail).toMatch(/^the file could not be decoded: /);
+    // The client's words carry no path; ffprobe's, which name the file, are kept for the log.
+    expect((problem as MediaProblem).detail).not.toContain(text);
+    expect((problem as MediaProblem).diagnostic).toContain(text);
   });
 
   it('stops with the caller’s reason when aborted', async () => {

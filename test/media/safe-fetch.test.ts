@@ -1,5 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { AddressPolicy } from '../../src/media/address-policy.js';
 import { MediaProblem } from '../../src/media/errors.js';
 import { SafeFetcher, type DownloadOptions } from '../../src/media/safe-fetch.js';
 import { TestServer } from './helpers.js';
+import { PYTHON_PROTOCOLS, startPythonFileServer } from '../helpers/foreign/python-http.js';
+import { startRawHttpServer, type Framing } from '../helpers/foreign/raw-http.js';
 
 const MB = 1024 * 1024;
 
@@ -241,6 +244,75 @@ describe('SafeFetcher', () => {
   it('says so when the host name does not resolve', async () => {
     const problem = await problemOf(fetcher().download('http://no-such-host.invalid/x.jpg', dest(), opts()));
     expect(problem).toMatchObject({ code: 'media_fetch_failed', detail: 'the host name could not be resolved' });
+  });
+});
+
+describe('SafeFetcher against peers we did not write', () => {
+  // Far more than undici buffers, so the body is held back by backpressure while the peer has
+  // already sent everything and closed (nodejs/undici#5360).
+  const body = randomBytes(8 * MB);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  let served: string;
+  let downloads: string;
+  let fetcher: SafeFetcher;
+  let counter = 0;
+  const dest = () => join(downloads, `download-${counter++}`);
+  const opts = (): DownloadOptions => ({ maxBytes: 30 * MB - 1, sizeRule: 'images must be smaller than 30 MB', signal: new AbortController().signal });
+
+  beforeAll(async () => {
+    [served, downloads] = await Promise.all([mkdtemp(join(tmpdir(), 'vidgate-served-')), mkdtemp(join(tmpdir(), 'vidgate-safe-fetch-foreign-'))]);
+    await writeFile(join(served, 'big.bin'), body);
+    fetcher = new SafeFetcher({ policy: new AddressPolicy(['127.0.0.1']), connectTimeoutMs: 5_000, timeoutMs: 20_000 });
+  });
+  afterAll(async () => {
+    await fetcher?.close();
+    await Promise.all([served, downloads].map((d) => d && rm(d, { recursive: true, force: true })));
+  });
+
+  it.each(PYTHON_PROTOCOLS)("Python's http.server in %s: a file arrives whole, a missing one is a 404", async (protocol) => {
+    const python = await startPythonFileServer({ dir: served, protocol });
+    try {
+      const path = dest();
+      expect(await fetcher.download(python.url('big.bin'), path, opts())).toEqual({ bytes: body.length, sha256, finalUrl: python.url('big.bin') });
+      expect((await readFile(path)).equals(body)).toBe(true);
+      // Once more on a connection HTTP/1.1 may have kept open, and once for a file that is not there.
+      expect((await fetcher.download(python.url('big.bin'), dest(), opts())).sha256).toBe(sha256);
+      const problem = await problemOf(fetcher.download(python.url('missing.jpg'), dest(), opts()));
+      expect(problem).toMatchObject({ code: 'media_fetch_failed', detail: 'the server answered HTTP 404 Not Found' });
+      // Python logs a request on stderr before answering it, but that pipe may be read after the socket.
+      await python.waitForRequests('/missing.jpg');
+      expect(python.requests.map((r) => `${r.path} ${r.status}`)).toEqual(['/big.bin 200', '/big.bin 200', '/missing.jpg 404']);
+      expect(python.errors).toEqual([]);
+    } finally {
+      await python.close();
+    }
+  });
+
+  it.each(['content-length', 'chunked', 'eof'] as Framing[])('a raw socket server answering with %s framing, then FIN: the body arrives whole', async (framing) => {
+    const raw = await startRawHttpServer({ framing, body });
+    try {
+      const path = dest();
+      expect(await fetcher.download(`${raw.url}/big.bin`, path, opts())).toMatchObject({ bytes: body.length, sha256 });
+      expect((await readFile(path)).equals(body)).toBe(true);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it.each([
+    ['short-content-length', 'the body did not match its Content-Length'],
+    // undici reports a chunked body cut off by FIN as a protocol error, not as a closed connection.
+    ['truncated-chunked', 'network error: Response does not match the HTTP/1.1 protocol (Invalid EOF state)'],
+    ['reset', 'the connection was closed before the file was complete'],
+  ] as Array<[Framing, string]>)('a raw socket server answering with %s framing: media_fetch_failed, "%s", nothing kept', async (framing, detail) => {
+    const raw = await startRawHttpServer({ framing, body });
+    try {
+      const path = dest();
+      expect(await problemOf(fetcher.download(`${raw.url}/big.bin`, path, opts()))).toMatchObject({ code: 'media_fetch_failed', detail });
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      await raw.close();
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { locateFfmpeg, runFfmpeg, type FfmpegBinary } from '../../src/render/ffmpeg.js';
+import { FfmpegError, locateFfmpeg, runFfmpeg, type FfmpegBinary } from '../../src/render/ffmpeg.js';
 import { sceneFor } from '../../src/render/scene.js';
 import { locateTts, quotedDialogue, type TtsEngine } from '../../src/render/speech.js';
 import { renderTextToVideo, wrapCaption, type TextToVideoJob } from '../../src/render/text-to-video.js';
@@ -100,9 +100,13 @@ describe('locateFfmpeg / runFfmpeg', () => {
     await expect(locateFfmpeg('/nonexistent/ffmpeg')).rejects.toThrow(/VIDGATE_FFMPEG/);
   });
 
-  it('reports the stderr tail when ffmpeg fails', async () => {
+  it('keeps the stderr tail for the log, out of the message', async () => {
     const args = ['-f', 'lavfi', '-i', 'nosuchfilter=x=1', '-f', 'null', '-'];
-    await expect(runFfmpeg(systemFfmpeg, args)).rejects.toThrow(/ffmpeg failed \(exit code \d+\):.*nosuchfilter/s);
+    const failure = await runFfmpeg(systemFfmpeg, args).then(() => null, (err: unknown) => err);
+    expect(failure).toBeInstanceOf(FfmpegError);
+    expect((failure as FfmpegError).message).toMatch(/^ffmpeg failed \(exit code \d+\)$/);
+    expect((failure as FfmpegError).stderr).toMatch(/nosuchfilter/);
+    expect((failure as FfmpegError).inputs).toEqual(['nosuchfilter=x=1']);
   });
 });
 

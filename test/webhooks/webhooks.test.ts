@@ -6,6 +6,7 @@ import { startTestApp, TEST_KEY, type TestApp } from '../helpers/test-app.js';
 import { hashApiKey } from '../../src/auth/keys.js';
 import type { AttemptEvent } from '../../src/webhooks/worker.js';
 import { startReceiver, type Receiver } from './receiver.js';
+import { startPythonReceiver } from '../helpers/foreign/python-webhook-receiver.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TASK = { model: 'doubao-seedance-2.0', prompt: 'a lantern on a quiet street', resolution: '480p', duration: 4, seed: 3 };
@@ -47,13 +48,27 @@ async function app(env: Record<string, string> = {}, opts: Parameters<typeof sta
   return { ...t, key, admin, secret, attempt };
 }
 
-async function receiver(respond?: Parameters<typeof startReceiver>[0]) {
-  const r = await startReceiver(respond);
-  receivers.push(r);
-  return r;
-}
+type Respond = Parameters<typeof startReceiver>[0];
 
-describe('webhooks', () => {
+/**
+ * Who plays the customer's endpoint: our own Node receiver, and Python's http.server (a peer we did
+ * not write) in its default HTTP/1.0, which closes each connection, and in HTTP/1.1 with keep-alive.
+ */
+const RECEIVERS: Array<{ peer: string; start: (respond?: Respond) => Promise<Receiver> }> = [
+  { peer: 'our Node receiver', start: startReceiver },
+  { peer: "Python's http.server in HTTP/1.0", start: (respond) => startPythonReceiver(respond, { protocol: 'HTTP/1.0' }) },
+  { peer: "Python's http.server in HTTP/1.1", start: (respond) => startPythonReceiver(respond, { protocol: 'HTTP/1.1' }) },
+];
+
+describe.each(RECEIVERS)('webhooks received by $peer', ({ start }) => {
+  async function receiver(respond?: Respond) {
+    const r = await start(respond);
+    receivers.push(r);
+    return r;
+  }
+  /** Tests whose outcome cannot depend on who receives (nothing is delivered, or only the log is read) run once. */
+  const peerIndependent = it.skipIf(start !== startReceiver);
+
   it('POSTs every status change as the task object, signed in the Standard Webhooks format', async () => {
     const t = await app();
     // Without VIDGATE_PUBLIC_URL, result URLs in webhook bodies use the address the server listens on.
@@ -61,10 +76,13 @@ describe('webhooks', () => {
     const base = `http://127.0.0.1:${(t.app.server.server.address() as { port: number }).port}`;
     const hook = await receiver();
     hook.secrets = [await t.secret()];
+    // The receiver sees a request before its answer reaches the sender and is logged: wait for both.
+    const logged = ['processing', 'completed'].map((event) => t.attempt((e) => e.delivery.event === event && e.outcome.delivered));
     const id = await t.submit({ ...TASK, callback_url: hook.url });
     await t.settled(id);
     const completed = await hook.waitFor((r) => r.json.data.status === 'completed');
     const processing = await hook.waitFor((r) => r.json.data.status === 'processing');
+    await Promise.all(logged);
 
     for (const r of [processing, completed]) {
       expect(r.verifiedWith).toEqual(hook.secrets);
@@ -162,7 +180,7 @@ describe('webhooks', () => {
     expect(completed.last_error).toContain('not followed');
   });
 
-  it('refuses private callback addresses at delivery unless VIDGATE_MEDIA_ALLOW_HOSTS allows them', async () => {
+  peerIndependent('refuses private callback addresses at delivery unless VIDGATE_MEDIA_ALLOW_HOSTS allows them', async () => {
     const hook = await receiver();
     const t = await app({ VIDGATE_MEDIA_ALLOW_HOSTS: '' });
     const port = new URL(hook.url).port;
@@ -183,7 +201,7 @@ describe('webhooks', () => {
     }
   });
 
-  it('validates callback_url at submit', async () => {
+  peerIndependent('validates callback_url at submit', async () => {
     const t = await app({}, { runDispatcher: false });
     const cases: Array<[unknown, RegExp]> = [
       ['ftp://example.com/hook', /http:\/\/ or https:\/\//],
@@ -264,7 +282,7 @@ describe('webhooks', () => {
     expect(cancelled.json.data.cost).toBe(0);
   });
 
-  it('`vidgate webhooks log` prints the delivery log from the database', async () => {
+  peerIndependent('`vidgate webhooks log` prints the delivery log from the database', async () => {
     const hook = await receiver();
     const t = await app();
     const id = await t.submit({ ...TASK, callback_url: hook.url });

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type { TaskRequest } from '../../contract/submit.js';
 import { ASPECTS, nearestAspect, OUTPUT_FPS, pixelSize, type PixelSize } from '../../contract/sizes.js';
-import type { FfmpegBinary } from '../../render/ffmpeg.js';
+import { mediaFailure } from '../../media/errors.js';
+import { FfmpegError, type FfmpegBinary } from '../../render/ffmpeg.js';
 import { adaptiveSource } from '../../render/modes/select.js';
 import { renderVideo, type RenderMedia } from '../../render/render-video.js';
 import type { TtsEngine } from '../../render/speech.js';
@@ -15,6 +17,8 @@ const PIXELS_PER_SECOND = 60_000_000;
 const REFERENCE_VIDEO_FACTOR = 1.5;
 /** Fetching and probing the inputs. */
 const MEDIA_SECONDS = 1;
+/** What a client is told when the renderer could not decode one of its files to the end. */
+export const RENDER_UNDECODABLE = 'the file could not be decoded while rendering: it is damaged or truncated';
 
 /** The built-in sandbox: renders every task with ffmpeg on this machine, no keys, no cost. */
 export class LocalProvider implements Provider {
@@ -24,6 +28,7 @@ export class LocalProvider implements Provider {
     private readonly ffmpeg: FfmpegBinary,
     private readonly tts: TtsEngine | null,
     private readonly intake: MediaIntake,
+    private readonly logger?: Logger,
   ) {}
 
   estimateSeconds(request: TaskRequest): number {
@@ -35,8 +40,8 @@ export class LocalProvider implements Provider {
     return Math.max(1, Math.ceil(render + (request.media.length > 0 ? MEDIA_SECONDS : 0)));
   }
 
-  async run({ request, seed, accountId }: RunInput, ctx: RunContext): Promise<RunOutput> {
-    const prepared = await this.intake.prepare(request.media, { signal: ctx.signal, accountId });
+  async run({ taskId, request, seed, accountId }: RunInput, ctx: RunContext): Promise<RunOutput> {
+    const prepared = await this.intake.prepare(request.media, { signal: ctx.signal, accountId, taskId, renderCopies: true });
     const media = prepared.map(renderMedia);
     const { width, height } = outputSize(request, media);
     const video = join(ctx.workDir, 'video.mp4');
@@ -56,7 +61,9 @@ export class LocalProvider implements Provider {
         media,
       },
       { signal: ctx.signal, onProgress: ctx.reportProgress, tts: this.tts },
-    );
+    ).catch((err: unknown) => {
+      throw this.blame(err, prepared, taskId);
+    });
     const referenceVideos = prepared.filter((m) => m.input.kind === 'video');
     return {
       video: { path: video, name: 'video.mp4', contentType: 'video/mp4' },
@@ -65,11 +72,28 @@ export class LocalProvider implements Provider {
       usage: referenceVideos.length > 0 ? { referenceVideoSeconds: referenceVideos.reduce((sum, m) => sum + (m.probe.durationSec ?? 0), 0) } : undefined,
     };
   }
+
+  /**
+   * A render that ffmpeg stopped because one of the task's own files would not decode is the
+   * client's problem (invalid_media naming the field), told in plain words; what ffmpeg said goes to
+   * the log. Any other failure is ours and passes on.
+   */
+  private blame(err: unknown, prepared: readonly PreparedMedia[], taskId: string): unknown {
+    if (!(err instanceof FfmpegError)) return err;
+    const blamed = err.blamedInput();
+    const culprit = blamed ? prepared.find((m) => renderPath(m) === blamed) : undefined;
+    if (!culprit) return err;
+    this.logger?.info({ taskId, field: culprit.input.field, status: err.status, stderr: err.stderr }, 'render stopped on an input file that does not decode');
+    return mediaFailure('invalid_media', culprit.input.field, RENDER_UNDECODABLE);
+  }
 }
 
+/** The file renders read: an image's output-sized copy when the intake made one. */
+const renderPath = (prepared: PreparedMedia) => prepared.stillPath ?? prepared.path;
+
 function renderMedia(prepared: PreparedMedia): RenderMedia {
-  const { input, path, probe } = prepared;
-  return { kind: input.kind, role: input.role, path, width: probe.width, height: probe.height, durationSec: probe.durationSec };
+  const { input, probe } = prepared;
+  return { kind: input.kind, role: input.role, path: renderPath(prepared), width: probe.width, height: probe.height, durationSec: probe.durationSec };
 }
 
 /** SPEC §5: by resolution and size; `adaptive` takes the aspect nearest the first image, else the first video. */
