@@ -10,6 +10,8 @@ import type { AssetLibrary } from '../assets/asset-library.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { TaskEvents } from '../events/task-events.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
+import type { Language } from '../contract/failures.js';
+import type { ViewOptions } from '../contract/task-view.js';
 
 /** What the routes need from the rest of the service. */
 export interface ApiContext {
@@ -47,6 +49,12 @@ export interface HttpLimits {
   /** Requests without a valid key, per address and window. */
   anonymousRpm: number;
   rateWindowMs: number;
+}
+
+/** How this request sees tasks: result URLs on the address it used, its language, the operator's credits. */
+export function taskViewOptions(ctx: ApiContext, request: FastifyRequest, language: Language = 'en'): ViewOptions {
+  const base = publicBase(ctx, request);
+  return { language, fileUrl: (key, expiresAt) => base + ctx.signer.resultPath(key, expiresAt), creditsPerUsd: ctx.prices.creditsPerUsd };
 }
 
 /** VIDGATE_PUBLIC_URL when set, else the address the client used to reach us. */

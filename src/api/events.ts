@@ -7,7 +7,7 @@ import { ErrorResponse, toTaskObject } from '../contract/task-view.js';
 import { TERMINAL_STATUSES, type TaskRecord } from '../store/types.js';
 import { eventId } from '../events/task-events.js';
 import { SseStream } from '../events/sse.js';
-import { publicBase, type ApiContext } from './context.js';
+import { type ApiContext, taskViewOptions } from './context.js';
 import { callerOf } from './auth.js';
 
 const EVENT_ID = /^\d{1,9}$/;
@@ -53,9 +53,7 @@ export const eventRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
         const since = resumeFrom(request.headers['last-event-id'] as string | undefined, request.query.last_event_id);
         if (TERMINAL_STATUSES.has(task.status) && eventId(task) <= since) return reply.code(204).send(null);
 
-        const base = publicBase(ctx, request);
-        const language = request.query.language;
-        const fileUrl = (key: string, expiresAt: number) => base + ctx.signer.signedPath(key, expiresAt);
+        const view = taskViewOptions(ctx, request, request.query.language);
         reply.hijack();
         const stream = new SseStream(reply.raw);
         stream.open(reply.getHeaders() as OutgoingHttpHeaders);
@@ -71,7 +69,7 @@ export const eventRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           last = id;
           const name = t.status === lastStatus ? 'progress' : 'status';
           lastStatus = t.status;
-          stream.send(id, name, JSON.stringify({ code: 200, data: toTaskObject(t, { language, fileUrl }) }));
+          stream.send(id, name, JSON.stringify({ code: 200, data: toTaskObject(t, view) }));
           sent++;
           if (TERMINAL_STATUSES.has(t.status)) finish();
         };

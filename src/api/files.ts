@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError } from '../contract/errors.js';
 import { ErrorResponse } from '../contract/task-view.js';
@@ -9,27 +10,48 @@ import type { ApiContext } from './context.js';
 /** Result files behind signed, expiring URLs: the signature is the credential, no API key needed. */
 export const fileRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
+    const send = async (reply: FastifyReply, key: string, expires: string | undefined, signature: string | undefined) => {
+      const verdict = ctx.signer.verify(key, expires, signature, ctx.clock());
+      if (verdict === 'expired') throw new ApiError(403, 'this result URL has expired', { type: 'authentication_error' });
+      if (verdict === 'invalid') throw new ApiError(403, 'invalid or missing URL signature', { type: 'authentication_error' });
+      const path = ctx.storage.pathOf(key);
+      if (!path || !(await access(path).then(() => true, () => false))) throw new ApiError(404, 'file not found: the result may have been deleted');
+      reply.header('cache-control', 'private, max-age=3600');
+      return reply.sendFile(key, ctx.storage.root);
+    };
+    const KeyParams = { task: z.string().max(64), token: z.string().max(64), name: z.string().max(96) };
+
+    app.get(
+      '/files/:expires/:signature/:task/:token/:name',
+      {
+        schema: {
+          summary: 'Download a result file by its signed URL (ends in the file name, e.g. task_….mp4)',
+          tags: ['files'],
+          params: z.object({ expires: z.string().max(16), signature: z.string().max(128), ...KeyParams }),
+          response: { 403: ErrorResponse, 404: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const { expires, signature, task, token, name } = request.params;
+        return send(reply, `${task}/${token}/${name}`, expires, signature);
+      },
+    );
+
+    // The earlier form of the same links, still valid until they expire.
     app.get(
       '/files/:task/:token/:name',
       {
         schema: {
-          summary: 'Download a result file by its signed URL',
+          summary: 'Download a result file by a signed URL of the earlier form (?expires=&signature=)',
           tags: ['files'],
-          params: z.object({ task: z.string().max(64), token: z.string().max(64), name: z.string().max(64) }),
+          params: z.object(KeyParams),
           querystring: z.object({ expires: z.string().max(16).optional(), signature: z.string().max(128).optional() }),
           response: { 403: ErrorResponse, 404: ErrorResponse },
         },
       },
       async (request, reply) => {
         const { task, token, name } = request.params;
-        const key = `${task}/${token}/${name}`;
-        const verdict = ctx.signer.verify(key, request.query.expires, request.query.signature, ctx.clock());
-        if (verdict === 'expired') throw new ApiError(403, 'this result URL has expired', { type: 'authentication_error' });
-        if (verdict === 'invalid') throw new ApiError(403, 'invalid or missing URL signature', { type: 'authentication_error' });
-        const path = ctx.storage.pathOf(key);
-        if (!path || !(await access(path).then(() => true, () => false))) throw new ApiError(404, 'file not found: the result may have been deleted');
-        reply.header('cache-control', 'private, max-age=3600');
-        return reply.sendFile(key, ctx.storage.root);
+        return send(reply, `${task}/${token}/${name}`, request.query.expires, request.query.signature);
       },
     );
 

@@ -21,6 +21,7 @@ import { modelRoutes } from './models.js';
 import { installRateLimits, type RateLimits } from './rate-limit.js';
 import { clientErrorHandler, frameworkErrorHandler, MAX_PARAM_LENGTH } from './client-errors.js';
 import { closeAfterUnreadBody } from './unread-body.js';
+import { readResponseVersion, refuseUnknownResponseVersion } from './response-version.js';
 import { adminAuth } from './admin/admin-auth.js';
 import { adminAccountRoutes } from './admin/accounts.js';
 import { adminKeyRoutes } from './admin/keys.js';
@@ -50,7 +51,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     requestTimeout: ctx.limits.requestTimeoutMs,
     // Node looks for requests past their time only every 30 s by default.
     http: { connectionsCheckingInterval: Math.min(1_000, ctx.limits.headersTimeoutMs) },
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler,
     frameworkErrors: frameworkErrorHandler,
     // Requests already on an open connection during shutdown are still answered: a submit is stored
@@ -119,14 +120,17 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     { prefix: '/admin/v1' },
   );
   await app.register(async (v1) => {
+    v1.decorateRequest('responseVersion', null);
+    v1.addHook('onRequest', readResponseVersion);
     v1.addHook('onRequest', refusalsCounted(bearerAuth(ctx.store, ctx.keyCache), limits));
     v1.addHook('onRequest', limits.perKey);
+    v1.addHook('onRequest', refuseUnknownResponseVersion);
     await v1.register(videoRoutes(ctx));
     await v1.register(taskRoutes(ctx));
     await v1.register(eventRoutes(ctx));
     await v1.register(balanceRoutes(ctx));
     await v1.register(assetRoutes(ctx));
-    await v1.register(modelRoutes(ctx.prices));
+    await v1.register(modelRoutes(ctx));
     await v1.register(uploadRoutes(ctx));
   });
   return app;

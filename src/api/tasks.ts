@@ -6,7 +6,7 @@ import { LANGUAGES } from '../contract/failures.js';
 import { ErrorResponse, TaskListResponse, TaskObject, TaskResponse, toTaskObject } from '../contract/task-view.js';
 import { AssetTaskObject, toAssetTaskObject } from '../contract/asset-view.js';
 import type { TaskRecord } from '../store/types.js';
-import { publicBase, type ApiContext } from './context.js';
+import { type ApiContext, taskViewOptions } from './context.js';
 import { callerOf } from './auth.js';
 
 const TaskParams = z.object({ task_id: z.string().max(64).meta({ examples: ['task_01KMCGF6BQGN3X28H3KSR50X5T'] }) });
@@ -36,10 +36,7 @@ const ContentQuery = z.object({
 
 export const taskRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
-    const view = (request: FastifyRequest, task: TaskRecord, language: (typeof LANGUAGES)[number]) => {
-      const base = publicBase(ctx, request);
-      return toTaskObject(task, { language, fileUrl: (key, expiresAt) => base + ctx.signer.signedPath(key, expiresAt) });
-    };
+    const view = (request: FastifyRequest, task: TaskRecord, language: (typeof LANGUAGES)[number]) => toTaskObject(task, taskViewOptions(ctx, request, language));
 
     app.get(
       '/v1/tasks/:task_id',

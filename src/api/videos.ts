@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { SubmitBody } from '../contract/submit.js';
-import { ErrorResponse, SubmitResponse } from '../contract/task-view.js';
+import { ErrorResponse } from '../contract/task-view.js';
+import { SubmitResponse, SubmitResponseV20260727, submitAnswer } from '../contract/response-version.js';
 import type { ApiContext } from './context.js';
 import { callerOf } from './auth.js';
 
@@ -18,9 +19,10 @@ export const videoRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           body: SubmitBody,
           headers: z.object({
             'idempotency-key': z.string().optional().meta({ description: 'same key + same body within 24 h → the same task, charged once' }),
+            'x-apimart-response-version': z.string().optional().meta({ description: 'answer shape: absent = the seed\'s, 2026-07-27 = the current APIMart one' }),
           }),
           response: {
-            200: SubmitResponse,
+            200: z.union([SubmitResponse, SubmitResponseV20260727]),
             400: ErrorResponse,
             401: ErrorResponse,
             402: ErrorResponse,
@@ -30,9 +32,11 @@ export const videoRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           },
         },
       },
-      async (request) => {
-        const task = await ctx.tasks.submit(callerOf(request), request.body, request.headers['idempotency-key']);
-        return { code: 200 as const, data: [{ status: 'submitted' as const, task_id: task.id }] };
+      async (request, reply) => {
+        const key = request.headers['idempotency-key'];
+        const { task, replayed } = await ctx.tasks.submit(callerOf(request), request.body, key);
+        if (key !== undefined) reply.header('idempotency-replayed', String(replayed));
+        return submitAnswer(request.responseVersion, task.id, request.id);
       },
     );
   };

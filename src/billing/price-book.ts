@@ -9,7 +9,11 @@ export interface Usage {
 
 /** The prices in force (SPEC §6 defaults, or the operator's) applied to tasks. */
 export class PriceBook {
-  constructor(readonly table: Readonly<Record<ModelId, PriceRow>> = DEFAULT_PRICES) {}
+  constructor(
+    readonly table: Readonly<Record<ModelId, PriceRow>> = DEFAULT_PRICES,
+    /** Credits per USD in the operator's unit, for `credits_cost` beside `cost`. */
+    readonly creditsPerUsd = 1,
+  ) {}
 
   private price(request: TaskRequest, referenceVideoSeconds: number | null): number {
     return taskPriceMicros(

@@ -44,6 +44,8 @@ export type ChannelConfig = z.infer<typeof ChannelSchema>;
 const FileSchema = z
   .object({
     prices: z.partialRecord(z.enum(MODEL_IDS), ModelPrices).default({}),
+    /** The operator's credit unit: tasks show `credits_cost` = cost in USD × this (SPEC §2.4). */
+    credits_per_usd: z.number().positive().max(1e9).default(1),
     channels: z
       .array(ChannelSchema)
       .min(1)
@@ -54,6 +56,7 @@ const FileSchema = z
 
 export interface FileConfig {
   prices: Readonly<Record<ModelId, PriceRow>>;
+  creditsPerUsd: number;
   /** undefined = no file channels: one local channel serves every model. */
   channels: ChannelConfig[] | undefined;
 }
@@ -91,11 +94,11 @@ export function parseFileConfig(text: string, path: string, env: NodeJS.ProcessE
       perSecondWithVideo: { ...DEFAULT_PRICES[model].perSecondWithVideo, ...toMicros(override.per_second_with_reference_video) },
     };
   }
-  return { prices, channels: parsed.data.channels };
+  return { prices, creditsPerUsd: parsed.data.credits_per_usd, channels: parsed.data.channels };
 }
 
 export async function loadFileConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<FileConfig> {
-  if (!path) return { prices: DEFAULT_PRICES, channels: undefined };
+  if (!path) return { prices: DEFAULT_PRICES, creditsPerUsd: 1, channels: undefined };
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -10,8 +10,21 @@ import { badRequest } from './errors.js';
  */
 export const MAX_SEED = 4_294_967_295;
 export const MAX_URL_LENGTH = 4096;
-const IMAGE_ROLES = ['first_frame', 'last_frame', 'reference_image'] as const;
+export const IMAGE_ROLES = ['first_frame', 'last_frame', 'reference_image'] as const;
 export type ImageRole = (typeof IMAGE_ROLES)[number];
+export const DURATION_SECONDS = { min: 4, max: 15 } as const;
+/** Most entries per media field, and reference files in all (SPEC §3). */
+export const MEDIA_COUNT_LIMITS = { image_urls: 9, image_with_roles: 9, video_urls: 3, audio_urls: 3, total: 12 } as const;
+/** What an absent (or null) field means; the model docs and input schema state these too. */
+export const SUBMIT_DEFAULTS = {
+  duration: 5,
+  size: '16:9',
+  resolution: '720p',
+  seed: -1,
+  generate_audio: false,
+  return_last_frame: false,
+} as const satisfies { duration: number; size: Size; resolution: Resolution; seed: number; generate_audio: boolean; return_last_frame: boolean };
+const DURATION_RULE = `duration must be an integer number of seconds from ${DURATION_SECONDS.min} to ${DURATION_SECONDS.max}`;
 
 const msg = (text: string) => ({ error: () => text });
 export const MAX_CALLBACK_URL_LENGTH = 2048;
@@ -38,10 +51,10 @@ export const SubmitBody = z
       .meta({ description: 'Video generation model', examples: ['doubao-seedance-2.0'] }),
     prompt: z.string(msg('prompt must be a string')).nullish().meta({ description: 'Video content description; required when no image or video reference is given' }),
     duration: z
-      .number(msg('duration must be an integer number of seconds from 4 to 15'))
-      .int(msg('duration must be an integer number of seconds from 4 to 15'))
-      .min(4, msg('duration must be an integer number of seconds from 4 to 15'))
-      .max(15, msg('duration must be an integer number of seconds from 4 to 15'))
+      .number(msg(DURATION_RULE))
+      .int(msg(DURATION_RULE))
+      .min(DURATION_SECONDS.min, msg(DURATION_RULE))
+      .max(DURATION_SECONDS.max, msg(DURATION_RULE))
       .nullish()
       .meta({ description: 'Seconds, 4 to 15; default 5' }),
     size: z.enum(SIZES, msg(`size must be one of ${SIZES.join(', ')}`)).nullish().meta({ description: 'Aspect ratio; default 16:9' }),
@@ -67,7 +80,7 @@ export const SubmitBody = z
       .nullish(),
     image_urls: z
       .array(urlString('image_urls'), msg('image_urls must be an array of URL strings'))
-      .max(9, msg('image_urls allows at most 9 images'))
+      .max(MEDIA_COUNT_LIMITS.image_urls, msg(`image_urls allows at most ${MEDIA_COUNT_LIMITS.image_urls} images`))
       .nullish(),
     image_with_roles: z
       .array(
@@ -80,18 +93,18 @@ export const SubmitBody = z
         ),
         msg('image_with_roles must be an array of {"url","role"} objects'),
       )
-      .max(9, msg('image_with_roles allows at most 9 images'))
+      .max(MEDIA_COUNT_LIMITS.image_with_roles, msg(`image_with_roles allows at most ${MEDIA_COUNT_LIMITS.image_with_roles} images`))
       .nullish(),
     video_urls: z
       .array(urlString('video_urls'), msg('video_urls must be an array of URL strings'))
-      .max(3, msg('video_urls allows at most 3 videos'))
+      .max(MEDIA_COUNT_LIMITS.video_urls, msg(`video_urls allows at most ${MEDIA_COUNT_LIMITS.video_urls} videos`))
       .nullish(),
     audio_urls: z
       .array(urlString('audio_urls'), msg('audio_urls must be an array of URL strings'))
-      .max(3, msg('audio_urls allows at most 3 audio files'))
+      .max(MEDIA_COUNT_LIMITS.audio_urls, msg(`audio_urls allows at most ${MEDIA_COUNT_LIMITS.audio_urls} audio files`))
       .nullish(),
     callback_url: CallbackUrl.nullish(),
-  }, msg('the request body must be a JSON object'))
+  }, { error: (issue) => (issue.input == null ? 'the request body is empty: send a JSON object' : 'the request body must be a JSON object') })
   .meta({ id: 'SubmitRequest' });
 export type SubmitBody = z.infer<typeof SubmitBody>;
 
@@ -123,7 +136,7 @@ export interface TaskRequest {
   media: MediaInput[];
 }
 
-const ASSET_URL = /^asset:\/\/([A-Za-z0-9_.-]{1,128})$/;
+export const ASSET_URL = /^asset:\/\/([A-Za-z0-9_.-]{1,128})$/;
 
 function parseMediaUrl(url: string, field: string, model: ModelSpec): { assetId: string | null } {
   if (url.length > MAX_URL_LENGTH) throw badRequest(`${field} is longer than ${MAX_URL_LENGTH} characters`, field);
@@ -157,7 +170,7 @@ function resolveModelOrThrow(name: string): ModelSpec {
 }
 
 function resolveResolution(value: string | null | undefined, model: ModelSpec): Resolution {
-  if (value == null) return '720p';
+  if (value == null) return SUBMIT_DEFAULTS.resolution;
   const normalized = value.toLowerCase() as Resolution;
   if (!model.resolutions.includes(normalized)) {
     throw badRequest(`resolution "${value}" is not available for ${model.id}: use one of ${model.resolutions.join(', ')}`, 'resolution');
@@ -205,7 +218,9 @@ function checkRoleRules(body: SubmitBody, media: MediaInput[]): void {
   if (audios > 0 && visualReferences === 0) {
     throw badRequest('audio_urls needs at least one reference image or reference video', 'audio_urls');
   }
-  if (media.length > 12) throw badRequest(`at most 12 reference files in all are allowed; got ${media.length}`, 'image_urls');
+  if (media.length > MEDIA_COUNT_LIMITS.total) {
+    throw badRequest(`at most ${MEDIA_COUNT_LIMITS.total} reference files in all are allowed; got ${media.length}`, 'image_urls');
+  }
 }
 
 function checkPrompt(prompt: string, media: MediaInput[], model: ModelSpec): void {
@@ -232,12 +247,12 @@ export function checkSubmitRules(body: SubmitBody): TaskRequest {
   return {
     model: model.id,
     prompt,
-    duration: body.duration ?? 5,
-    size: body.size ?? '16:9',
+    duration: body.duration ?? SUBMIT_DEFAULTS.duration,
+    size: body.size ?? SUBMIT_DEFAULTS.size,
     resolution,
-    requestedSeed: body.seed ?? -1,
-    generateAudio: body.generate_audio ?? false,
-    returnLastFrame: body.return_last_frame ?? false,
+    requestedSeed: body.seed ?? SUBMIT_DEFAULTS.seed,
+    generateAudio: body.generate_audio ?? SUBMIT_DEFAULTS.generate_audio,
+    returnLastFrame: body.return_last_frame ?? SUBMIT_DEFAULTS.return_last_frame,
     tools: body.tools ?? [],
     media,
   };

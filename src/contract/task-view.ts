@@ -21,6 +21,7 @@ export const TaskObject = z
       .optional(),
     error: z.object({ code: z.string(), message: z.string(), type: z.string() }).optional(),
     cost: z.number().meta({ description: 'USD' }),
+    credits_cost: z.number().meta({ description: 'the same charge in the operator\'s credit unit (credits_per_usd, default 1 credit = 1 USD)' }),
   })
   .meta({ id: 'Task' });
 export type TaskObject = z.infer<typeof TaskObject>;
@@ -34,12 +35,6 @@ export const TaskListResponse = z
     next_after: z.string().nullable().meta({ description: 'pass as `after` for the next page' }),
   })
   .meta({ id: 'TaskListResponse' });
-export const SubmitResponse = z
-  .object({
-    code: z.literal(200),
-    data: z.array(z.object({ status: z.literal('submitted'), task_id: z.string() })),
-  })
-  .meta({ id: 'SubmitResponse' });
 export const ErrorResponse = z
   .object({
     error: z.object({ code: z.number().int(), message: z.string(), type: z.string(), param: z.string().optional() }),
@@ -47,11 +42,15 @@ export const ErrorResponse = z
   .meta({ id: 'Error' });
 
 const unix = (ms: number) => Math.floor(ms / 1000);
+/** Micro-USD to credits, rounded to 6 decimals like `cost`. */
+const creditsOf = (micros: number, perUsd: number) => Math.round(micros * perUsd) / 1e6;
 
 export interface ViewOptions {
   language: Language;
   /** Absolute signed URL of a stored result file. */
   fileUrl: (key: string, expiresAt: number) => string;
+  /** The operator's credits per USD (PriceBook.creditsPerUsd). */
+  creditsPerUsd: number;
 }
 
 export function toTaskObject(task: TaskRecord, o: ViewOptions): TaskObject {
@@ -62,6 +61,7 @@ export function toTaskObject(task: TaskRecord, o: ViewOptions): TaskObject {
     created: unix(task.createdAt),
     estimated_time: task.estimatedSeconds,
     cost: microsToUsd(task.costMicros),
+    credits_cost: creditsOf(task.costMicros, o.creditsPerUsd),
   };
   if (task.status === 'completed' && task.result && task.finishedAt !== null) {
     const { video, lastFrame, expiresAt } = task.result;

@@ -188,10 +188,15 @@ export class Http {
 
   /** `send` and parse the JSON body. */
   async json<T = unknown>(o: RequestOptions): Promise<T> {
+    return (await this.jsonWithHeaders<T>(o)).body;
+  }
+
+  /** `json`, with the answer's headers. */
+  async jsonWithHeaders<T = unknown>(o: RequestOptions): Promise<{ body: T; headers: Headers }> {
     const res = await this.send(o);
     const text = await res.text();
     try {
-      return JSON.parse(text) as T;
+      return { body: JSON.parse(text) as T, headers: res.headers };
     } catch {
       throw new VidgateError({
         message: `${o.method} ${o.path} answered ${res.status} with a body that is not JSON: ${oneLine(text) || '(empty)'}`,

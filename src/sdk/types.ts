@@ -53,6 +53,8 @@ export interface GenerateParams {
 export interface Submission {
   task_id: string;
   status: 'submitted';
+  /** The host answered from an earlier submit with the same Idempotency-Key (`Idempotency-Replayed: true`). */
+  replayed: boolean;
 }
 
 export type TaskStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';

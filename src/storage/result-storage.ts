@@ -1,5 +1,5 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { StoredFile } from '../store/types.js';
 
@@ -30,18 +30,23 @@ export class ResultStorage {
     return path.startsWith(this.root + sep) ? path : null;
   }
 
-  /** Moves rendered files in (same file system, so a rename) and returns how to find them. */
-  async keep(taskId: string, files: OutputFile[]): Promise<{ files: StoredFile[]; discard: () => Promise<void> }> {
+  /**
+   * Moves rendered files in (same file system, so a rename) and returns how to find them. They are
+   * named after the task (`task_….mp4`, `task_…_last_frame.png`): clients save a download under the
+   * last segment of its URL, which is the stored name.
+   */
+  async keep(taskId: string, files: { video: OutputFile; lastFrame: OutputFile | null }): Promise<{ video: StoredFile; lastFrame: StoredFile | null; discard: () => Promise<void> }> {
     const folder = `${taskId}/${randomBytes(6).toString('hex')}`;
     const dir = join(this.root, folder);
     await mkdir(dir, { recursive: true });
-    const stored: StoredFile[] = [];
-    for (const file of files) {
-      const target = join(dir, file.name);
+    const move = async (file: OutputFile, name: string): Promise<StoredFile> => {
+      const target = join(dir, name);
       await rename(file.path, target);
-      stored.push({ key: `${folder}/${file.name}`, bytes: (await stat(target)).size, contentType: file.contentType });
-    }
-    return { files: stored, discard: () => rm(dir, { recursive: true, force: true }) };
+      return { key: `${folder}/${name}`, bytes: (await stat(target)).size, contentType: file.contentType };
+    };
+    const video = await move(files.video, `${taskId}${extname(files.video.name) || '.mp4'}`);
+    const lastFrame = files.lastFrame ? await move(files.lastFrame, `${taskId}_last_frame${extname(files.lastFrame.name) || '.png'}`) : null;
+    return { video, lastFrame, discard: () => rm(dir, { recursive: true, force: true }) };
   }
 
   async removeTask(taskId: string): Promise<void> {

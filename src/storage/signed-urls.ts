@@ -2,8 +2,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Result files are public to whoever holds the URL until it expires, like the upstreams' own links:
- * `/files/<key>?expires=<unix s>&signature=<HMAC-SHA256(key \n expires)>`.
+ * `/files/<expires unix s>/<HMAC-SHA256(key \n expires)>/<key>`. Expiry and signature are in the
+ * path so that the URL ends in the file's own name, which clients use to name the download. Links
+ * of the earlier form, `/files/<key>?expires=&signature=`, carry the same signature and still work.
  */
+const encodePath = (key: string) => key.split('/').map(encodeURIComponent).join('/');
+
 export class UrlSigner {
   /** A task's links keep their expiry, so a task polled over and over is signed once. */
   private readonly recent = new Map<string, string>();
@@ -24,11 +28,16 @@ export class UrlSigner {
     return signature;
   }
 
-  /** Path and query only; the caller puts its public base URL in front. */
+  /** A result file's path, ending in its name; the caller puts its public base URL in front. */
+  resultPath(key: string, expiresAtMs: number): string {
+    const expires = Math.floor(expiresAtMs / 1000);
+    return `/files/${expires}/${this.signature(key, expires)}/${encodePath(key)}`;
+  }
+
+  /** Path and query, the signature in the query (assets, uploads, and results before resultPath). */
   signedPath(key: string, expiresAtMs: number): string {
     const expires = Math.floor(expiresAtMs / 1000);
-    const path = key.split('/').map(encodeURIComponent).join('/');
-    return `/files/${path}?expires=${expires}&signature=${this.signature(key, expires)}`;
+    return `/files/${encodePath(key)}?expires=${expires}&signature=${this.signature(key, expires)}`;
   }
 
   verify(key: string, expires: string | undefined, signature: string | undefined, nowMs: number): 'ok' | 'invalid' | 'expired' {

@@ -39,7 +39,8 @@ const usd = (micros: number) => `$${microsToUsd(micros).toFixed(6).replace(/0{1,
 export class TaskService {
   constructor(private readonly o: TaskServiceOptions) {}
 
-  async submit(caller: Caller, body: SubmitBody, idempotencyKey?: string): Promise<TaskRecord> {
+  /** `replayed`: answered from an earlier submit with the same Idempotency-Key and body. */
+  async submit(caller: Caller, body: SubmitBody, idempotencyKey?: string): Promise<{ task: TaskRecord; replayed: boolean }> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw badRequest('Idempotency-Key must be 1 to 255 printable ASCII characters', 'Idempotency-Key');
     }
@@ -68,7 +69,7 @@ export class TaskService {
     });
     const id = this.answer(outcome, task.id, task.costMicros);
     if (outcome.kind === 'created') this.o.onSubmitted(id);
-    return (await this.o.store.getTask(id))!;
+    return { task: (await this.o.store.getTask(id))!, replayed: outcome.kind === 'replayed' };
   }
 
   private answer(outcome: SubmitOutcome, newId: string, price: number): string {

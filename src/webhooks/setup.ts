@@ -43,11 +43,11 @@ function listeningBase(server: FastifyInstance | null): string {
 /** Webhooks, live events and run-time estimates, built from configuration so app.ts needs only a few lines. */
 export function createPushChannels(
   config: Config,
-  deps: { store: Store; signer: UrlSigner; clock: () => number; logger: Logger; owner: LeaseOwner },
+  deps: { store: Store; signer: UrlSigner; clock: () => number; logger: Logger; owner: LeaseOwner; creditsPerUsd: number },
 ): PushChannels {
   const { store, signer, clock, logger } = deps;
   let server: FastifyInstance | null = null;
-  const fileUrl = (key: string, expiresAt: number) => (config.publicUrl ?? listeningBase(server)) + signer.signedPath(key, expiresAt);
+  const fileUrl = (key: string, expiresAt: number) => (config.publicUrl ?? listeningBase(server)) + signer.resultPath(key, expiresAt);
   const events = new TaskEvents({ store, logger: logger.child({ component: 'events' }), pollMs: config.eventsPollMs, heartbeatMs: config.eventsHeartbeatMs });
   const secrets = new WebhookSecrets(store, clock);
   const worker = new WebhookWorker({
@@ -59,7 +59,7 @@ export function createPushChannels(
     secrets,
     render: async (delivery) => {
       const task = await store.getTask(delivery.taskId);
-      return task ? webhookBody(task, delivery, fileUrl) : null;
+      return task ? webhookBody(task, delivery, { language: 'en', fileUrl, creditsPerUsd: deps.creditsPerUsd }) : null;
     },
     retrySchedule: config.webhookRetryScheduleMs,
     timeoutMs: config.webhookTimeoutMs,

@@ -156,7 +156,8 @@ describe('the seed cURL example', () => {
     expect(json.code).toBe(200);
     const task = json.data;
     // Completed without last frame: no error, no last_frame_url (SPEC §2.2).
-    expect(Object.keys(task).sort()).toEqual(['actual_time', 'completed', 'cost', 'created', 'estimated_time', 'id', 'progress', 'result', 'status']);
+    expect(Object.keys(task).sort()).toEqual(['actual_time', 'completed', 'cost', 'created', 'credits_cost', 'estimated_time', 'id', 'progress', 'result', 'status']);
+    expect(task.credits_cost).toBe(task.cost);
     expect(task.id).toBe(id);
     expect(task.status).toBe('completed');
     expect(task.progress).toBe(100);

@@ -30,9 +30,27 @@ const localPath = (url: string) => url.replace('https://videos.example.test', ''
 describe('signed result URLs', () => {
   it('are built on VIDGATE_PUBLIC_URL and expire after 72 h by default', async () => {
     const data = (await get(`/v1/tasks/${doneId}`)).json().data;
-    expect(video.url).toMatch(new RegExp(`^https://videos\\.example\\.test/files/${doneId}/[0-9a-f]{12}/video\\.mp4\\?expires=\\d+&signature=[\\w-]{43}$`));
-    expect(lastFrameUrl).toMatch(/\/last_frame\.png\?expires=/);
+    // Expiry and signature in the path, the task's own file name last: clients name downloads after it.
+    expect(video.url).toMatch(new RegExp(`^https://videos\\.example\\.test/files/\\d+/[\\w-]{43}/${doneId}/[0-9a-f]{12}/${doneId}\\.mp4$`));
+    expect(lastFrameUrl).toMatch(new RegExp(`/${doneId}/[0-9a-f]{12}/${doneId}_last_frame\\.png$`));
+    expect(video.url.split('/').pop()).toBe(`${doneId}.mp4`);
+    expect(Number(video.url.split('/')[4])).toBe(data.result.videos[0].expires_at);
     expect(data.result.videos[0].expires_at).toBe(data.completed + 72 * 3600);
+  });
+
+  it('of the earlier form (?expires=&signature=) still work until they expire', async () => {
+    const [, , , , expires, signature, ...key] = video.url.split('/');
+    const old = `/files/${key.join('/')}?expires=${expires}&signature=${signature}`;
+    const res = await get(old, {});
+    expect(res.statusCode).toBe(200);
+    expect(res.rawPayload.length).toBe(video.bytes);
+    t.advanceClock(73 * 3600 * 1000);
+    try {
+      expect((await get(old, {})).json().error).toMatchObject({ code: 403, message: /expired/ });
+      expect((await get(localPath(video.url), {})).json().error).toMatchObject({ code: 403, message: /expired/ });
+    } finally {
+      t.advanceClock(-73 * 3600 * 1000);
+    }
   });
 
   it('serve the file without an API key', async () => {
@@ -45,17 +63,18 @@ describe('signed result URLs', () => {
   });
 
   it('refuse a tampered signature or a changed expiry with 403', async () => {
-    const tampered = localPath(video.url).replace(/signature=.(.*)$/, 'signature=A$1');
+    const [, , , , expires, signature, ...key] = video.url.split('/');
+    const tampered = `/files/${expires}/A${signature!.slice(1)}/${key.join('/')}`;
     expect((await get(tampered, {})).statusCode).toBe(403);
-    const later = localPath(video.url).replace(/expires=(\d+)/, (_, e) => `expires=${Number(e) + 3600}`);
+    const later = `/files/${Number(expires) + 3600}/${signature}/${key.join('/')}`;
     expect((await get(later, {})).json().error).toMatchObject({ code: 403, message: /invalid or missing URL signature/ });
-    expect((await get(localPath(video.url).split('?')[0]!, {})).statusCode).toBe(403);
+    expect((await get(`/files/${key.join('/')}`, {})).statusCode).toBe(403);
   });
 
   it('cannot be bent to another file', async () => {
-    const other = localPath(video.url).replace('video.mp4', 'last_frame.png');
+    const other = localPath(video.url).replace(`${doneId}.mp4`, `${doneId}_last_frame.png`);
     expect((await get(other, {})).statusCode).toBe(403);
-    const traversal = localPath(video.url).replace(`/files/${doneId}/`, '/files/..%2F..%2F/');
+    const traversal = localPath(video.url).replace(`/${doneId}/`, '/..%2F..%2F/');
     expect([403, 404]).toContain((await get(traversal, {})).statusCode);
   });
 });

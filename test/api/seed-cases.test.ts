@@ -115,7 +115,8 @@ describe('seed use cases 1–9 are accepted', () => {
     const { code, data } = got.json();
     expect(code).toBe(200);
     // A pending task has exactly these fields (SPEC §2.2): no completed/actual_time/result/error yet.
-    expect(Object.keys(data).sort()).toEqual(['cost', 'created', 'estimated_time', 'id', 'progress', 'status']);
+    expect(Object.keys(data).sort()).toEqual(['cost', 'created', 'credits_cost', 'estimated_time', 'id', 'progress', 'status']);
+    expect(data.credits_cost).toBe(data.cost);
     expect(data.id).toBe(id);
     expect(data.status).toBe('pending');
     expect(data.progress).toBe(0);

@@ -74,7 +74,7 @@ describe('vidgate generate against a running vidgate', () => {
     expect(r.stderr).toContain(`vidgate tasks wait ${id}`);
     const json = await runCli(['generate', 'Another', '--resolution', '480p', '--duration', '4', '--json'], env);
     const submitted = JSON.parse(json.stdout);
-    expect(submitted).toEqual({ task_id: expect.stringMatching(/^task_/), status: 'submitted' });
+    expect(submitted).toEqual({ task_id: expect.stringMatching(/^task_/), status: 'submitted', replayed: false });
     await Promise.all([v.settled(id), v.settled(submitted.task_id)]); // let them run before the app closes
   });
 

@@ -3,12 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeArk, type FakeArk } from '../helpers/upstreams/fake-ark.js';
 import { startFakeApimart, type FakeApimart } from '../helpers/upstreams/fake-apimart.js';
 import { createAccountWithKey } from '../../src/auth/keys.js';
 import { startFixtureServer } from '../helpers/fixture-server.js';
+import { PYTHON_PROTOCOLS, startPythonFileServer } from '../helpers/foreign/python-http.js';
+import { startRawHttpServer, type Framing } from '../helpers/foreign/raw-http.js';
+import { holdSamples, sampleFrame, sampleVideo } from '../helpers/upstreams/sample-video.js';
 
 const FAST_POLLING = 'first_poll_ms: 5\n    max_poll_ms: 20';
 const CASE_1 = { model: 'doubao-seedance-2.0', prompt: 'A kitten yawning at the camera', resolution: '720p', size: '16:9', duration: 5, seed: 42, generate_audio: true };
@@ -432,15 +435,17 @@ describe('apimart channel', () => {
 `;
 
   it.each([
-    ['array', 'array'],
-    ['object', 'string'],
-  ] as const)('relays to an APIMart-compatible upstream (data as %s, url as %s)', async (variant, urlVariant) => {
-    const apimart = await fakeApimart({ variant, urlVariant });
+    ['array', 'array', false],
+    ['object', 'string', false],
+    ['array', 'string', true],
+  ] as const)('relays to an APIMart-compatible upstream (data as %s, url as %s, answer versions %s)', async (variant, urlVariant, speaksVersions) => {
+    const apimart = await fakeApimart({ variant, urlVariant, speaksVersions });
     const t = await gateway(apimartChannel(apimart.baseUrl, 'apimart-key'));
     const id = await t.submit({ ...CASE_1, image_urls: undefined });
     expect(await t.settled(id)).toMatchObject({ status: 'completed', provider: 'relay' });
     const [submission] = apimart.submissions();
     expect(submission!.headers['idempotency-key']).toBe(id);
+    expect(submission!.headers['x-apimart-response-version']).toBe('2026-07-27');
     expect(submission!.body).toMatchObject({ model: 'doubao-seedance-2.0', prompt: CASE_1.prompt, duration: 5, size: '16:9', resolution: '720p', generate_audio: true });
   });
 
@@ -484,5 +489,79 @@ describe('apimart channel', () => {
     expect(done).toMatchObject({ status: 'completed', provider: 'relay' });
     const downstreamTasks = await downstream.app.store.listTasks({ accountId: (await downstream.app.store.listAccounts(10)).at(-1)!.id, limit: 5 });
     expect(downstreamTasks).toEqual([expect.objectContaining({ status: 'completed', provider: 'local' })]);
+  });
+});
+
+describe('ark results hosted by peers we did not write', () => {
+  let video: Buffer;
+  let frame: Buffer;
+  let hosted: string;
+  let release: () => void;
+
+  beforeAll(async () => {
+    release = holdSamples();
+    // 1.6 MB, more than undici buffers: the body is under backpressure when a closing peer's FIN arrives.
+    video = await readFile(await sampleVideo({ width: 1280, height: 720, seconds: 2, audio: true }));
+    frame = await readFile(await sampleFrame());
+    hosted = await mkdtemp(join(tmpdir(), 'vidgate-hosted-results-'));
+    await writeFile(join(hosted, 'result.mp4'), video);
+    await writeFile(join(hosted, 'last_frame.png'), frame);
+  });
+  afterAll(async () => {
+    release?.();
+    if (hosted) await rm(hosted, { recursive: true, force: true });
+  });
+
+  /** A task with a last frame whose Ark twin succeeds with these links. */
+  async function finishedWith(content: { video_url: string; last_frame_url: string }) {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    const t = await gateway(arkChannel(ark));
+    const id = await t.submit({ ...CASE_1, return_last_frame: true });
+    await expect.poll(() => ark.tasks().length).toBe(1);
+    ark.advance(ark.tasks()[0]!.id, 'succeeded', { content });
+    return { t, task: await t.settled(id) };
+  }
+
+  const expectCopied = async (t: TestApp, task: Awaited<ReturnType<typeof finishedWith>>['task']) => {
+    expect(task.status, JSON.stringify(task.error)).toBe('completed');
+    expect((await readFile(join(t.dataDir, 'results', task.result!.video.key))).equals(video)).toBe(true);
+    expect((await readFile(join(t.dataDir, 'results', task.result!.lastFrame!.key))).equals(frame)).toBe(true);
+  };
+
+  it.each(PYTHON_PROTOCOLS)("Python's http.server in %s: the video and last frame are copied byte for byte", async (protocol) => {
+    const python = await startPythonFileServer({ dir: hosted, protocol });
+    cleanups.push(() => python.close());
+    const { t, task } = await finishedWith({ video_url: python.url('result.mp4'), last_frame_url: python.url('last_frame.png') });
+    await expectCopied(t, task);
+    await python.waitForRequests('/last_frame.png');
+    expect(python.requests.map((r) => `${r.path} ${r.status}`)).toEqual(['/result.mp4 200', '/last_frame.png 200']);
+    expect(python.errors).toEqual([]);
+  });
+
+  const rawHosts = async (framing: Framing) => {
+    const [videoHost, frameHost] = await Promise.all([
+      startRawHttpServer({ framing, body: video, contentType: 'video/mp4' }),
+      startRawHttpServer({ framing: 'content-length', body: frame, contentType: 'image/png' }),
+    ]);
+    cleanups.push(() => videoHost.close(), () => frameHost.close());
+    return { video_url: `${videoHost.url}/result.mp4`, last_frame_url: `${frameHost.url}/last_frame.png` };
+  };
+
+  // `chunked` is chunked encoding with `Connection: close`: the body's end and the FIN arrive together.
+  it.each(['content-length', 'chunked', 'eof'] as Framing[])('a raw socket server answering with %s framing, then FIN: copied byte for byte', async (framing) => {
+    const { t, task } = await finishedWith(await rawHosts(framing));
+    await expectCopied(t, task);
+  });
+
+  it.each([
+    ['short-content-length', 'the body did not match its Content-Length'],
+    ['truncated-chunked', 'network error: Response does not match the HTTP/1.1 protocol (Invalid EOF state)'],
+    ['reset', 'the connection was closed before the file was complete'],
+  ] as Array<[Framing, string]>)('a raw socket server answering with %s framing: the task fails with a clear error, refunded, the service alive', async (framing, detail) => {
+    const { t, task } = await finishedWith(await rawHosts(framing));
+    expect(task).toMatchObject({ status: 'failed', error: { code: 'provider_error', params: { detail: `could not copy the result from the upstream: ${detail}` } } });
+    expect(await ledgerKinds(t, task)).toEqual(['refund', 'reserve']);
+    expect((await t.app.server.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 });

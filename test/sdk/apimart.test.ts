@@ -11,18 +11,21 @@ import { createClient, VidgateError } from '../../src/sdk/index.js';
  * `data` as an array or an object, result `url` as an array or a string.
  */
 const VARIANTS = [
-  { variant: 'array', urlVariant: 'array' },
-  { variant: 'object', urlVariant: 'string' },
+  // A host of the seed's era: it ignores X-APIMart-Response-Version.
+  { variant: 'array', urlVariant: 'array', speaksVersions: false },
+  { variant: 'object', urlVariant: 'string', speaksVersions: false },
+  // The current APIMart: it answers the version the SDK asks for.
+  { variant: 'array', urlVariant: 'string', speaksVersions: true },
 ] as const;
 
-describe.each(VARIANTS)('SDK against an APIMart-compatible host (data $variant, url $urlVariant)', ({ variant, urlVariant }) => {
+describe.each(VARIANTS)('SDK against an APIMart-compatible host (data $variant, url $urlVariant, versions $speaksVersions)', ({ variant, urlVariant, speaksVersions }) => {
   let fake: FakeApimart;
   let dir: string;
   const client = (options: { apiKey?: string; maxRetries?: number } = {}) =>
     createClient({ baseURL: fake.baseUrl, apiKey: 'apimart-key', ...options });
 
   beforeAll(async () => {
-    fake = await startFakeApimart({ variant, urlVariant });
+    fake = await startFakeApimart({ variant, urlVariant, speaksVersions });
     dir = await mkdtemp(join(tmpdir(), 'vidgate-sdk-apimart-'));
   });
   afterEach(() => {
@@ -36,7 +39,9 @@ describe.each(VARIANTS)('SDK against an APIMart-compatible host (data $variant, 
   it('generate → wait → download', async () => {
     const c = client();
     const submitted = await c.videos.generate({ model: 'doubao-seedance-2.0', prompt: 'A kitten yawning at the camera', generate_audio: true, size: '16:9' });
-    expect(submitted).toEqual({ task_id: expect.stringMatching(/^task_/), status: 'submitted' });
+    expect(submitted).toEqual({ task_id: expect.stringMatching(/^task_/), status: 'submitted', replayed: false });
+    // The SDK asks for the current answer shape; the fake answers in it, and the SDK reads it.
+    expect(fake.submissions().at(-1)!.headers['x-apimart-response-version']).toBe('2026-07-27');
     expect(fake.submissions().at(-1)!.body).toMatchObject({ model: 'doubao-seedance-2.0', prompt: 'A kitten yawning at the camera', generate_audio: true });
 
     const statuses: string[] = [];

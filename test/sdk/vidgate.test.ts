@@ -34,7 +34,7 @@ describe('SDK against a running vidgate', () => {
       generate_audio: true,
       return_last_frame: true,
     });
-    expect(submitted).toEqual({ task_id: expect.stringMatching(/^task_[0-9A-Z]{26}$/), status: 'submitted' });
+    expect(submitted).toEqual({ task_id: expect.stringMatching(/^task_[0-9A-Z]{26}$/), status: 'submitted', replayed: false });
 
     const seen: Task[] = [];
     const task = await client.tasks.wait(submitted.task_id, { onProgress: (t) => seen.push(t), pollInterval: 200 });

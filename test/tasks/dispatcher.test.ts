@@ -119,7 +119,7 @@ describe('dispatcher', () => {
     provider.started[0]!.finish();
     const task = await done;
     expect(task).toMatchObject({ status: 'completed', progress: 100, attempts: 1 });
-    expect(task.result!.video.key).toMatch(new RegExp(`^${id}/[0-9a-f]{12}/video.mp4$`));
+    expect(task.result!.video.key).toMatch(new RegExp(`^${id}/[0-9a-f]{12}/${id}\\.mp4$`));
   });
 
   it('runs no more tasks at once than the provider allows, and picks up the next when one ends', async () => {

@@ -4,7 +4,7 @@ import { ApiError, notFound } from '../../contract/errors.js';
 import { usdToMicros } from '../../contract/prices.js';
 import { ErrorResponse, TaskObject, toTaskObject } from '../../contract/task-view.js';
 import { openAccount } from '../../billing/accounts.js';
-import { publicBase, type ApiContext } from '../context.js';
+import { type ApiContext, taskViewOptions } from '../context.js';
 import { AccountView, LedgerView, accountView, ledgerView } from './views.js';
 
 const AccountParams = z.object({ account_id: z.string().max(64) });
@@ -114,9 +114,8 @@ export const adminAccountRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       async (request) => {
         await mustExist(request.params.account_id);
         const tasks = await ctx.store.listTasks({ accountId: request.params.account_id, ...request.query });
-        const base = publicBase(ctx, request);
-        const fileUrl = (key: string, expiresAt: number) => base + ctx.signer.signedPath(key, expiresAt);
-        return { code: 200 as const, data: tasks.map((t) => toTaskObject(t, { language: 'en', fileUrl })) };
+        const view = taskViewOptions(ctx, request);
+        return { code: 200 as const, data: tasks.map((t) => toTaskObject(t, view)) };
       },
     );
   };

@@ -1,6 +1,9 @@
 import { callJson } from '../upstream/call-json.js';
 import type { SubmitInput, UpstreamAdapter, UpstreamStatus } from '../upstream/adapter.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
+import { RESPONSE_VERSIONS } from '../../contract/response-version.js';
+
+const RESPONSE_VERSION = RESPONSE_VERSIONS[0];
 
 interface ApimartTask {
   id?: string;
@@ -62,14 +65,16 @@ export class ApimartAdapter implements UpstreamAdapter {
       method: 'POST',
       apiKey: input.apiKey,
       body: submitBody(input),
-      // A retried submit after a crash must not start a second paid task upstream.
-      headers: { 'idempotency-key': input.taskId },
+      // A retried submit after a crash must not start a second paid task upstream (a replay answers
+      // with the same task). The current answer shape is asked for; older hosts answer the seed's.
+      headers: { 'idempotency-key': input.taskId, 'x-apimart-response-version': RESPONSE_VERSION },
       timeoutMs: this.timeoutMs,
       signal,
     })) as { data?: unknown } | null;
-    const data = Array.isArray(answer?.data) ? answer.data[0] : answer?.data;
-    const id = (data as { task_id?: unknown } | undefined)?.task_id;
-    if (typeof id !== 'string') throw new UpstreamError('unavailable', 200, 'malformed_response', 'the upstream gave no task_id');
+    // Seed: `data: [{status, task_id}]`; 2026-07-27: `data: {id, object, status}`; some hosts `data: {status, task_id}`.
+    const data = (Array.isArray(answer?.data) ? answer.data[0] : answer?.data) as { task_id?: unknown; id?: unknown } | undefined;
+    const id = data?.task_id ?? data?.id;
+    if (typeof id !== 'string' || !id) throw new UpstreamError('unavailable', 200, 'malformed_response', 'the upstream gave no task id');
     return id;
   }
 

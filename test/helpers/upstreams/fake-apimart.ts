@@ -111,6 +111,8 @@ export interface FakeApimartOptions {
   urlVariant?: 'array' | 'string';
   /** `Retry-After` seconds on 429; default 1. */
   retryAfter?: number;
+  /** Answer `X-APIMart-Response-Version: 2026-07-27` in its shape (default), or ignore it as hosts of the seed's era do. */
+  speaksVersions?: boolean;
 }
 
 export interface FakeApimart extends FakeServer<ApimartRoute> {
@@ -122,6 +124,7 @@ export interface FakeApimart extends FakeServer<ApimartRoute> {
   variant: 'array' | 'object';
   urlVariant: 'array' | 'string';
   retryAfter: number;
+  speaksVersions: boolean;
   /** Requests to the submit route, in order (rejected ones included). */
   submissions(): RecordedRequest<ApimartRoute>[];
   tasks(): FakeApimartTask[];
@@ -226,7 +229,10 @@ export async function startFakeApimart(options: FakeApimartOptions = {}): Promis
     return view(task);
   }
 
-  function submit(key: string, body: unknown): Reply {
+  /** Answers in the shape asked for by `X-APIMart-Response-Version`, as APIMart does (SPEC §2.4). */
+  function submit(key: string, body: unknown, asked: string | string[] | undefined): Reply {
+    const version = self.speaksVersions ? asked : undefined;
+    if (version !== undefined && version !== '2026-07-27') return apiError(400, 'unsupported X-APIMart-Response-Version: supported versions are 2026-07-27');
     if (!isObject(body)) return apiError(400, 'The request body must be a JSON object');
     if (typeof body.model !== 'string' || !self.models.has(body.model)) {
       return apiError(400, `model must be one of ${[...self.models].join(', ')}`, 'model');
@@ -250,6 +256,9 @@ export async function startFakeApimart(options: FakeApimartOptions = {}): Promis
       filesExpired: false,
     };
     tasks.set(task.id, task);
+    if (version === '2026-07-27') {
+      return jsonReply(200, { code: 200, data: { id: task.id, object: 'generation.task', status: 'pending' }, request_id: `req_${ulid()}` }, { 'x-apimart-response-version': version });
+    }
     const submitted = { status: 'submitted', task_id: task.id };
     return jsonReply(200, { code: 200, data: self.variant === 'object' ? submitted : [submitted] });
   }
@@ -277,7 +286,7 @@ export async function startFakeApimart(options: FakeApimartOptions = {}): Promis
     notFound: (req) => apiError(404, `no route ${req.method} ${req.path}`),
     match(req) {
       const { method, path } = req;
-      if (path === '/v1/videos/generations' && method === 'POST') return { route: 'submit', handle: authed(req, (key) => submit(key, req.body)) };
+      if (path === '/v1/videos/generations' && method === 'POST') return { route: 'submit', handle: authed(req, (key) => submit(key, req.body, req.headers['x-apimart-response-version'])) };
       const task = /^\/v1\/tasks\/([^/]+)(\/cancel)?$/.exec(path);
       const id = task ? decodeURIComponent(task[1]!) : '';
       if (task && !task[2] && method === 'GET') {
@@ -320,6 +329,7 @@ export async function startFakeApimart(options: FakeApimartOptions = {}): Promis
     models: new Set(options.models ?? APIMART_MODELS),
     lifecycle: { pending: 1, processing: 1, end: 'completed', ...options.lifecycle },
     variant: options.variant ?? 'array',
+    speaksVersions: options.speaksVersions ?? true,
     urlVariant: options.urlVariant ?? 'array',
     retryAfter: options.retryAfter ?? 1,
     submissions: () => core.requests.filter((r) => r.route === 'submit'),
