@@ -4,7 +4,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { startTestApp, TEST_KEY, type TestApp } from '../helpers/test-app.js';
+import { hashApiKey } from '../../src/auth/keys.js';
 import { startFakeArk, type FakeArk } from '../helpers/upstreams/fake-ark.js';
 import { startFakeApimart, type FakeApimart } from '../helpers/upstreams/fake-apimart.js';
 import { createAccountWithKey } from '../../src/auth/keys.js';
@@ -447,6 +448,32 @@ describe('apimart channel', () => {
     expect(submission!.headers['idempotency-key']).toBe(id);
     expect(submission!.headers['x-apimart-response-version']).toBe('2026-07-27');
     expect(submission!.body).toMatchObject({ model: 'doubao-seedance-2.0', prompt: CASE_1.prompt, duration: 5, size: '16:9', resolution: '720p', generate_audio: true });
+  });
+
+  // The seed-era client's cascade is 'cascades: vidgate → vidgate → local' further down; this is the current client's.
+  it.each(['2026-07-27'])('cascades vidgate → vidgate → local with the client in answer version %s', async (version: string | null) => {
+    const downstream = await startTestApp();
+    cleanups.push(() => downstream.close());
+    const target = await downstream.app.server.listen({ host: '127.0.0.1', port: 0 });
+    const t = await gateway(apimartChannel(target, TEST_KEY));
+    const res = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/videos/generations',
+      headers: { ...t.auth, 'content-type': 'application/json', ...(version ? { 'x-apimart-response-version': version } : {}) },
+      payload: JSON.stringify({ model: 'doubao-seedance-2.0', prompt: 'A kite over the dunes', resolution: '480p', duration: 4 }),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const id: string = version ? res.json().data.id : res.json().data[0].task_id;
+    expect(await t.settled(id)).toMatchObject({ status: 'completed', provider: 'relay' });
+    // One task downstream, completed, whatever version the client spoke (the hop between speaks the current one).
+    const below = await downstream.app.store.listTasks({ accountId: (await downstream.app.store.findApiKeyByHash(hashApiKey(TEST_KEY)))!.accountId, limit: 10 });
+    expect(below.map((b) => b.status)).toEqual(['completed']);
+    const view = (await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${id}`, headers: t.auth })).json().data;
+    const url = new URL(view.result.videos[0].url[0]);
+    expect(url.pathname.endsWith(`/${id}.mp4`)).toBe(true);
+    const file = await t.app.server.inject({ method: 'GET', url: url.pathname });
+    expect(file.statusCode).toBe(200);
+    expect(file.rawPayload.subarray(4, 8).toString()).toBe('ftyp');
   });
 
   it('a submit whose answer is lost is asked again with the same Idempotency-Key, and the upstream keeps one task', async () => {
