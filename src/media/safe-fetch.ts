@@ -127,6 +127,10 @@ export class SafeFetcher {
     const blocked = findCause(err, (e): e is BlockedAddressError => e instanceof BlockedAddressError);
     if (blocked) return fetchFailed(blocked.message);
     if (expired) return fetchFailed(`the download did not finish within ${seconds(this.opts.timeoutMs)}`);
+    // undici's parser errors carry no code: a chunked body cut short by the peer's FIN is one of them.
+    if (findCause(err, (e): e is Error => (e as Error)?.name === 'HTTPParserError' && /EOF/i.test((e as Error).message))) {
+      return fetchFailed('the connection was closed before the file was complete');
+    }
     const code = findCause(err, (e): e is Error & { code: string } => typeof (e as { code?: unknown }).code === 'string')?.code;
     switch (code) {
       case 'UND_ERR_CONNECT_TIMEOUT':

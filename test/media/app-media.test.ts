@@ -94,7 +94,7 @@ describe('tasks whose image comes from a raw socket server that writes the body 
 
   it.each([
     ['short-content-length', 'the body did not match its Content-Length'],
-    ['truncated-chunked', 'network error: Response does not match the HTTP/1.1 protocol (Invalid EOF state)'],
+    ['truncated-chunked', 'the connection was closed before the file was complete'],
     ['reset', 'the connection was closed before the file was complete'],
   ] as Array<[Framing, string]>)('%s: the task fails with media_fetch_failed naming the field, refunded, the service alive', async (framing, detail) => {
     const { task, ledger } = await run(framing);

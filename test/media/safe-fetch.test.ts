@@ -301,8 +301,7 @@ describe('SafeFetcher against peers we did not write', () => {
 
   it.each([
     ['short-content-length', 'the body did not match its Content-Length'],
-    // undici reports a chunked body cut off by FIN as a protocol error, not as a closed connection.
-    ['truncated-chunked', 'network error: Response does not match the HTTP/1.1 protocol (Invalid EOF state)'],
+    ['truncated-chunked', 'the connection was closed before the file was complete'],
     ['reset', 'the connection was closed before the file was complete'],
   ] as Array<[Framing, string]>)('a raw socket server answering with %s framing: media_fetch_failed, "%s", nothing kept', async (framing, detail) => {
     const raw = await startRawHttpServer({ framing, body });

@@ -583,7 +583,7 @@ describe('ark results hosted by peers we did not write', () => {
 
   it.each([
     ['short-content-length', 'the body did not match its Content-Length'],
-    ['truncated-chunked', 'network error: Response does not match the HTTP/1.1 protocol (Invalid EOF state)'],
+    ['truncated-chunked', 'the connection was closed before the file was complete'],
     ['reset', 'the connection was closed before the file was complete'],
   ] as Array<[Framing, string]>)('a raw socket server answering with %s framing: the task fails with a clear error, refunded, the service alive', async (framing, detail) => {
     const { t, task } = await finishedWith(await rawHosts(framing));
