@@ -13,7 +13,15 @@ export interface RunFfmpegOptions {
   signal?: AbortSignal;
   totalFrames?: number;
   onProgress?: (fraction: number) => void;
+  /** Killed when it writes no new frame and no new output time for this long (default 60 s). */
+  stallMs?: number;
 }
+
+/**
+ * An input can make ffmpeg wait forever without failing (a looped stream that yields no frame, a
+ * peer that stops sending): a run that stops advancing is ended, so no task holds a slot forever.
+ */
+const DEFAULT_STALL_MS = 60_000;
 
 const STDERR_TAIL_BYTES = 4096;
 const VERSION_TIMEOUT_MS = 10_000;
@@ -113,7 +121,7 @@ function parseVersion(output: string): string | null {
 }
 
 export function runFfmpeg(bin: FfmpegBinary, args: string[], opts: RunFfmpegOptions = {}): Promise<void> {
-  const { signal, totalFrames, onProgress } = opts;
+  const { signal, totalFrames, onProgress, stallMs = DEFAULT_STALL_MS } = opts;
   if (signal?.aborted) return Promise.reject(abortReason(signal));
   const fullArgs = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', ...args];
 
@@ -127,23 +135,34 @@ export function runFfmpeg(bin: FfmpegBinary, args: string[], opts: RunFfmpegOpti
     };
     signal?.addEventListener('abort', onAbort, { once: true });
 
+    let lastAdvance = Date.now();
+    let stalled = false;
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastAdvance < stallMs) return;
+      stalled = true;
+      child.kill('SIGKILL');
+    }, Math.max(10, Math.min(5_000, Math.floor(stallMs / 4))));
+    watchdog.unref();
+
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', progressParser(totalFrames, onProgress));
+    child.stdout.on('data', progressParser(totalFrames, onProgress, () => (lastAdvance = Date.now())));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
     });
 
     child.on('error', (error) => {
+      clearInterval(watchdog);
       signal?.removeEventListener('abort', onAbort);
       reject(new Error(`failed to start ffmpeg at ${bin.path}: ${error.message}`));
     });
     // 'close' fires only after the child has been reaped and its pipes drained, so no zombie outlives the promise.
     child.on('close', (code, killedBy) => {
+      clearInterval(watchdog);
       signal?.removeEventListener('abort', onAbort);
       if (aborted && signal) return reject(abortReason(signal));
       if (code === 0) return resolve();
-      const status = killedBy ? `signal ${killedBy}` : `exit code ${code}`;
+      const status = stalled ? `no progress for ${stallMs % 1000 === 0 ? `${stallMs / 1000} s` : `${stallMs} ms`}` : killedBy ? `signal ${killedBy}` : `exit code ${code}`;
       reject(new FfmpegError(status, stderrTail.trim() || 'no error output', inputFiles(args)));
     });
   });
@@ -154,15 +173,26 @@ function inputFiles(args: readonly string[]): string[] {
   return args.flatMap((arg, i) => (arg === '-i' && i + 1 < args.length ? [args[i + 1]!.replace(/^file:/, '')] : []));
 }
 
-function progressParser(totalFrames?: number, onProgress?: (fraction: number) => void): (chunk: string) => void {
+/** Reads `-progress` output: the frame count drives `onProgress`; a new frame or output time is an advance. */
+function progressParser(totalFrames: number | undefined, onProgress: ((fraction: number) => void) | undefined, onAdvance: () => void): (chunk: string) => void {
   let pending = '';
+  let frame = -1;
+  let outTime = -1;
   return (chunk) => {
-    if (!onProgress || !totalFrames) return;
     const lines = (pending + chunk).split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
-      const match = /^frame=(\d+)/.exec(line.trim());
-      if (match) onProgress(Math.min(1, Number(match[1]) / totalFrames));
+      const match = /^(frame|out_time_us)=(\d+)/.exec(line.trim());
+      if (!match) continue;
+      const value = Number(match[2]);
+      if (match[1] === 'frame') {
+        if (value > frame) onAdvance();
+        frame = Math.max(frame, value);
+        if (onProgress && totalFrames) onProgress(Math.min(1, value / totalFrames));
+      } else {
+        if (value > outTime) onAdvance();
+        outTime = Math.max(outTime, value);
+      }
     }
   };
 }
