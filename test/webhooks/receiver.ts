@@ -43,6 +43,33 @@ export function verify(secret: string, id: string, timestamp: string, body: stri
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/** A delivery as any receiver saw it: its Standard Webhooks headers parsed, its signatures tried. */
+export function receivedDelivery(
+  seen: { n: number; body: string; header: (name: string) => string | undefined },
+  secrets: readonly string[],
+): Received {
+  const id = seen.header('webhook-id') ?? '';
+  const timestamp = seen.header('webhook-timestamp') ?? '';
+  const signatures = (seen.header('webhook-signature') ?? '').split(' ').filter(Boolean);
+  let json: Received['json'];
+  try {
+    json = JSON.parse(seen.body);
+  } catch {
+    json = { code: 0, data: { id: '', status: 'unparseable', progress: -1 } };
+  }
+  return {
+    n: seen.n,
+    id,
+    timestamp: Number(timestamp),
+    signatures,
+    body: seen.body,
+    json,
+    verifiedWith: secrets.filter((s) => signatures.some((sig) => verify(s, id, timestamp, seen.body, sig))),
+    contentType: seen.header('content-type'),
+    receivedAt: Date.now(),
+  };
+}
+
 export async function startReceiver(respond: (r: Received) => Action = () => ({ status: 200 })): Promise<Receiver> {
   const received: Received[] = [];
   const waiters: Array<{ match: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
@@ -53,26 +80,11 @@ export async function startReceiver(respond: (r: Received) => Action = () => ({ 
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const id = String(req.headers['webhook-id'] ?? '');
-      const timestamp = String(req.headers['webhook-timestamp'] ?? '');
-      const signatures = String(req.headers['webhook-signature'] ?? '').split(' ').filter(Boolean);
-      let json: Received['json'];
-      try {
-        json = JSON.parse(body);
-      } catch {
-        json = { code: 0, data: { id: '', status: 'unparseable', progress: -1 } };
-      }
-      const r: Received = {
-        n: received.length + 1,
-        id,
-        timestamp: Number(timestamp),
-        signatures,
-        body,
-        json,
-        verifiedWith: state.secrets.filter((s) => signatures.some((sig) => verify(s, id, timestamp, body, sig))),
-        contentType: req.headers['content-type'],
-        receivedAt: Date.now(),
+      const header = (name: string) => {
+        const value = req.headers[name];
+        return Array.isArray(value) ? value[0] : value;
       };
+      const r = receivedDelivery({ n: received.length + 1, body, header }, state.secrets);
       received.push(r);
       const action = respond(r);
       if (action === 'hang') held.push(res);

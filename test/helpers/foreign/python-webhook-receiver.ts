@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { verify, type Action, type Received, type Receiver } from '../../webhooks/receiver.js';
+import { receivedDelivery, type Action, type Received, type Receiver } from '../../webhooks/receiver.js';
 import { killWithParent, stopChild, type PythonProtocol } from './python-http.js';
 
 /**
@@ -51,26 +51,7 @@ export async function startPythonReceiver(
   const onRequest = (seen: Seen) => {
     const header = (name: string) => seen.headers.find(([k]) => k.toLowerCase() === name)?.[1];
     const body = Buffer.from(seen.body_b64, 'base64').toString('utf8');
-    const id = header('webhook-id') ?? '';
-    const timestamp = header('webhook-timestamp') ?? '';
-    const signatures = (header('webhook-signature') ?? '').split(' ').filter(Boolean);
-    let json: Received['json'];
-    try {
-      json = JSON.parse(body);
-    } catch {
-      json = { code: 0, data: { id: '', status: 'unparseable', progress: -1 } };
-    }
-    const r: Received = {
-      n: received.length + 1,
-      id,
-      timestamp: Number(timestamp),
-      signatures,
-      body,
-      json,
-      verifiedWith: state.secrets.filter((s) => signatures.some((sig) => verify(s, id, timestamp, body, sig))),
-      contentType: header('content-type'),
-      receivedAt: Date.now(),
-    };
+    const r = receivedDelivery({ n: received.length + 1, body, header }, state.secrets);
     received.push(r);
     requestLines.push(`${seen.method} ${seen.path} ${seen.version}`);
     const action = respond(r);
