@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError } from '../contract/errors.js';
+import { TaskRefused, type TaskRefusalReason } from '../tasks/errors.js';
 
 /** `/image_with_roles/1/role` → `image_with_roles[1].role` */
 function paramFromPath(instancePath: string): string | undefined {
@@ -9,8 +10,24 @@ function paramFromPath(instancePath: string): string | undefined {
   return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 
+/** What each refusal of the task service is in HTTP. */
+const REFUSALS: Record<TaskRefusalReason, { status: number; headers?: Record<string, string> }> = {
+  invalid_input: { status: 400 },
+  task_not_found: { status: 404 },
+  already_finished: { status: 409 },
+  idempotency_conflict: { status: 409 },
+  insufficient_balance: { status: 402 },
+  key_cap_reached: { status: 402 },
+  // Tasks finish within seconds to minutes: a short wait is the useful hint.
+  too_many_in_flight: { status: 429, headers: { 'retry-after': '5' } },
+};
+
 function toApiError(error: FastifyError, bodyLimit: number): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof TaskRefused) {
+    const { status, headers } = REFUSALS[error.reason];
+    return new ApiError(status, error.message, { param: error.param, headers });
+  }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issue = error.validation[0]!;
     const param = paramFromPath(issue.instancePath);

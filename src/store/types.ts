@@ -204,6 +204,8 @@ export interface Store extends AssetStore, WebhookStore, TaskEventStore {
   keysVersion(): Promise<number>;
   hasApiKeys(): Promise<boolean>;
   setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean>;
+  /** Changes a key's status, limits and default callback URL together, all or nothing; null when there is no such key. */
+  updateApiKey(id: string, change: { disabled?: boolean; limits?: Partial<KeyLimits>; callbackUrl?: string | null }): Promise<ApiKeyRecord | null>;
 
   /**
    * Creates the task and reserves its price in one transaction: refused (and nothing written) when the

@@ -1,6 +1,6 @@
 import { createHash, randomInt } from 'node:crypto';
 import { newUlid } from '../ids/ids.js';
-import { ApiError, badRequest, notFound } from '../contract/errors.js';
+import { TaskRefused } from './errors.js';
 import { checkSubmitRules, MAX_SEED, type SubmitBody, type TaskRequest } from '../contract/submit.js';
 import { microsToUsd } from '../contract/prices.js';
 import type { KeyLimits, Store, SubmitOutcome, TaskRecord, TaskStatus } from '../store/types.js';
@@ -42,12 +42,12 @@ export class TaskService {
   /** `replayed`: answered from an earlier submit with the same Idempotency-Key and body. */
   async submit(caller: Caller, body: SubmitBody, idempotencyKey?: string): Promise<{ task: TaskRecord; replayed: boolean }> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw badRequest('Idempotency-Key must be 1 to 255 printable ASCII characters', 'Idempotency-Key');
+      throw new TaskRefused('invalid_input', 'Idempotency-Key must be 1 to 255 printable ASCII characters', 'Idempotency-Key');
     }
     const request = checkSubmitRules(body);
     await this.checkAssets(caller, request);
     const provider = this.o.providers.forModel(request.model);
-    if (!provider) throw badRequest(`model ${request.model} is not served by this gateway`, 'model');
+    if (!provider) throw new TaskRefused('invalid_input', `model ${request.model} is not served by this gateway`, 'model');
     const now = this.o.clock();
     const task = {
       id: newTaskId(),
@@ -79,24 +79,20 @@ export class TaskService {
       case 'replayed':
         return outcome.taskId;
       case 'idempotency_conflict':
-        throw new ApiError(409, 'this Idempotency-Key was already used with a different request body in the last 24 hours', {
-          param: 'Idempotency-Key',
-        });
+        throw new TaskRefused('idempotency_conflict', 'this Idempotency-Key was already used with a different request body in the last 24 hours', 'Idempotency-Key');
       case 'insufficient_balance':
-        throw new ApiError(402, `Insufficient account balance: this task costs ${usd(price)} and the balance is ${usd(outcome.balanceMicros)}; please top up and try again`);
+        throw new TaskRefused('insufficient_balance', `Insufficient account balance: this task costs ${usd(price)} and the balance is ${usd(outcome.balanceMicros)}; please top up and try again`);
       case 'key_cap_reached':
-        throw new ApiError(402, `this API key's spending cap allows ${usd(outcome.remainingMicros)} more; this task costs ${usd(price)}`);
+        throw new TaskRefused('key_cap_reached', `this API key's spending cap allows ${usd(outcome.remainingMicros)} more; this task costs ${usd(price)}`);
       case 'too_many_in_flight':
-        throw new ApiError(429, `too many unfinished tasks: this key may have ${outcome.limit} pending or processing at once`, {
-          headers: { 'retry-after': '5' },
-        });
+        throw new TaskRefused('too_many_in_flight', `too many unfinished tasks: this key may have ${outcome.limit} pending or processing at once`);
     }
   }
 
   /** Another account's task is answered exactly like a missing one. */
   async get(caller: Caller, id: string): Promise<TaskRecord> {
     const task = TASK_ID.test(id) ? await this.o.store.getTask(id) : null;
-    if (!task || task.accountId !== caller.accountId) throw notFound(`task ${id} was not found`);
+    if (!task || task.accountId !== caller.accountId) throw new TaskRefused('task_not_found', `task ${id} was not found`);
     return task;
   }
 
@@ -105,10 +101,10 @@ export class TaskService {
   }
 
   async cancel(caller: Caller, id: string): Promise<TaskRecord> {
-    if (!TASK_ID.test(id)) throw notFound(`task ${id} was not found`);
+    if (!TASK_ID.test(id)) throw new TaskRefused('task_not_found', `task ${id} was not found`);
     const outcome = await this.o.store.cancelTask(id, caller.accountId, this.o.clock());
-    if (outcome.kind === 'not_found') throw notFound(`task ${id} was not found`);
-    if (outcome.kind === 'already_finished') throw new ApiError(409, `task ${id} is already ${outcome.status} and cannot be cancelled`);
+    if (outcome.kind === 'not_found') throw new TaskRefused('task_not_found', `task ${id} was not found`);
+    if (outcome.kind === 'already_finished') throw new TaskRefused('already_finished', `task ${id} is already ${outcome.status} and cannot be cancelled`);
     this.o.onCancelled(id);
     return outcome.task;
   }
@@ -118,10 +114,10 @@ export class TaskService {
       if (!media.assetId) continue;
       const asset = await this.o.assets.findApproved(caller.accountId, media.assetId);
       if (!asset) {
-        throw badRequest(`${media.field}: asset "${media.assetId}" was not found among this account's approved assets`, media.field);
+        throw new TaskRefused('invalid_input', `${media.field}: asset "${media.assetId}" was not found among this account's approved assets`, media.field);
       }
       if (asset.kind !== media.kind) {
-        throw badRequest(`${media.field}: asset "${media.assetId}" is ${article(asset.kind)} ${asset.kind}, not ${article(media.kind)} ${media.kind}`, media.field);
+        throw new TaskRefused('invalid_input', `${media.field}: asset "${media.assetId}" is ${article(asset.kind)} ${asset.kind}, not ${article(media.kind)} ${media.kind}`, media.field);
       }
     }
   }

@@ -125,6 +125,16 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect(fifth).toMatchObject({ interruptedRuns: 2, attempts: 4 });
     });
 
+    it('changes a key\'s status, limits and callback URL in one step, or nothing for a missing key', async () => {
+      const before = await store.keysVersion();
+      const updated = await store.updateApiKey(owner.keyId, { disabled: true, limits: { rpmLimit: 7, inFlightLimit: 2 }, callbackUrl: 'https://hooks.example.com/x' });
+      expect(updated).toMatchObject({ id: owner.keyId, disabled: true, limits: { rpmLimit: 7, inFlightLimit: 2 }, callbackUrl: 'https://hooks.example.com/x' });
+      expect(await store.keysVersion()).toBeGreaterThan(before);
+      // Only what is named changes.
+      expect(await store.updateApiKey(owner.keyId, { disabled: false })).toMatchObject({ disabled: false, limits: { rpmLimit: 7 }, callbackUrl: 'https://hooks.example.com/x' });
+      expect(await store.updateApiKey('key_missing', { disabled: true })).toBeNull();
+    });
+
     it('a released task goes back to the queue at once', async () => {
       const task = newTask(owner);
       await insertTask(store, task);

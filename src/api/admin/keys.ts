@@ -78,12 +78,10 @@ export const adminKeyRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       },
       async (request) => {
         const { key_id } = request.params;
-        if (!(await ctx.store.getApiKey(key_id))) throw notFound(`key ${key_id} was not found`);
-        if (request.body.disabled !== undefined) await ctx.store.setApiKeyDisabled(key_id, request.body.disabled);
-        await ctx.store.updateApiKeyLimits(key_id, limitsFrom(request.body));
-        if (request.body.callback_url !== undefined) await ctx.store.setApiKeyCallbackUrl(key_id, request.body.callback_url);
+        const updated = await ctx.store.updateApiKey(key_id, { disabled: request.body.disabled, limits: limitsFrom(request.body), callbackUrl: request.body.callback_url });
+        if (!updated) throw notFound(`key ${key_id} was not found`);
         ctx.keyCache.clear();
-        return { code: 200 as const, data: keyView((await ctx.store.getApiKey(key_id))!) };
+        return { code: 200 as const, data: keyView(updated) };
       },
     );
   };

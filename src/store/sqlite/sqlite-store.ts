@@ -335,6 +335,21 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     return this.stmt.anyKey.get() !== undefined;
   }
 
+  async updateApiKey(id: string, change: { disabled?: boolean; limits?: Partial<KeyLimits>; callbackUrl?: string | null }): Promise<ApiKeyRecord | null> {
+    // Synchronous statements inside one transaction: the async wrappers only return their results.
+    return this.db.transaction(() => {
+      if (!this.stmt.getKey.get(id)) return false;
+      if (change.disabled !== undefined) this.stmt.disableKey.run(change.disabled ? 1 : 0, id);
+      const columns: Record<keyof KeyLimits, string> = { spendCapMicros: 'spend_cap_micros', rpmLimit: 'rpm_limit', inFlightLimit: 'in_flight_limit' };
+      const set = (Object.keys(change.limits ?? {}) as Array<keyof KeyLimits>).filter((k) => k in columns);
+      if (set.length) this.statement(`UPDATE api_keys SET ${set.map((k) => `${columns[k]} = @${k}`).join(', ')} WHERE id = @id`).run({ ...change.limits, id });
+      if (change.callbackUrl !== undefined) this.statement('UPDATE api_keys SET callback_url = ? WHERE id = ?').run(change.callbackUrl, id);
+      return true;
+    }).immediate()
+      ? this.getApiKey(id)
+      : null;
+  }
+
   async setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean> {
     return this.stmt.disableKey.run(disabled ? 1 : 0, id).changes === 1;
   }
