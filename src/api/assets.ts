@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { badRequest, notFound } from '../contract/errors.js';
+import { badRequest, notFound } from './api-error.js';
 import { ErrorResponse } from '../contract/task-view.js';
 import type { AssetRecord } from '../store/types.js';
 import type { ApiContext } from './context.js';

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate, type KeyCache } from '../auth/keys.js';
-import { unauthorized } from '../contract/errors.js';
+import { unauthorized } from './api-error.js';
 import type { Store } from '../store/types.js';
 import type { Caller } from '../tasks/task-service.js';
 

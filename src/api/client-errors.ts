@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../contract/errors.js';
+import { ApiError } from './api-error.js';
 
 /**
  * What Node's HTTP parser refuses before Fastify sees a request (headers too large, malformed

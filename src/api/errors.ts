@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError } from '../contract/errors.js';
+import { ApiError } from './api-error.js';
 import { TaskRefused, type TaskRefusalReason } from '../tasks/errors.js';
+import { InvalidRequest } from '../contract/invalid-request.js';
 
 /** `/image_with_roles/1/role` → `image_with_roles[1].role` */
 function paramFromPath(instancePath: string): string | undefined {
@@ -24,9 +25,11 @@ const REFUSALS: Record<TaskRefusalReason, { status: number; headers?: Record<str
 
 function toApiError(error: FastifyError, bodyLimit: number): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof TaskRefused) {
-    const { status, headers } = REFUSALS[error.reason];
-    return new ApiError(status, error.message, { param: error.param, headers });
+  const domain: unknown = error;
+  if (domain instanceof InvalidRequest) return new ApiError(400, domain.message, { param: domain.param });
+  if (domain instanceof TaskRefused) {
+    const { status, headers } = REFUSALS[domain.reason];
+    return new ApiError(status, domain.message, { param: domain.param, headers });
   }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issue = error.validation[0]!;

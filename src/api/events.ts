@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ApiError } from '../contract/errors.js';
+import { ApiError } from './api-error.js';
 import { LANGUAGES } from '../contract/failures.js';
 import { ErrorResponse, toTaskObject } from '../contract/task-view.js';
 import { TERMINAL_STATUSES, type TaskRecord } from '../store/types.js';

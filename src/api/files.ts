@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ApiError } from '../contract/errors.js';
+import { ApiError } from './api-error.js';
 import { ErrorResponse } from '../contract/task-view.js';
 import type { ApiContext } from './context.js';
 

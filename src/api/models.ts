@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MODEL_ALIASES, MODEL_IDS, MODELS, resolveModel, type ModelId, type ModelSpec } from '../contract/models.js';
 import { microsToUsd } from '../contract/prices.js';
 import { SIZES } from '../contract/sizes.js';
-import { ApiError, badRequest } from '../contract/errors.js';
+import { ApiError, badRequest } from './api-error.js';
 import { modelDocMarkdown } from '../contract/model-docs.js';
 import { MODEL_OPERATIONS, modelInputSchema } from '../contract/model-schema.js';
 import { ErrorResponse } from '../contract/task-view.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { ApiError } from '../contract/errors.js';
+import { ApiError } from './api-error.js';
 import type { HttpLimits } from './context.js';
 
 declare module 'fastify' {

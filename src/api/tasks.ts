@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../contract/errors.js';
+import { ApiError } from './api-error.js';
 import { LANGUAGES } from '../contract/failures.js';
 import { ErrorResponse, TaskListResponse, TaskObject, TaskResponse, toTaskObject } from '../contract/task-view.js';
 import { AssetTaskObject, toAssetTaskObject } from '../contract/asset-view.js';

@@ -3,7 +3,7 @@ import fastifyMultipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError, badRequest } from '../contract/errors.js';
+import { ApiError, badRequest } from './api-error.js';
 import { ErrorResponse } from '../contract/task-view.js';
 import { UPLOAD_MAX_BYTES, UPLOAD_TYPES_TEXT, UploadImageError, UploadTooLargeError, UploadTypeError, type StoredUpload } from '../storage/upload-storage.js';
 import { publicBase, type ApiContext } from './context.js';

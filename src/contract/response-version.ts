@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiError } from './errors.js';
+import { InvalidRequest } from './invalid-request.js';
 
 /**
  * APIMart's answer shapes (SPEC §2.4). Clients of the seed's era send no version and read the
@@ -16,9 +16,10 @@ export function responseVersionOf(header: string | string[] | undefined): Respon
   if (header === undefined) return null;
   const value = (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
   if ((RESPONSE_VERSIONS as readonly string[]).includes(value)) return value as ResponseVersion;
-  throw new ApiError(400, `unsupported ${RESPONSE_VERSION_HEADER} ${JSON.stringify(value.slice(0, 40))}: supported versions are ${RESPONSE_VERSIONS.join(', ')} (or send none for the original shape)`, {
-    param: 'X-APIMart-Response-Version',
-  });
+  throw new InvalidRequest(
+    `unsupported ${RESPONSE_VERSION_HEADER} ${JSON.stringify(value.slice(0, 40))}: supported versions are ${RESPONSE_VERSIONS.join(', ')} (or send none for the original shape)`,
+    'X-APIMart-Response-Version',
+  );
 }
 
 export const SubmitResponse = z

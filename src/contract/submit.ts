@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MODEL_ALIASES, MODEL_IDS, RESOLUTIONS, resolveModel, type ModelId, type ModelSpec, type Resolution } from './models.js';
 import { SIZES, type Size } from './sizes.js';
-import { badRequest } from './errors.js';
+import { invalid } from './invalid-request.js';
 
 /**
  * The submit body of the seed. Types and single-field ranges live in the schema (so they reach the
@@ -139,32 +139,32 @@ export interface TaskRequest {
 export const ASSET_URL = /^asset:\/\/([A-Za-z0-9_.-]{1,128})$/;
 
 function parseMediaUrl(url: string, field: string, model: ModelSpec): { assetId: string | null } {
-  if (url.length > MAX_URL_LENGTH) throw badRequest(`${field} is longer than ${MAX_URL_LENGTH} characters`, field);
+  if (url.length > MAX_URL_LENGTH) throw invalid(`${field} is longer than ${MAX_URL_LENGTH} characters`, field);
   const asset = ASSET_URL.exec(url);
   if (asset) {
     if (!model.assetUrls) {
-      throw badRequest(`${field}: asset:// URLs are only supported by doubao-seedance-2.0 and doubao-seedance-2.0-fast, not ${model.id}`, field);
+      throw invalid(`${field}: asset:// URLs are only supported by doubao-seedance-2.0 and doubao-seedance-2.0-fast, not ${model.id}`, field);
     }
     return { assetId: asset[1]! };
   }
-  if (url.startsWith('asset://')) throw badRequest(`${field} is not a valid asset URL: expected asset://<id> with letters, digits, _ . -`, field);
+  if (url.startsWith('asset://')) throw invalid(`${field} is not a valid asset URL: expected asset://<id> with letters, digits, _ . -`, field);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw badRequest(`${field} is not a valid URL: expected http(s)://… or asset://<id>`, field);
+    throw invalid(`${field} is not a valid URL: expected http(s)://… or asset://<id>`, field);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw badRequest(`${field} uses ${parsed.protocol.replace(':', '')}: only http, https and asset URLs are allowed`, field);
+    throw invalid(`${field} uses ${parsed.protocol.replace(':', '')}: only http, https and asset URLs are allowed`, field);
   }
-  if (parsed.username || parsed.password) throw badRequest(`${field} must not contain credentials`, field);
+  if (parsed.username || parsed.password) throw invalid(`${field} must not contain credentials`, field);
   return { assetId: null };
 }
 
 function resolveModelOrThrow(name: string): ModelSpec {
   const spec = resolveModel(name);
   if (!spec) {
-    throw badRequest(`model "${name}" is not supported: use one of ${[...MODEL_IDS, ...Object.keys(MODEL_ALIASES)].join(', ')}`, 'model');
+    throw invalid(`model "${name}" is not supported: use one of ${[...MODEL_IDS, ...Object.keys(MODEL_ALIASES)].join(', ')}`, 'model');
   }
   return spec;
 }
@@ -173,7 +173,7 @@ function resolveResolution(value: string | null | undefined, model: ModelSpec): 
   if (value == null) return SUBMIT_DEFAULTS.resolution;
   const normalized = value.toLowerCase() as Resolution;
   if (!model.resolutions.includes(normalized)) {
-    throw badRequest(`resolution "${value}" is not available for ${model.id}: use one of ${model.resolutions.join(', ')}`, 'resolution');
+    throw invalid(`resolution "${value}" is not available for ${model.id}: use one of ${model.resolutions.join(', ')}`, 'resolution');
   }
   return normalized;
 }
@@ -198,40 +198,40 @@ function collectMedia(body: SubmitBody, model: ModelSpec): MediaInput[] {
 
 function checkRoleRules(body: SubmitBody, media: MediaInput[]): void {
   if (body.image_urls?.length && body.image_with_roles?.length) {
-    throw badRequest('image_urls and image_with_roles cannot be used together: send one of them', 'image_with_roles');
+    throw invalid('image_urls and image_with_roles cannot be used together: send one of them', 'image_with_roles');
   }
   const roles = body.image_with_roles ?? [];
   const firstFrames = roles.filter((r) => r.role === 'first_frame').length;
   const lastFrames = roles.filter((r) => r.role === 'last_frame').length;
-  if (firstFrames > 1) throw badRequest('image_with_roles allows at most one first_frame', 'image_with_roles');
-  if (lastFrames > 1) throw badRequest('image_with_roles allows at most one last_frame', 'image_with_roles');
-  if (lastFrames === 1 && firstFrames === 0) throw badRequest('image_with_roles: a last_frame needs a first_frame', 'image_with_roles');
+  if (firstFrames > 1) throw invalid('image_with_roles allows at most one first_frame', 'image_with_roles');
+  if (lastFrames > 1) throw invalid('image_with_roles allows at most one last_frame', 'image_with_roles');
+  if (lastFrames === 1 && firstFrames === 0) throw invalid('image_with_roles: a last_frame needs a first_frame', 'image_with_roles');
   if (firstFrames + lastFrames > 0) {
     if (roles.some((r) => r.role === 'reference_image')) {
-      throw badRequest('image_with_roles: first_frame/last_frame cannot be mixed with reference_image', 'image_with_roles');
+      throw invalid('image_with_roles: first_frame/last_frame cannot be mixed with reference_image', 'image_with_roles');
     }
-    if (body.video_urls?.length) throw badRequest('video_urls cannot be used with first_frame/last_frame images', 'video_urls');
-    if (body.audio_urls?.length) throw badRequest('audio_urls cannot be used with first_frame/last_frame images', 'audio_urls');
+    if (body.video_urls?.length) throw invalid('video_urls cannot be used with first_frame/last_frame images', 'video_urls');
+    if (body.audio_urls?.length) throw invalid('audio_urls cannot be used with first_frame/last_frame images', 'audio_urls');
   }
   const audios = media.filter((m) => m.kind === 'audio').length;
   const visualReferences = media.filter((m) => m.kind === 'video' || m.role === 'reference_image').length;
   if (audios > 0 && visualReferences === 0) {
-    throw badRequest('audio_urls needs at least one reference image or reference video', 'audio_urls');
+    throw invalid('audio_urls needs at least one reference image or reference video', 'audio_urls');
   }
   if (media.length > MEDIA_COUNT_LIMITS.total) {
-    throw badRequest(`at most ${MEDIA_COUNT_LIMITS.total} reference files in all are allowed; got ${media.length}`, 'image_urls');
+    throw invalid(`at most ${MEDIA_COUNT_LIMITS.total} reference files in all are allowed; got ${media.length}`, 'image_urls');
   }
 }
 
 function checkPrompt(prompt: string, media: MediaInput[], model: ModelSpec): void {
   const hasVisualInput = media.some((m) => m.kind === 'image' || m.kind === 'video');
   if (!prompt.trim() && !hasVisualInput) {
-    throw badRequest('prompt is required for text-to-video (no image or video reference was given)', 'prompt');
+    throw invalid('prompt is required for text-to-video (no image or video reference was given)', 'prompt');
   }
   if (model.promptLimit !== null) {
     const length = [...prompt].length;
     if (length > model.promptLimit) {
-      throw badRequest(`prompt is ${length} characters; ${model.id} allows at most ${model.promptLimit}`, 'prompt');
+      throw invalid(`prompt is ${length} characters; ${model.id} allows at most ${model.promptLimit}`, 'prompt');
     }
   }
 }

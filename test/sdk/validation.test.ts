@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/contract/errors.js';
+import { InvalidRequest } from '../../src/contract/invalid-request.js';
 import { SubmitBody, checkSubmitRules } from '../../src/contract/submit.js';
 import { createClient, validateGenerateParams, VidgateValidationError, type GenerateParams } from '../../src/sdk/index.js';
 import { tinyServer } from './helpers.js';
@@ -82,7 +82,7 @@ function serverVerdict(params: GenerateParams): string | null {
     checkSubmitRules(parsed.data);
     return null;
   } catch (err) {
-    if (err instanceof ApiError) return err.param ?? '';
+    if (err instanceof InvalidRequest) return err.param ?? '';
     throw err;
   }
 }

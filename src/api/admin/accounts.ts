@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ApiError, notFound } from '../../contract/errors.js';
+import { ApiError, notFound } from '../api-error.js';
 import { usdToMicros } from '../../contract/prices.js';
 import { ErrorResponse, TaskObject, toTaskObject } from '../../contract/task-view.js';
 import { openAccount } from '../../billing/accounts.js';

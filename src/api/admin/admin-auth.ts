@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { unauthorized } from '../../contract/errors.js';
+import { unauthorized } from '../api-error.js';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 

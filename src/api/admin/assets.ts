@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { notFound } from '../../contract/errors.js';
+import { notFound } from '../api-error.js';
 import type { ApiContext } from '../context.js';
 import { assetView } from '../assets.js';
 

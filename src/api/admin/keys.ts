@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { notFound } from '../../contract/errors.js';
+import { notFound } from '../api-error.js';
 import { usdToMicros } from '../../contract/prices.js';
 import { ErrorResponse } from '../../contract/task-view.js';
 import { CallbackUrl } from '../../contract/submit.js';

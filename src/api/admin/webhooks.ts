@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ApiError, notFound } from '../../contract/errors.js';
+import { ApiError, notFound } from '../api-error.js';
 import { ErrorResponse } from '../../contract/task-view.js';
 import { WebhookDeliveryView } from '../../webhooks/views.js';
 import type { ApiContext } from '../context.js';

@@ -1,4 +1,4 @@
-/** The error envelope of SPEC §2.3: HTTP status = error.code. */
+/** The error envelope every API answer that is not a success uses: HTTP status = error.code. */
 
 export type ErrorType =
   | 'invalid_request_error'
