@@ -9,7 +9,7 @@ import type { KeyCache } from '../auth/keys.js';
 import type { AssetLibrary } from '../assets/asset-library.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { TaskEvents } from '../events/task-events.js';
-import type { Webhooks } from '../webhooks/webhooks.js';
+import type { WebhookAdmin } from '../webhooks/webhook-admin.js';
 import type { Language } from '../contract/failures.js';
 import type { ViewOptions } from '../contract/task-view.js';
 
@@ -22,7 +22,7 @@ export interface ApiContext {
   /** Live task events (SSE). */
   events: TaskEvents;
   /** Webhook secrets and the delivery log. */
-  webhooks: Webhooks;
+  webhooks: WebhookAdmin;
   metrics: Metrics;
   assets: AssetLibrary;
   signer: UrlSigner;

@@ -7,7 +7,7 @@ import { invalidMedia } from '../media/errors.js';
 import type { AssetResolver, MediaIntake, MediaSource } from '../media/media-intake.js';
 import { TaskFailureError } from '../providers/types.js';
 import type { AssetKind, AssetRecord, AssetReview, Store } from '../store/types.js';
-import { newUlid } from '../ids/ids.js';
+import { newUlid } from '../contract/ids.js';
 import type { ApprovedAsset, AssetDirectory } from './asset-directory.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
 

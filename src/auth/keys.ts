@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { newUlid } from '../ids/ids.js';
+import { newUlid } from '../contract/ids.js';
 import type { ApiKeyRecord, KeyLimits, Store } from '../store/types.js';
 import { openAccount } from '../billing/accounts.js';
 

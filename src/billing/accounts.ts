@@ -1,4 +1,4 @@
-import { newUlid } from '../ids/ids.js';
+import { newUlid } from '../contract/ids.js';
 import { usdToMicros } from '../contract/prices.js';
 import type { Account, Store } from '../store/types.js';
 

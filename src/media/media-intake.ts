@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { MediaInput, MediaKind } from '../contract/submit.js';
 import type { FfmpegBinary } from '../render/ffmpeg.js';
-import { mapBounded, SharedJobs } from './concurrency.js';
+import { mapBounded, SharedJobs } from '../concurrency/shared-jobs.js';
 import { forInput, invalidMedia, MediaProblem } from './errors.js';
 import type { CachedFile, MediaCache } from './media-cache.js';
 import { checkFile, checkTotals, MAX_FILE_BYTES, SIZE_RULES } from './media-rules.js';

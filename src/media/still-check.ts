@@ -1,4 +1,4 @@
-import { Slots } from '../providers/upstream/slots.js';
+import { Slots } from '../concurrency/slots.js';
 import { invalidMedia } from './errors.js';
 import { readImageHeader } from './image-header.js';
 import { imageSizeProblem } from './media-rules.js';

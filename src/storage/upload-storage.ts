@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileTypeFromFile } from 'file-type';
-import { newUlid } from '../ids/ids.js';
+import { newUlid } from '../contract/ids.js';
 import type { UrlSigner } from './signed-urls.js';
 
 export const UPLOAD_MAX_BYTES = 20 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
-import { newUlid } from '../ids/ids.js';
+import { newUlid } from '../contract/ids.js';
 import { TaskRefused } from './errors.js';
 import { checkSubmitRules, MAX_SEED, type SubmitBody, type TaskRequest } from '../contract/submit.js';
 import { microsToUsd } from '../contract/prices.js';

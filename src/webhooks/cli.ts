@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/env.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { CliError } from '../cli/keys.js';
-import { Webhooks } from './webhooks.js';
+import { WebhookAdmin } from './webhook-admin.js';
 import { WebhookSecrets } from './secrets.js';
 import type { WebhookDeliveryView } from './views.js';
 
@@ -30,7 +30,7 @@ export async function webhookLog(config: Config, opts: WebhookLogOptions): Promi
   }
   const store = new SqliteStore(join(config.dataDir, 'vidgate.db'));
   try {
-    const webhooks = new Webhooks(store, new WebhookSecrets(store, Date.now), null, Date.now);
+    const webhooks = new WebhookAdmin(store, new WebhookSecrets(store, Date.now), null, Date.now);
     const rows = await webhooks.log({ accountId: opts.account, taskId: opts.task, state: opts.state, limit: opts.limit ?? 50 });
     if (opts.json) {
       console.log(JSON.stringify(rows));

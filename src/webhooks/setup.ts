@@ -11,12 +11,12 @@ import type { LeaseOwner } from '../tasks/lease-owner.js';
 import { WebhookSender } from './sender.js';
 import { WebhookSecrets } from './secrets.js';
 import { WebhookWorker } from './worker.js';
-import { Webhooks } from './webhooks.js';
+import { WebhookAdmin } from './webhook-admin.js';
 import { webhookBody } from './body.js';
 
 export interface PushChannels {
   events: TaskEvents;
-  webhooks: Webhooks;
+  webhooks: WebhookAdmin;
   worker: WebhookWorker;
   estimates: RunTimeEstimates;
   /**
@@ -40,7 +40,7 @@ function listeningBase(server: FastifyInstance | null): string {
   return `http://${host}:${address.port}`;
 }
 
-/** Webhooks, live events and run-time estimates, built from configuration so app.ts needs only a few lines. */
+/** WebhookAdmin, live events and run-time estimates, built from configuration so app.ts needs only a few lines. */
 export function createPushChannels(
   config: Config,
   deps: { store: Store; signer: UrlSigner; clock: () => number; logger: Logger; owner: LeaseOwner; creditsPerUsd: number },
@@ -69,7 +69,7 @@ export function createPushChannels(
   let started = false;
   return {
     events,
-    webhooks: new Webhooks(store, secrets, worker, clock),
+    webhooks: new WebhookAdmin(store, secrets, worker, clock),
     worker,
     estimates,
     taskChanged(taskId, change) {

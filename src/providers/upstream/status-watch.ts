@@ -1,6 +1,6 @@
 import type { UpstreamAdapter, UpstreamStatus } from './adapter.js';
 import { UpstreamError } from './upstream-error.js';
-import { Slots } from './slots.js';
+import { Slots } from '../../concurrency/slots.js';
 
 export interface StatusWatchOptions {
   /** First look this long after the task was submitted (or resumed). */

@@ -19,7 +19,7 @@ import {
 import type { SubmitInput, UpstreamAdapter, UpstreamStatus } from './adapter.js';
 import { StatusWatch, type WatchOutcome } from './status-watch.js';
 import { checkVideo, lastFrameAsPng } from './result-files.js';
-import { Slots } from './slots.js';
+import { Slots } from '../../concurrency/slots.js';
 import { UpstreamError } from './upstream-error.js';
 
 export interface UpstreamChannelOptions {

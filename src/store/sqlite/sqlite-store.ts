@@ -19,7 +19,7 @@ import type {
 } from '../types.js';
 import type { TaskFailure } from '../../contract/failures.js';
 import { MIGRATIONS } from './migrations.js';
-import { Money, toLedgerEntry } from './money.js';
+import { LedgerWriter, toLedgerEntry } from './ledger-writer.js';
 import { Checkpointer } from './checkpointer.js';
 import { SqliteWebhookQueries } from './webhook-queries.js';
 
@@ -136,7 +136,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
   readonly kind = 'sqlite';
   private readonly claimCache = new Map<string, { pick: Database.Statement; take: Database.Statement }>();
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>;
-  private readonly money: Money;
+  private readonly money: LedgerWriter;
   private readonly checkpointer: Checkpointer | null;
   private readonly submitQueue: Array<{
     task: NewTask;
@@ -147,7 +147,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
 
   constructor(readonly file: string) {
     super(SqliteStore.open(file));
-    this.money = new Money(this.db);
+    this.money = new LedgerWriter(this.db);
     this.stmt = this.prepareStatements();
     this.checkpointer = file === ':memory:' ? null : new Checkpointer(file);
   }

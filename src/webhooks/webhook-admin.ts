@@ -4,7 +4,7 @@ import type { WebhookWorker } from './worker.js';
 import { deliveryView, type WebhookDeliveryView } from './views.js';
 
 /** What the admin API and the CLI need: the delivery log, secrets, and a way to send a delivery again. */
-export class Webhooks {
+export class WebhookAdmin {
   constructor(
     readonly store: Store,
     readonly secrets: WebhookSecrets,

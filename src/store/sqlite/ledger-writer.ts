@@ -41,7 +41,7 @@ export interface Movement {
  * the account and the key change together or not at all. Unlimited accounts keep their balance
  * untouched but still get ledger rows, so their usage is on record.
  */
-export class Money {
+export class LedgerWriter {
   private readonly s;
 
   constructor(db: Database.Database) {
