@@ -6,7 +6,7 @@ import { registerClientCommands } from './client-commands.js';
 // the client commands start fast and work on machines that only talk to a remote vidgate.
 const server = () => import('./serve.js');
 const operator = () => import('./keys.js');
-const webhooks = () => import('../webhooks/cli.js');
+const webhooks = () => import('./webhooks-log.js');
 
 const usd = (value: string): number => {
   const n = Number(value);

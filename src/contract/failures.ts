@@ -113,3 +113,11 @@ export function clientSafeDetail(message: string): string {
   const cleaned = firstLine.replace(LOCAL_PATH, (_path, before: string | undefined) => `${before ?? ''}…`);
   return cleaned.length > MAX_DETAIL_CHARS ? `${cleaned.slice(0, MAX_DETAIL_CHARS)}…` : cleaned || 'an unexpected error';
 }
+
+/** A failure that is the task's own (bad input, refused by upstream): it ends the task without retry. */
+export class TaskFailureError extends Error {
+  constructor(readonly failure: TaskFailure) {
+    super(`${failure.code}: ${JSON.stringify(failure.params)}`);
+    this.name = 'TaskFailureError';
+  }
+}

@@ -1,5 +1,5 @@
 import type { MediaInput } from '../contract/submit.js';
-import { TaskFailureError } from '../providers/types.js';
+import { TaskFailureError } from '../contract/failures.js';
 
 export type MediaProblemCode = 'invalid_media' | 'media_fetch_failed';
 

@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import type { AddressPolicy } from '../media/address-policy.js';
+import type { AddressPolicy } from './address-policy.js';
 
 /** Thrown from the DNS hook (and for IP literals) when an address is not one we may connect to. */
 export class BlockedAddressError extends Error {

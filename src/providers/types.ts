@@ -83,13 +83,7 @@ export interface Provider {
   close?(): Promise<void>;
 }
 
-/** A failure that is the task's own (bad input, refused by upstream): it ends the task without retry. */
-export class TaskFailureError extends Error {
-  constructor(readonly failure: TaskFailure) {
-    super(`${failure.code}: ${JSON.stringify(failure.params)}`);
-    this.name = 'TaskFailureError';
-  }
-}
+export { TaskFailureError } from '../contract/failures.js';
 
 /** The upstream cancelled the task on its own: it ends `cancelled`, refunded, with the reason kept. */
 export class TaskCancelledError extends Error {

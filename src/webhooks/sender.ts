@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { isIP } from 'node:net';
 import { Agent } from 'undici';
-import { stripBrackets, type AddressPolicy } from '../media/address-policy.js';
+import { stripBrackets, type AddressPolicy } from '../net/address-policy.js';
 import { deadline } from '../net/deadline.js';
 import { BlockedAddressError, findCause, guardedLookup } from '../net/guarded-lookup.js';
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import type { Store } from '../store/types.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
-import { AddressPolicy } from '../media/address-policy.js';
+import { AddressPolicy } from '../net/address-policy.js';
 import { TaskEvents } from '../events/task-events.js';
 import { RunTimeEstimates } from '../tasks/estimates.js';
 import type { LeaseOwner } from '../tasks/lease-owner.js';

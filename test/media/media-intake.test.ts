@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddressPolicy } from '../../src/media/address-policy.js';
+import { AddressPolicy } from '../../src/net/address-policy.js';
 import { MediaCache } from '../../src/media/media-cache.js';
 import { MediaIntake } from '../../src/media/media-intake.js';
 import { FfprobeProber, locateFfprobe } from '../../src/media/probe.js';

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AddressPolicy } from '../../src/media/address-policy.js';
+import { AddressPolicy } from '../../src/net/address-policy.js';
 import { MediaProblem } from '../../src/media/errors.js';
 import { SafeFetcher, type DownloadOptions } from '../../src/media/safe-fetch.js';
 import { TestServer } from './helpers.js';

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage } from '../../src/contract/failures.js';
-import { AddressPolicy } from '../../src/media/address-policy.js';
+import { AddressPolicy } from '../../src/net/address-policy.js';
 import { MediaCache } from '../../src/media/media-cache.js';
 import { MediaIntake } from '../../src/media/media-intake.js';
 import { FfprobeProber, locateFfprobe, type MediaProber } from '../../src/media/probe.js';
 import { SafeFetcher } from '../../src/media/safe-fetch.js';
 import { locateFfmpeg } from '../../src/render/ffmpeg.js';
 import { blackRows, craftedPng } from './crafted-png.js';
+import { ffmpegBinary, ffprobeBinary } from '../helpers/media-tools.js';
 import { failureOf, input, MediaFiles, TestServer } from './helpers.js';
 
 /**
@@ -40,7 +41,7 @@ class CountingProber implements MediaProber {
 }
 
 async function ffprobeStream(file: string): Promise<{ width: number; height: number; pix_fmt: string }> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=width,height,pix_fmt', '-of', 'json', file]);
+  const { stdout } = await run((await ffprobeBinary()).path, ['-v', 'error', '-show_entries', 'stream=width,height,pix_fmt', '-of', 'json', file]);
   return (JSON.parse(stdout) as { streams: Array<{ width: number; height: number; pix_fmt: string }> }).streams[0]!;
 }
 
@@ -58,7 +59,7 @@ describe('MediaIntake: images header first, decoded, normalised', () => {
     prober = new CountingProber(new FfprobeProber((await locateFfprobe()).path));
     const photo = await readFile(await files.image('photo.png', 800, 600));
     const deep = join(files.dir, 'deep.png');
-    await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=black:s=6000x6000', '-frames:v', '1', '-pix_fmt', 'rgb48be', deep]);
+    await run((await ffmpegBinary()).path, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=black:s=6000x6000', '-frames:v', '1', '-pix_fmt', 'rgb48be', deep]);
     server.file('/photo.png', photo);
     server.file('/photo.jpg', await readFile(await files.image('photo.jpg', 1024, 576)));
     server.file('/cut.png', photo.subarray(0, Math.floor(photo.length / 2)));

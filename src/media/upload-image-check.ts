@@ -1,6 +1,6 @@
-import { MediaProblem } from '../media/errors.js';
-import type { StillCheck } from '../media/still-check.js';
-import { UPLOAD_TYPES_TEXT, UploadImageError, type UploadImageCheck } from './upload-storage.js';
+import { MediaProblem } from './errors.js';
+import type { StillCheck } from './still-check.js';
+import { UPLOAD_TYPES_TEXT, UploadImageError, type UploadImageCheck } from '../storage/upload-storage.js';
 
 /**
  * The media rules' image check (size from the header first, then a bounded decode) for uploads, so

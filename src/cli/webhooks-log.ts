@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Config } from '../config/env.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { CliError } from '../cli/keys.js';
-import { WebhookAdmin } from './webhook-admin.js';
-import { WebhookSecrets } from './secrets.js';
-import type { WebhookDeliveryView } from './views.js';
+import { CliError } from './keys.js';
+import { WebhookAdmin } from '../webhooks/webhook-admin.js';
+import { WebhookSecrets } from '../webhooks/secrets.js';
+import type { WebhookDeliveryView } from '../webhooks/views.js';
 
 export interface WebhookLogOptions {
   account?: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPolicy } from '../../src/media/address-policy.js';
+import { AddressPolicy } from '../../src/net/address-policy.js';
 
 describe('AddressPolicy', () => {
   const policy = new AddressPolicy();
