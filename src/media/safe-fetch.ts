@@ -6,6 +6,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { AddressPolicy, stripBrackets } from '../net/address-policy.js';
 import { fetchFailed, invalidMedia, MediaProblem } from './errors.js';
 import { deadline } from '../net/deadline.js';
+import { describeNetworkError, seconds } from '../net/network-error.js';
 import { BlockedAddressError, findCause, guardedLookup } from '../net/guarded-lookup.js';
 
 export interface SafeFetcherOptions {
@@ -127,30 +128,14 @@ export class SafeFetcher {
     const blocked = findCause(err, (e): e is BlockedAddressError => e instanceof BlockedAddressError);
     if (blocked) return fetchFailed(blocked.message);
     if (expired) return fetchFailed(`the download did not finish within ${seconds(this.opts.timeoutMs)}`);
-    // undici's parser errors carry no code: a chunked body cut short by the peer's FIN is one of them.
-    if (findCause(err, (e): e is Error => (e as Error)?.name === 'HTTPParserError' && /EOF/i.test((e as Error).message))) {
-      return fetchFailed('the connection was closed before the file was complete');
-    }
-    const code = findCause(err, (e): e is Error & { code: string } => typeof (e as { code?: unknown }).code === 'string')?.code;
-    switch (code) {
-      case 'UND_ERR_CONNECT_TIMEOUT':
-        return fetchFailed(`could not connect within ${seconds(this.opts.connectTimeoutMs)}`);
-      case 'UND_ERR_HEADERS_TIMEOUT':
-      case 'UND_ERR_BODY_TIMEOUT':
-        return fetchFailed(`the server stopped answering for ${seconds(this.opts.timeoutMs)}`);
-      case 'ENOTFOUND':
-      case 'EAI_AGAIN':
-      case 'EAI_NODATA':
-        return fetchFailed('the host name could not be resolved');
-      case 'ECONNREFUSED':
-        return fetchFailed('the connection was refused');
-      case 'ECONNRESET':
-      case 'UND_ERR_SOCKET':
-        return fetchFailed('the connection was closed before the file was complete');
-      case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
-        return fetchFailed('the body did not match its Content-Length');
-    }
-    return fetchFailed(`network error: ${deepestMessage(err)}${code ? ` (${code})` : ''}`);
+    return fetchFailed(
+      describeNetworkError(err, {
+        connectTimeoutMs: this.opts.connectTimeoutMs,
+        answerTimeoutMs: this.opts.timeoutMs,
+        closedBefore: 'the file was complete',
+        silent: (timeout) => `the server stopped answering for ${timeout}`,
+      }),
+    );
   }
 }
 
@@ -188,7 +173,6 @@ function tooLarge(bytes: number, opts: DownloadOptions, exact: boolean): MediaPr
   return invalidMedia(`the file has ${exact ? '' : 'more than '}${exact ? bytes : opts.maxBytes} bytes; ${opts.sizeRule}`);
 }
 
-const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
 
 /** Releases a response we will not read, so its connection is freed rather than left half-read. */
 function discard(response: Dispatcher.ResponseData): void {
@@ -213,12 +197,4 @@ function httpUrl(value: string, base?: URL): URL {
     throw fetchFailed(`${base ? 'a redirect pointed to' : 'the URL uses'} ${url.protocol.replace(':', '')}: only http and https can be fetched`);
   }
   return url;
-}
-
-function deepestMessage(err: unknown): string {
-  let message = String((err as Error)?.message ?? err);
-  for (let e = (err as { cause?: unknown })?.cause, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as Error).message) message = (e as Error).message;
-  }
-  return message;
 }

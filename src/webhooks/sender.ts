@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { stripBrackets, type AddressPolicy } from '../net/address-policy.js';
 import { deadline } from '../net/deadline.js';
 import { BlockedAddressError, findCause, guardedLookup } from '../net/guarded-lookup.js';
+import { describeNetworkError, seconds } from '../net/network-error.js';
 
 export type SendResult =
   | { ok: true; statusCode: number }
@@ -18,7 +19,6 @@ export interface WebhookSenderOptions {
 }
 
 
-const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
 const refuse = (error: string): SendResult => ({ ok: false, statusCode: null, error, permanent: true });
 
 /**
@@ -95,24 +95,14 @@ export class WebhookSender {
     if (blocked) return refuse(`the callback host ${blocked.message}`);
     const fail = (error: string): SendResult => ({ ok: false, statusCode: null, error, permanent: false });
     if (expired) return fail(`no answer within ${seconds(this.o.timeoutMs)}`);
-    const code = findCause(err, (e): e is Error & { code: string } => typeof (e as { code?: unknown }).code === 'string')?.code;
-    switch (code) {
-      case 'UND_ERR_CONNECT_TIMEOUT':
-        return fail(`could not connect within ${seconds(this.o.timeoutMs)}`);
-      case 'UND_ERR_HEADERS_TIMEOUT':
-      case 'UND_ERR_BODY_TIMEOUT':
-        return fail(`no answer within ${seconds(this.o.timeoutMs)}`);
-      case 'ENOTFOUND':
-      case 'EAI_AGAIN':
-      case 'EAI_NODATA':
-        return fail('the host name could not be resolved');
-      case 'ECONNREFUSED':
-        return fail('the connection was refused');
-      case 'ECONNRESET':
-      case 'UND_ERR_SOCKET':
-        return fail('the connection was closed before an answer');
-    }
-    return fail(`network error: ${(err as Error)?.message ?? String(err)}${code ? ` (${code})` : ''}`);
+    return fail(
+      describeNetworkError(err, {
+        connectTimeoutMs: this.o.timeoutMs,
+        answerTimeoutMs: this.o.timeoutMs,
+        closedBefore: 'an answer',
+        silent: (timeout) => `no answer within ${timeout}`,
+      }),
+    );
   }
 
 }
