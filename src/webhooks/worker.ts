@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { LeaseGuard, Store, WebhookAttemptOutcome, WebhookDelivery } from '../store/types.js';
+import { ClaimLoop } from '../tasks/claim-loop.js';
 import { isDeadLocalOwner, type LeaseOwner } from '../tasks/lease-owner.js';
 import type { SendResult, WebhookSender } from './sender.js';
 import type { WebhookSecrets } from './secrets.js';
@@ -56,13 +57,16 @@ export class WebhookWorker {
   private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<void>; receiver: string }>();
   private readonly perReceiver = new Map<string, number>();
   private readonly listeners = new Set<(event: AttemptEvent) => void>();
-  private pumping = false;
-  private pumpAgain = false;
-  private started = false;
-  private stopping = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ClaimLoop;
 
-  constructor(private readonly o: WebhookWorkerOptions) {}
+  constructor(private readonly o: WebhookWorkerOptions) {
+    this.loop = new ClaimLoop({
+      logger: o.logger,
+      claim: () => this.claim(),
+      wakeIn: () => this.wakeIn(),
+      messages: { claimFailed: 'webhook worker could not claim deliveries', timerFailed: 'webhook worker timer failed' },
+    });
+  }
 
   get activeCount(): number {
     return this.inFlight.size;
@@ -77,19 +81,12 @@ export class WebhookWorker {
     for (const owner of await this.o.store.listWebhookLeaseOwners(`${this.o.owner.host}/`)) {
       if (isDeadLocalOwner(owner, this.o.owner)) await this.o.store.expireWebhookLeases(owner);
     }
-    this.started = true;
-    this.poke();
+    this.loop.start();
   }
 
   /** Something may be due (a status changed here): look now, coalesced. */
   poke(): void {
-    if (!this.started || this.stopping) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    setImmediate(() => void this.pump());
+    this.loop.poke();
   }
 
   /** Called after every recorded attempt; tests and tools await deliveries with it. */
@@ -100,31 +97,17 @@ export class WebhookWorker {
 
   /** Stops taking deliveries; requests in flight are abandoned and their deliveries are due again at once. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
+    this.loop.stop();
     for (const r of this.inFlight.values()) r.controller.abort(new ShuttingDown('server is shutting down'));
     await Promise.all([...this.inFlight.values()].map((r) => r.done));
     await this.o.sender.close();
   }
 
-  private async pump(): Promise<void> {
-    try {
-      do {
-        this.pumpAgain = false;
-        await this.claim();
-      } while (this.pumpAgain && !this.stopping);
-    } catch (err) {
-      this.o.logger.error({ err }, 'webhook worker could not claim deliveries');
-    } finally {
-      this.pumping = false;
-      await this.armTimer().catch((err) => this.o.logger.error({ err }, 'webhook worker timer failed'));
-    }
-  }
-
+  /** One pass of the claim loop: fill the free slots, taking more while every claim came back full. */
   private async claim(): Promise<void> {
     for (;;) {
       const free = this.o.concurrency - this.inFlight.size;
-      if (free <= 0 || this.stopping) return;
+      if (free <= 0 || this.loop.stopping) return;
       const claimed = await this.o.store.claimWebhookDeliveries({
         owner: this.o.owner.id,
         now: this.o.clock(),
@@ -136,14 +119,12 @@ export class WebhookWorker {
     }
   }
 
-  private async armTimer(): Promise<void> {
-    clearTimeout(this.timer);
-    if (this.stopping || this.inFlight.size >= this.o.concurrency) return;
+  /** Wakes up when the next retry is due, and now and then for deliveries queued elsewhere; not while full. */
+  private async wakeIn(): Promise<number | null> {
+    if (this.inFlight.size >= this.o.concurrency) return null;
     const idle = this.o.idlePollMs ?? 5000;
     const next = await this.o.store.nextWebhookDue();
-    const delay = next === null ? idle : Math.min(idle, Math.max(10, next - this.o.clock() + 1));
-    this.timer = setTimeout(() => this.poke(), delay);
-    this.timer.unref();
+    return next === null ? idle : Math.min(idle, Math.max(10, next - this.o.clock() + 1));
   }
 
   private async launch(delivery: WebhookDelivery): Promise<void> {
