@@ -15,7 +15,7 @@ export interface WebhookWorkerOptions {
   secrets: WebhookSecrets;
   /** The body of a delivery (the task object for its event); null when the task no longer exists. */
   render: (delivery: WebhookDelivery) => Promise<string | null>;
-  /** Waits between attempts; after the last the delivery is given up (see retry-schedule.ts). */
+  /** Waits between attempts; after the last the delivery is given up (see config/retry-schedule.ts). */
   retrySchedule: readonly number[];
   /** Per request, everything included. */
   timeoutMs: number;
