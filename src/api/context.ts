@@ -11,7 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { TaskEvents } from '../events/task-events.js';
 import type { WebhookAdmin } from '../webhooks/webhook-admin.js';
 import type { Language } from '../contract/failures.js';
-import type { ViewOptions } from '../contract/task-view.js';
+import type { ViewOptions } from '../tasks/task-object.js';
 
 /** What the routes need from the rest of the service. */
 export interface ApiContext {

@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import type { TaskRecord } from '../store/types.js';
-import { failureMessage, failureType, type Language } from './failures.js';
-import { microsToUsd } from './prices.js';
 
-/** Response shapes of SPEC §2. They document the API; handlers build them with the functions below. */
+/** Response shapes of the task API. They document it (OpenAPI); tasks/task-object.ts builds them from stored tasks. */
 export const TaskObject = z
   .object({
     id: z.string().meta({ examples: ['task_01KMCGF6BQGN3X28H3KSR50X5T'] }),
@@ -40,40 +37,3 @@ export const ErrorResponse = z
     error: z.object({ code: z.number().int(), message: z.string(), type: z.string(), param: z.string().optional() }),
   })
   .meta({ id: 'Error' });
-
-const unix = (ms: number) => Math.floor(ms / 1000);
-/** Micro-USD to credits, rounded to 6 decimals like `cost`. */
-const creditsOf = (micros: number, perUsd: number) => Math.round(micros * perUsd) / 1e6;
-
-export interface ViewOptions {
-  language: Language;
-  /** Absolute signed URL of a stored result file. */
-  fileUrl: (key: string, expiresAt: number) => string;
-  /** The operator's credits per USD (PriceBook.creditsPerUsd). */
-  creditsPerUsd: number;
-}
-
-export function toTaskObject(task: TaskRecord, o: ViewOptions): TaskObject {
-  const view: TaskObject = {
-    id: task.id,
-    status: task.status,
-    progress: task.status === 'completed' ? 100 : task.progress,
-    created: unix(task.createdAt),
-    estimated_time: task.estimatedSeconds,
-    cost: microsToUsd(task.costMicros),
-    credits_cost: creditsOf(task.costMicros, o.creditsPerUsd),
-  };
-  if (task.status === 'completed' && task.result && task.finishedAt !== null) {
-    const { video, lastFrame, expiresAt } = task.result;
-    view.completed = unix(task.finishedAt);
-    view.actual_time = Math.max(0, Math.round((task.finishedAt - task.createdAt) / 1000));
-    view.result = {
-      videos: [{ url: [o.fileUrl(video.key, expiresAt)], expires_at: unix(expiresAt) }],
-      ...(lastFrame ? { last_frame_url: o.fileUrl(lastFrame.key, expiresAt) } : {}),
-    };
-  }
-  if ((task.status === 'failed' || task.status === 'cancelled') && task.error) {
-    view.error = { code: task.error.code, message: failureMessage(task.error, o.language), type: failureType(task.error.code) };
-  }
-  return view;
-}

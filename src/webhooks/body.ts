@@ -1,5 +1,5 @@
 import type { TaskRecord, WebhookDelivery } from '../store/types.js';
-import { toTaskObject, type ViewOptions } from '../contract/task-view.js';
+import { toTaskObject, type ViewOptions } from '../tasks/task-object.js';
 
 /**
  * What a webhook POSTs: exactly what GET /v1/tasks/{id} answered when the status changed. A terminal
