@@ -3,6 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError } from './api-error.js';
 import { TaskRefused, type TaskRefusalReason } from '../tasks/errors.js';
 import { InvalidRequest } from '../contract/invalid-request.js';
+import { TopUpRefused } from '../billing/accounts.js';
 
 /** `/image_with_roles/1/role` → `image_with_roles[1].role` */
 function paramFromPath(instancePath: string): string | undefined {
@@ -27,6 +28,7 @@ function toApiError(error: FastifyError, bodyLimit: number): ApiError {
   if (error instanceof ApiError) return error;
   const domain: unknown = error;
   if (domain instanceof InvalidRequest) return new ApiError(400, domain.message, { param: domain.param });
+  if (domain instanceof TopUpRefused) return new ApiError(domain.reason === 'no_account' ? 404 : 400, domain.message, { param: domain.reason === 'no_account' ? undefined : 'amount' });
   if (domain instanceof TaskRefused) {
     const { status, headers } = REFUSALS[domain.reason];
     return new ApiError(status, domain.message, { param: domain.param, headers });

@@ -14,3 +14,23 @@ export async function openAccount(store: Store, opts: { name: string; balanceUsd
   await store.createAccount(account);
   return (await store.getAccount(account.id))!;
 }
+
+/** Why a top-up was refused; the API and the CLI each say it their way. */
+export class TopUpRefused extends Error {
+  override name = 'TopUpRefused';
+  constructor(
+    readonly reason: 'no_account' | 'unlimited' | 'not_positive',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Adds `usd` to a limited account's balance, as a ledger top-up; returns the new balance in micro-USD. */
+export async function topUpAccount(store: Store, accountId: string, usd: number, note: string | null, now: number): Promise<number> {
+  const account = await store.getAccount(accountId);
+  if (!account) throw new TopUpRefused('no_account', `account ${accountId} does not exist`);
+  if (account.unlimited) throw new TopUpRefused('unlimited', `account ${accountId} has unlimited quota; a top-up would have no effect`);
+  if (!(usd > 0)) throw new TopUpRefused('not_positive', 'the amount must be more than 0');
+  return store.topUp(accountId, usdToMicros(usd), note, now);
+}

@@ -3,7 +3,7 @@ import type { Config } from '../config/env.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/types.js';
 import { addKey, createAccountWithKey } from '../auth/keys.js';
-import { openAccount } from '../billing/accounts.js';
+import { openAccount, topUpAccount, TopUpRefused } from '../billing/accounts.js';
 import { microsToUsd, usdToMicros } from '../contract/prices.js';
 
 export class CliError extends Error {
@@ -79,11 +79,9 @@ export async function listAccounts(config: Config, opts: { json?: boolean }): Pr
 
 export async function topUp(config: Config, accountId: string, usd: number, opts: { note?: string; json?: boolean }): Promise<void> {
   await withStore(config, async (store) => {
-    const account = await store.getAccount(accountId);
-    if (!account) throw new CliError(`account ${accountId} does not exist`);
-    if (account.unlimited) throw new CliError(`account ${accountId} has unlimited quota; a top-up would have no effect`);
-    if (usd <= 0) throw new CliError('the amount must be more than 0');
-    const balance = await store.topUp(accountId, usdToMicros(usd), opts.note ?? 'cli top-up', Date.now());
+    const balance = await topUpAccount(store, accountId, usd, opts.note ?? 'cli top-up', Date.now()).catch((err: unknown) => {
+      throw err instanceof TopUpRefused ? new CliError(err.message) : err;
+    });
     print(opts.json, { account_id: accountId, balance: microsToUsd(balance) }, `balance of ${accountId}: $${microsToUsd(balance)}`);
   });
 }

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ApiError, notFound } from '../api-error.js';
-import { usdToMicros } from '../../contract/prices.js';
+import { notFound } from '../api-error.js';
 import { ErrorResponse, TaskObject } from '../../contract/task-view.js';
 import { toTaskObject } from '../../tasks/task-object.js';
-import { openAccount } from '../../billing/accounts.js';
+import { openAccount, topUpAccount } from '../../billing/accounts.js';
 import { type ApiContext, taskViewOptions } from '../context.js';
 import { AccountView, LedgerView, accountView, ledgerView } from './views.js';
 
@@ -72,10 +71,8 @@ export const adminAccountRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
         },
       },
       async (request) => {
-        const account = await mustExist(request.params.account_id);
-        if (account.unlimited) throw new ApiError(400, `account ${account.id} has unlimited quota; a top-up would have no effect`, { param: 'amount' });
-        await ctx.store.topUp(account.id, usdToMicros(request.body.amount), request.body.note ?? null, ctx.clock());
-        return { code: 200 as const, data: accountView(await mustExist(account.id)) };
+        await topUpAccount(ctx.store, request.params.account_id, request.body.amount, request.body.note ?? null, ctx.clock());
+        return { code: 200 as const, data: accountView(await mustExist(request.params.account_id)) };
       },
     );
 
