@@ -102,7 +102,7 @@ export async function runSseBench(server: { app: App; base: string }, apiKey: st
     child.send({ type: 'connect', urls: ids.map((id) => `${base}/v1/tasks/${id}/events`), headers: { authorization: headers.authorization } });
     const connected = await reply('connected');
     const after = await memory(gc);
-    const watchersHeld = app.push.events.watchers;
+    const watchersHeld = app.notifications.events.watchers;
 
     // Holding them: the shared poll query and nothing per client.
     const idleSeconds = 3;
@@ -146,7 +146,7 @@ export async function runSseBench(server: { app: App; base: string }, apiKey: st
       heapAfterMiB: MiB(after.heap),
       rssAfterCloseMiB: MiB(closedMemory.rss),
       watchersHeld,
-      watchersAfter: app.push.events.watchers,
+      watchersAfter: app.notifications.events.watchers,
       idleSeconds,
       idleCpuMsPerS: (cpu.user + cpu.system) / 1000 / idleSeconds,
       idleLoopDelayMaxMs: idleLoop.max / 1e6,

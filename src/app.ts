@@ -24,7 +24,7 @@ import { PriceBook } from './billing/price-book.js';
 import { Metrics } from './observability/metrics.js';
 import { loadFileConfig } from './config/file.js';
 import { createAccountWithKey, ensureBootstrapKey, KeyCache } from './auth/keys.js';
-import { createPushChannels, type PushChannels } from './webhooks/setup.js';
+import { createTaskNotifications, type TaskNotifications } from './events/task-notifications.js';
 import { assertUndiciPatched } from './net/undici-patch.js';
 
 export interface AppOptions {
@@ -42,7 +42,7 @@ export interface App {
   store: Store;
   dispatcher: Dispatcher;
   /** Webhooks (worker, secrets, delivery log) and live task events. */
-  push: PushChannels;
+  notifications: TaskNotifications;
   sweeper: ResultSweeper;
   ffmpeg: FfmpegBinary;
   assets: AssetLibrary;
@@ -117,7 +117,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger: logger.child({ component: 'render' }),
     });
     const owner = newLeaseOwner();
-    const push = createPushChannels(config, { store, signer, clock, owner, logger, creditsPerUsd: prices.creditsPerUsd });
+    const notifications = createTaskNotifications(config, { store, signer, clock, owner, logger, creditsPerUsd: prices.creditsPerUsd });
     const dispatcher = new Dispatcher({
       store,
       providers,
@@ -133,9 +133,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       workRoot: join(config.dataDir, 'work'),
       prices,
       onRunEnded: (provider, outcome, seconds) => metrics.taskRun(provider, outcome, seconds),
-      onTaskChanged: (id, change) => push.taskChanged(id, change),
+      onTaskChanged: (id, change) => notifications.taskChanged(id, change),
     });
-    dispatcher.onTaskSettled((id) => push.taskChanged(id, 'settled'));
+    dispatcher.onTaskSettled((id) => notifications.taskChanged(id, 'settled'));
     metrics.watchHeldTasks(() => dispatcher.heldCounts());
     const tasks = new TaskService({
       store,
@@ -147,9 +147,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       onSubmitted: () => dispatcher.poke(),
       onCancelled: (id) => {
         dispatcher.cancel(id);
-        push.taskChanged(id, 'settled');
+        notifications.taskChanged(id, 'settled');
       },
-      estimate: (provider, request) => push.estimates.estimate(provider, request),
+      estimate: (provider, request) => notifications.estimates.estimate(provider, request),
     });
     const sweeper = new ResultSweeper(store, storage, clock, logger.child({ component: 'sweeper' }));
     await ensureSomeoneCanSignIn(config, store, logger);
@@ -161,8 +161,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         store,
         keyCache: new KeyCache(5_000),
         tasks,
-        events: push.events,
-        webhooks: push.webhooks,
+        events: notifications.events,
+        webhooks: notifications.webhooks,
         metrics,
         assets,
         signer,
@@ -202,10 +202,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger,
     );
 
-    push.useServer(server);
+    notifications.useServer(server);
     if (options.runDispatcher !== false) {
       await dispatcher.start();
-      await push.start();
+      await notifications.start();
     }
     sweeper.start(10 * 60 * 1000);
 
@@ -213,16 +213,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closing) return;
       closing = true;
       sweeper.stop();
-      push.closeStreams();
+      notifications.closeStreams();
       await server.close();
       await dispatcher.stop(config.shutdownGraceMs);
-      await push.stop();
+      await notifications.stop();
       await providers.closeAll();
       await assets.stop();
       await media.close();
       await store.close();
     };
-    return { config, server, store, dispatcher, push, sweeper, ffmpeg, media: media.intake, assets, logger, close };
+    return { config, server, store, dispatcher, notifications, sweeper, ffmpeg, media: media.intake, assets, logger, close };
   } catch (err) {
     await store.close();
     throw err;

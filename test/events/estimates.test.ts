@@ -41,14 +41,14 @@ describe('estimated_time', () => {
     // Fewer than three of a shape: the channel's own estimate; other channels' history does not count.
     for (const seconds of [300, 300]) await finished(t.app.store, owner, 5, seconds);
     for (const seconds of [500, 500, 500]) await finished(t.app.store, owner, 5, seconds, 'elsewhere');
-    t.app.push.estimates.forget();
+    t.app.notifications.estimates.forget();
 
     expect(await estimate(shape(4))).toBe(120);
     expect(await estimate(shape(5))).toBeLessThan(50);
     expect(await estimate(shape(6))).toBe(fallback);
     // Only the latest 20 count.
     for (let i = 0; i < 20; i++) await finished(t.app.store, owner, 4, 60);
-    t.app.push.estimates.forget();
+    t.app.notifications.estimates.forget();
     expect(await estimate(shape(4))).toBe(60);
   });
 });

@@ -116,9 +116,9 @@ describe('GET /v1/tasks/{id}/events', () => {
     const conns = await Promise.all([1, 2, 3].map(() => watch(t.base, id)));
     await Promise.all(conns.map((c) => c.nextComment()));
     expect(conns.every((c) => c.comments.includes('keep-alive'))).toBe(true);
-    expect(t.app.push.events.watchers).toBe(3);
+    expect(t.app.notifications.events.watchers).toBe(3);
     for (const c of conns) c.close();
-    await vi.waitFor(() => expect(t.app.push.events.watchers).toBe(0), { interval: 10 });
+    await vi.waitFor(() => expect(t.app.notifications.events.watchers).toBe(0), { interval: 10 });
   });
 
   it("answers another account's task like a missing one, and needs a key", async () => {

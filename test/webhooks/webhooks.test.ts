@@ -38,7 +38,7 @@ async function app(env: Record<string, string> = {}, opts: Parameters<typeof sta
   /** Resolves at the first recorded attempt (past attempts are not replayed) that matches. */
   const attempt = (match: (e: AttemptEvent) => boolean) =>
     new Promise<AttemptEvent>((resolve) => {
-      const off = t.app.push.worker.onAttempt((e) => {
+      const off = t.app.notifications.worker.onAttempt((e) => {
         if (match(e)) {
           off();
           resolve(e);
@@ -276,7 +276,7 @@ describe.each(RECEIVERS)('webhooks received by $peer', ({ start }) => {
     const id = await t.submit({ ...TASK, callback_url: hook.url });
     const res = await t.app.server.inject({ method: 'POST', url: `/v1/tasks/${id}/cancel`, headers: t.auth });
     expect(res.statusCode).toBe(200);
-    await t.app.push.start();
+    await t.app.notifications.start();
     const cancelled = await hook.waitFor((r) => r.json.data.status === 'cancelled');
     expect(cancelled.json).toEqual((await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${id}`, headers: t.auth })).json());
     expect(cancelled.json.data.cost).toBe(0);

@@ -5,16 +5,16 @@ import type { Config } from '../config/env.js';
 import type { Store } from '../store/types.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
 import { AddressPolicy } from '../net/address-policy.js';
-import { TaskEvents } from '../events/task-events.js';
+import { TaskEvents } from './task-events.js';
 import { RunTimeEstimates } from '../tasks/estimates.js';
 import type { LeaseOwner } from '../tasks/lease-owner.js';
-import { WebhookSender } from './sender.js';
-import { WebhookSecrets } from './secrets.js';
-import { WebhookWorker } from './worker.js';
-import { WebhookAdmin } from './webhook-admin.js';
-import { webhookBody } from './body.js';
+import { WebhookSender } from '../webhooks/sender.js';
+import { WebhookSecrets } from '../webhooks/secrets.js';
+import { WebhookWorker } from '../webhooks/worker.js';
+import { WebhookAdmin } from '../webhooks/webhook-admin.js';
+import { webhookBody } from '../webhooks/body.js';
 
-export interface PushChannels {
+export interface TaskNotifications {
   events: TaskEvents;
   webhooks: WebhookAdmin;
   worker: WebhookWorker;
@@ -41,10 +41,10 @@ function listeningBase(server: FastifyInstance | null): string {
 }
 
 /** WebhookAdmin, live events and run-time estimates, built from configuration so app.ts needs only a few lines. */
-export function createPushChannels(
+export function createTaskNotifications(
   config: Config,
   deps: { store: Store; signer: UrlSigner; clock: () => number; logger: Logger; owner: LeaseOwner; creditsPerUsd: number },
-): PushChannels {
+): TaskNotifications {
   const { store, signer, clock, logger } = deps;
   let server: FastifyInstance | null = null;
   const fileUrl = (key: string, expiresAt: number) => (config.publicUrl ?? listeningBase(server)) + signer.resultPath(key, expiresAt);
