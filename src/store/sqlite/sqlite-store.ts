@@ -542,19 +542,19 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
   }
 
   async failTask(g: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean> {
-    return this.db.transaction(() => {
-      if (this.stmt.fail.run({ ...g, status: 'failed', error: JSON.stringify(failure), finishedAt }).changes !== 1) return false;
-      this.stmt.leaveFlight.run(g.id);
-      this.refundInside(g.id, finishedAt, `task failed: ${failure.code}`);
-      return true;
-    }).immediate();
+    return this.endHeldTask(g, 'failed', failure, finishedAt);
   }
 
   async cancelHeldTask(g: LeaseGuard, reason: TaskFailure, finishedAt: number): Promise<boolean> {
+    return this.endHeldTask(g, 'cancelled', reason, finishedAt);
+  }
+
+  /** Ends a held task without a result: the status, its reason, out of flight and refunded, together. */
+  private endHeldTask(g: LeaseGuard, status: 'failed' | 'cancelled', reason: TaskFailure, finishedAt: number): boolean {
     return this.db.transaction(() => {
-      if (this.stmt.fail.run({ ...g, status: 'cancelled', error: JSON.stringify(reason), finishedAt }).changes !== 1) return false;
+      if (this.stmt.fail.run({ ...g, status, error: JSON.stringify(reason), finishedAt }).changes !== 1) return false;
       this.stmt.leaveFlight.run(g.id);
-      this.refundInside(g.id, finishedAt, `task cancelled: ${reason.code}`);
+      this.refundInside(g.id, finishedAt, `task ${status}: ${reason.code}`);
       return true;
     }).immediate();
   }
