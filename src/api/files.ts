@@ -1,24 +1,15 @@
-import { access } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ApiError } from './api-error.js';
+import { sendSignedFile } from './signed-file.js';
 import { ErrorResponse } from '../contract/task-view.js';
 import type { ApiContext } from './context.js';
 
 /** Result files behind signed, expiring URLs: the signature is the credential, no API key needed. */
 export const fileRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
-    const send = async (reply: FastifyReply, key: string, expires: string | undefined, signature: string | undefined) => {
-      const verdict = ctx.signer.verify(key, expires, signature, ctx.clock());
-      if (verdict === 'expired') throw new ApiError(403, 'this result URL has expired', { type: 'authentication_error' });
-      if (verdict === 'invalid') throw new ApiError(403, 'invalid or missing URL signature', { type: 'authentication_error' });
-      const path = ctx.storage.pathOf(key);
-      if (!path || !(await access(path).then(() => true, () => false))) throw new ApiError(404, 'file not found: the result may have been deleted');
-      reply.header('cache-control', 'private, max-age=3600');
-      return reply.sendFile(key, ctx.storage.root);
-    };
+    const send = (reply: FastifyReply, key: string, expires: string | undefined, signature: string | undefined) =>
+      sendSignedFile(reply, { verdict: ctx.signer.verify(key, expires, signature, ctx.clock()), path: ctx.storage.pathOf(key), what: 'result' });
     const KeyParams = { task: z.string().max(64), token: z.string().max(64), name: z.string().max(96) };
 
     app.get(
@@ -69,10 +60,7 @@ export const fileRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       async (request, reply) => {
         const { name } = request.params;
         const verdict = ctx.signer.verify(`assets/${name}`, request.query.expires, request.query.signature, ctx.clock());
-        if (verdict !== 'ok') throw new ApiError(403, verdict === 'expired' ? 'this asset URL has expired' : 'invalid or missing URL signature');
-        const path = ctx.assets.pathOf(name);
-        if (!path || !(await access(path).then(() => true, () => false))) throw new ApiError(404, 'file not found: the asset may have been deleted');
-        return reply.sendFile(name, dirname(path));
+        return sendSignedFile(reply, { verdict, path: ctx.assets.pathOf(name), what: 'asset' });
       },
     );
   };

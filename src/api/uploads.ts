@@ -1,4 +1,3 @@
-import { access } from 'node:fs/promises';
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -7,6 +6,7 @@ import { ApiError, badRequest } from './api-error.js';
 import { ErrorResponse } from '../contract/task-view.js';
 import { UPLOAD_MAX_BYTES, UPLOAD_TYPES_TEXT, UploadImageError, UploadTooLargeError, UploadTypeError, type StoredUpload } from '../storage/upload-storage.js';
 import { publicBase, type ApiContext } from './context.js';
+import { sendSignedFile } from './signed-file.js';
 
 /** Room for the multipart boundaries and part headers around a file of the maximum size. */
 const MULTIPART_OVERHEAD = 64 * 1024;
@@ -78,12 +78,7 @@ export const uploadFileRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       async (request, reply) => {
         const { name } = request.params;
         const verdict = ctx.uploads.verify(name, request.query.expires, request.query.signature);
-        if (verdict === 'expired') throw new ApiError(403, 'this upload URL has expired', { type: 'authentication_error' });
-        if (verdict === 'invalid') throw new ApiError(403, 'invalid or missing URL signature', { type: 'authentication_error' });
-        const path = ctx.uploads.pathOf(name);
-        if (!path || !(await access(path).then(() => true, () => false))) throw new ApiError(404, 'file not found: the upload may have been deleted');
-        reply.header('cache-control', 'private, max-age=3600');
-        return reply.sendFile(name, ctx.uploads.root);
+        return sendSignedFile(reply, { verdict, path: ctx.uploads.pathOf(name), what: 'upload' });
       },
     );
   };
