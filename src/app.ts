@@ -46,7 +46,7 @@ export interface App {
   sweeper: ResultSweeper;
   ffmpeg: FfmpegBinary;
   assets: AssetLibrary;
-  /** Fetches, checks and probes a task's media (SPEC §4); uploads are read from disk. */
+  /** Fetches, checks and probes a task's media (README: Media); uploads are read from disk. */
   media: MediaIntake;
   logger: Logger;
   /** Stops taking requests and work, lets running tasks finish or requeues them, closes the database. */

@@ -57,7 +57,7 @@ function toApiError(error: FastifyError, bodyLimit: number): ApiError {
   return new ApiError(500, 'Internal server error, please try again later');
 }
 
-/** Every answer that is not a success uses the envelope of SPEC §2.3. */
+/** Every answer that is not a success uses the envelope of README: API. */
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const apiError = toApiError(error, bodyLimit);

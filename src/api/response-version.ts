@@ -3,7 +3,7 @@ import { RESPONSE_VERSION_HEADER, responseVersionOf, type ResponseVersion } from
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The answer shape the client asked for (SPEC §2.4); null = the seed's. */
+    /** The answer shape the client asked for (README: Answer versions); null = the seed's. */
     responseVersion: ResponseVersion | null;
   }
 }

@@ -58,7 +58,7 @@ export const taskRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           const task = await ctx.tasks.get(caller, request.params.task_id);
           return { code: 200 as const, data: view(request, task, request.query.language) };
         } catch (err) {
-          // Not a video task: it may be an asset review (SPEC §7), polled at the same route.
+          // Not a video task: it may be an asset review (README: Assets), polled at the same route.
           const review = await ctx.store.getAssetReview(request.params.task_id);
           if (!review || review.accountId !== caller.accountId) throw err;
           return { code: 200 as const, data: toAssetTaskObject(review, await ctx.store.listReviewAssets(review.id)) };

@@ -25,7 +25,7 @@ const UploadResponse = z
 const tooLarge = () => new ApiError(413, `the file is larger than the ${UPLOAD_MAX_BYTES / (1024 * 1024)} MB allowed for image uploads`, { param: FIELD });
 
 /**
- * `POST /v1/uploads/images` (SPEC §2): one image in the multipart field `file`, streamed to disk
+ * `POST /v1/uploads/images` (README: API): one image in the multipart field `file`, streamed to disk
  * with a cap, its type sniffed from the bytes. Registered inside the authenticated /v1 scope.
  * Multipart parsing is registered here only, so no other route accepts multipart bodies.
  */

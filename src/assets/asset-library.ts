@@ -20,7 +20,7 @@ export interface ReviewRequest {
 }
 
 /**
- * Assets (SPEC §7): a review fetches each submitted file through the safe media intake, checks it
+ * Assets (README: Assets): a review fetches each submitted file through the safe media intake, checks it
  * against the media rules of its kind and keeps a copy; approved assets are then usable as
  * asset://<id> by their own account, in every mode, whatever later happens to the original URL.
  */

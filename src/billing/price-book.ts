@@ -7,7 +7,7 @@ export interface Usage {
   referenceVideoSeconds?: number;
 }
 
-/** The prices in force (SPEC §6 defaults, or the operator's) applied to tasks. */
+/** The prices in force (README: Money defaults, or the operator's) applied to tasks. */
 export class PriceBook {
   constructor(
     readonly table: Readonly<Record<ModelId, PriceRow>> = DEFAULT_PRICES,

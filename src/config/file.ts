@@ -44,7 +44,7 @@ export type ChannelConfig = z.infer<typeof ChannelSchema>;
 const FileSchema = z
   .object({
     prices: z.partialRecord(z.enum(MODEL_IDS), ModelPrices).default({}),
-    /** The operator's credit unit: tasks show `credits_cost` = cost in USD × this (SPEC §2.4). */
+    /** The operator's credit unit: tasks show `credits_cost` = cost in USD × this (README: Answer versions). */
     credits_per_usd: z.number().positive().max(1e9).default(1),
     channels: z
       .array(ChannelSchema)

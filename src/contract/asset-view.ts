@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** SPEC §7: the asset-review task as GET /v1/tasks/{id} shows it. */
+/** README: Assets: the asset-review task as GET /v1/tasks/{id} shows it. */
 export const AssetTaskObject = z
   .object({
     id: z.string(),

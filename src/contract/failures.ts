@@ -1,6 +1,6 @@
 /**
  * Why a task failed, as stored: a code, parameters and an English detail. The message a client reads
- * is rendered at read time in the language it asks for (SPEC §2.2 `language`).
+ * is rendered at read time in the language it asks for (README: API `language`).
  */
 export const LANGUAGES = ['en', 'zh', 'ko', 'ja'] as const;
 export type Language = (typeof LANGUAGES)[number];

@@ -5,12 +5,12 @@ import { DURATION_SECONDS, IMAGE_ROLES, MAX_CALLBACK_URL_LENGTH, MAX_SEED, MAX_U
 import { fieldRules } from './model-schema.js';
 
 /**
- * The parameter reference of one model as Markdown (SPEC §2.4), vidgate's own text, built from the
+ * The parameter reference of one model as Markdown (README: Answer versions), vidgate's own text, built from the
  * catalog, submit rules, sizes and prices the server enforces, so it cannot drift from them.
  */
 
 /**
- * SPEC §4 as the docs state it. The media rules keep their limits private, so
+ * README: Media as the docs state it. The media rules keep their limits private, so
  * test/contract/model-docs.test.ts holds these numbers against what src/media/media-rules.ts does.
  */
 export const STATED_MEDIA_RULES = {

@@ -3,7 +3,7 @@ import type { ModelSpec } from './models.js';
 import { ASSET_URL, MAX_URL_LENGTH, MEDIA_COUNT_LIMITS, SUBMIT_DEFAULTS, SubmitBody } from './submit.js';
 
 /**
- * The input JSON Schema of one model (SPEC §2.4): the submit body the server validates with
+ * The input JSON Schema of one model (README: Answer versions): the submit body the server validates with
  * (`SubmitBody`, the same zod object behind /openapi.json) without `model`, narrowed to what this
  * model accepts, with the rules between fields stated in JSON Schema wherever JSON Schema can say
  * them. A body valid against it passes the submit rules, except for what it can only describe
@@ -29,7 +29,7 @@ const ASSET_URL_BODY = ASSET_URL.source.replace(/^\^/, '').replace(/\$$/, '').re
 export const HTTP_URL_PATTERN = `^${HTTP_URL}$`;
 export const HTTP_OR_ASSET_URL_PATTERN = `^(?:${HTTP_URL}|${ASSET_URL_BODY})$`;
 
-/** A rule of SPEC §3 that relates several fields; `schema` says it in JSON Schema where that is possible. */
+/** A rule of README: Submit rules that relates several fields; `schema` says it in JSON Schema where that is possible. */
 export interface FieldRule {
   text: string;
   schema?: JsonSchema;

@@ -1,4 +1,4 @@
-/** The model catalog of SPEC §3: what each model accepts. Prices live in prices.ts. */
+/** The model catalog of README: Submit rules: what each model accepts. Prices live in prices.ts. */
 
 export const RESOLUTIONS = ['480p', '720p', '1080p', '4k'] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
@@ -59,7 +59,7 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   },
 };
 
-/** Newer upstream names accepted as aliases (SPEC §3). */
+/** Newer upstream names accepted as aliases (README: Submit rules). */
 export const MODEL_ALIASES: Readonly<Record<string, ModelId>> = {
   'seedance-2.0': 'doubao-seedance-2.0',
   'seedance-2.0-fast': 'doubao-seedance-2.0-fast',

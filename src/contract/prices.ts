@@ -27,7 +27,7 @@ const FACE: PriceRow = {
   perSecondWithVideo: { '480p': 60_000, '720p': 128_800, '1080p': 300_000 },
 };
 
-/** SPEC §6 defaults. -fast and -fast-face are 0.8× of their base row, -mini 0.5× of the standard row. */
+/** README: Money defaults. -fast and -fast-face are 0.8× of their base row, -mini 0.5× of the standard row. */
 export const DEFAULT_PRICES: Readonly<Record<ModelId, PriceRow>> = {
   'doubao-seedance-2.0': BASE,
   'doubao-seedance-2.0-fast': scaleRow(BASE, 0.8),
@@ -36,7 +36,7 @@ export const DEFAULT_PRICES: Readonly<Record<ModelId, PriceRow>> = {
   'doubao-seedance-2.0-mini': scaleRow(BASE, 0.5),
 };
 
-/** The longest reference video total the rules allow (SPEC §4: t < 15.2 s); bounds the reservation. */
+/** The longest reference video total the rules allow (README: Media: t < 15.2 s); bounds the reservation. */
 export const MAX_REFERENCE_VIDEO_SECONDS = 15.2;
 
 export interface PriceQuery {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { InvalidRequest } from './invalid-request.js';
 
 /**
- * APIMart's answer shapes (SPEC §2.4). Clients of the seed's era send no version and read the
+ * APIMart's answer shapes (README: Answer versions). Clients of the seed's era send no version and read the
  * first shape; current clients ask for a dated one with `X-APIMart-Response-Version`. Only the
  * submit answer differs between them; every other answer (task, list, cancel, errors) is the same
  * in both, and a versioned request gets its version echoed on whatever it is answered.

@@ -10,7 +10,7 @@ export interface PixelSize {
   height: number;
 }
 
-/** SPEC §5: output pixel size by resolution and aspect. */
+/** README: Output: output pixel size by resolution and aspect. */
 const PIXELS: Readonly<Record<Resolution, Readonly<Record<Aspect, readonly [number, number]>>>> = {
   '480p': { '16:9': [864, 480], '4:3': [736, 544], '1:1': [640, 640], '3:4': [544, 736], '9:16': [480, 864], '21:9': [960, 416] },
   '720p': { '16:9': [1248, 704], '4:3': [1120, 832], '1:1': [960, 960], '3:4': [832, 1120], '9:16': [704, 1248], '21:9': [1504, 640] },

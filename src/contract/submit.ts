@@ -13,7 +13,7 @@ export const MAX_URL_LENGTH = 4096;
 export const IMAGE_ROLES = ['first_frame', 'last_frame', 'reference_image'] as const;
 export type ImageRole = (typeof IMAGE_ROLES)[number];
 export const DURATION_SECONDS = { min: 4, max: 15 } as const;
-/** Most entries per media field, and reference files in all (SPEC §3). */
+/** Most entries per media field, and reference files in all (README: Submit rules). */
 export const MEDIA_COUNT_LIMITS = { image_urls: 9, image_with_roles: 9, video_urls: 3, audio_urls: 3, total: 12 } as const;
 /** What an absent (or null) field means; the model docs and input schema state these too. */
 export const SUBMIT_DEFAULTS = {
@@ -236,7 +236,7 @@ function checkPrompt(prompt: string, media: MediaInput[], model: ModelSpec): voi
   }
 }
 
-/** Applies every rule of SPEC §3 that needs no database; asset ownership is checked by the caller. */
+/** Applies every rule of README: Submit rules that needs no database; asset ownership is checked by the caller. */
 export function checkSubmitRules(body: SubmitBody): TaskRequest {
   const model = resolveModelOrThrow(body.model);
   const resolution = resolveResolution(body.resolution, model);

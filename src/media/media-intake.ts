@@ -22,7 +22,7 @@ export const VIDEO_UNDECODABLE = 'the file is damaged: its first video frame cou
 export type MediaSource = { url: string } | { path: string };
 
 /**
- * Turns `asset://<id>` references into their media. Assets arrive with the review flow (SPEC §7);
+ * Turns `asset://<id>` references into their media. Assets arrive with the review flow (README: Assets);
  * until then `noAssetResolver` refuses them.
  */
 export interface AssetResolver {
@@ -65,7 +65,7 @@ export interface PrepareOptions {
 }
 
 /**
- * Gets a task's media ready for a provider (SPEC §4): fetches URLs safely (in parallel, each URL
+ * Gets a task's media ready for a provider (README: Media): fetches URLs safely (in parallel, each URL
  * once however often it is named), reads uploads from disk, sniffs, probes, checks the rules, and
  * answers in input order. A breach fails with invalid_media, an unreachable file with
  * media_fetch_failed (TaskFailureError, naming the input's field); an abort rethrows the signal's reason.

@@ -3,7 +3,7 @@ import { invalidMedia, mediaFailure } from './errors.js';
 import type { MediaProbe, PreparedMedia } from './types.js';
 
 /**
- * The media rules of SPEC §4, checked on probes. Per-file rules throw a MediaProblem (the caller
+ * The media rules of README: Media, checked on probes. Per-file rules throw a MediaProblem (the caller
  * names the field); rules on totals name the field family (`video_urls`).
  */
 
@@ -92,7 +92,7 @@ function checkAudio(probe: MediaProbe): void {
   if (!probe.durationSec) throw invalidMedia('the duration could not be read');
 }
 
-/** Rules on all files of a kind together (SPEC §4 "total"); throws TaskFailureError naming the family. */
+/** Rules on all files of a kind together (README: Media "total"); throws TaskFailureError naming the family. */
 export function checkTotals(media: readonly PreparedMedia[]): void {
   const videos = media.filter((m) => m.input.kind === 'video');
   const audios = media.filter((m) => m.input.kind === 'audio');

@@ -48,7 +48,7 @@ const HEADERS = { 'user-agent': 'vidgate-media/0.1', accept: '*/*', 'accept-enco
 
 /**
  * Downloads media from client-given URLs without letting them reach the service's own network
- * (SPEC §4). Host names are checked inside undici's DNS hook, on the very addresses the socket then
+ * (README: Media). Host names are checked inside undici's DNS hook, on the very addresses the socket then
  * connects to, so a name cannot resolve to a public address for the check and a private one for the
  * connection. undici does not call the hook for IP literals, so those are checked before each request.
  * Redirects are followed by hand so every hop goes through the same checks.

@@ -10,7 +10,7 @@ export interface SniffedType {
   ext: string;
 }
 
-/** file-type's extension → our format name, per kind (SPEC §4). */
+/** file-type's extension → our format name, per kind (README: Media). */
 const FORMATS: Record<MediaKind, Readonly<Record<string, SniffedType>>> = {
   image: {
     jpg: { format: 'jpeg', mime: 'image/jpeg', ext: 'jpg' },

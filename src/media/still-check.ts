@@ -8,7 +8,7 @@ export const PICTURE_UNDECODABLE = 'the file is damaged or truncated: its pictur
 
 /**
  * Checks a still image in the order that keeps it cheap: the size its header states (no decoding)
- * against the image rules of SPEC §4, and only then a decode of its first picture, which proves the
+ * against the image rules of README: Media, and only then a decode of its first picture, which proves the
  * bytes are a whole image. A full decode of the largest allowed image takes a few hundred MB, so
  * only a few run at once. Throws a MediaProblem (invalid_media).
  */

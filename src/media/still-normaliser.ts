@@ -1,7 +1,7 @@
 import { runFfmpeg, type FfmpegBinary } from '../render/ffmpeg.js';
 import type { PictureProbe } from './probe.js';
 
-/** No output frame has a side longer than 4K's 3840 px (SPEC §5); more is decoded only to be scaled away. */
+/** No output frame has a side longer than 4K's 3840 px (README: Output); more is decoded only to be scaled away. */
 export const LARGEST_OUTPUT_SIDE = 3840;
 
 /** Pixel formats with more than 8 bits per component: ffmpeg names them with their depth and byte order. */

@@ -9,7 +9,7 @@ const IPV6_GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
 export type AddressVerdict = { allowed: true } | { allowed: false; address: string; range: string };
 
 /**
- * Decides which addresses media may be fetched from (SPEC §4): only public unicast ones, unless the
+ * Decides which addresses media may be fetched from (README: Media): only public unicast ones, unless the
  * operator opened an exception with VIDGATE_MEDIA_ALLOW_HOSTS (host names, `*.suffix` patterns, IPs
  * and CIDRs). The check runs on resolved addresses, so a public name that resolves to 10.0.0.1 is
  * refused as surely as the literal.

@@ -22,7 +22,7 @@ const CLEAN_EDGE_SECONDS = 0.5;
 
 /**
  * Renders any job on the local renderer: text-to-video without media, else the mode its media call for
- * (image-to-video, first + last frame, reference images / video / audio), to the output rules of SPEC §5.
+ * (image-to-video, first + last frame, reference images / video / audio), to the output rules of README: Output.
  * Answers the mode used.
  */
 export async function renderVideo(ffmpeg: FfmpegBinary, job: VideoJob, opts: RenderOptions = {}): Promise<Mode> {

@@ -20,7 +20,7 @@ export interface ClientOptions {
   timeout?: number;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
-  /** Check submit parameters against SPEC §3 before sending; default true. */
+  /** Check submit parameters against README: Submit rules before sending; default true. */
   validate?: boolean;
 }
 

@@ -1,7 +1,7 @@
 /** Errors the SDK throws. Every one is a `VidgateError`; the subclasses say where it came from. */
 
 export type VidgateErrorType =
-  // the API's own (SPEC §2.3)
+  // the API's own (README: API)
   | 'invalid_request_error'
   | 'authentication_error'
   | 'payment_required'
@@ -50,7 +50,7 @@ export class VidgateError extends Error {
   }
 }
 
-/** A parameter broke a rule of SPEC §3; found before anything was sent. Same status and type the server would answer. */
+/** A parameter broke a rule of README: Submit rules; found before anything was sent. Same status and type the server would answer. */
 export class VidgateValidationError extends VidgateError {
   constructor(message: string, param?: string) {
     super({ message, status: 400, type: 'invalid_request_error', param });

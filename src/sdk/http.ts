@@ -106,7 +106,7 @@ const oneLine = (text: string, max = 200) => {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 };
 
-/** The error of a non-2xx answer: the envelope of SPEC §2.3 when there is one, else the status and a snippet. */
+/** The error of a non-2xx answer: the envelope of README: API when there is one, else the status and a snippet. */
 export async function errorFromResponse(res: Response): Promise<VidgateError> {
   const text = await res.text().catch(() => '');
   let body: unknown;

@@ -1,5 +1,5 @@
 /**
- * Shapes of the APIMart Seedance 2.0 API as the SDK sees them (SPEC §2–3). Written out here rather
+ * Shapes of the APIMart Seedance 2.0 API as the SDK sees them (README: API–3). Written out here rather
  * than imported, so the SDK does not depend on the server's code.
  */
 
@@ -67,7 +67,7 @@ export interface TaskVideo {
   expires_at?: number;
 }
 
-/** `data` of `GET /v1/tasks/{id}` (SPEC §2.2). */
+/** `data` of `GET /v1/tasks/{id}` (README: API). */
 export interface Task {
   id: string;
   status: TaskStatus;

@@ -6,7 +6,7 @@ import { VidgateValidationError } from './errors.js';
 import { invalidResponse, type Http } from './http.js';
 import type { Upload } from './types.js';
 
-/** The server's cap (SPEC §2): jpeg, png, webp or gif, at most 20 MB. */
+/** The server's cap (README: API): jpeg, png, webp or gif, at most 20 MB. */
 export const UPLOAD_MAX_BYTES = 20 * 1024 * 1024;
 
 const TYPES: Readonly<Record<string, string>> = {

@@ -2,7 +2,7 @@ import { VidgateValidationError } from './errors.js';
 import { IMAGE_ROLES, MODEL_IDS, SIZES, type GenerateParams, type ModelId } from './types.js';
 
 /**
- * The client-side checks of SPEC §3: everything that needs no server state (asset ownership and the
+ * The client-side checks of README: Submit rules: everything that needs no server state (asset ownership and the
  * media themselves are checked by the server). Each failure names the parameter, like the server's 400.
  */
 
@@ -64,7 +64,7 @@ function checkUrl(url: string, field: string, model: ModelId, rules: ModelRules)
   if (parsed!.username || parsed!.password) fail(`${field} must not contain credentials`, field);
 }
 
-/** Throws `VidgateValidationError` naming the first parameter that breaks a rule of SPEC §3. */
+/** Throws `VidgateValidationError` naming the first parameter that breaks a rule of README: Submit rules. */
 export function validateGenerateParams(params: GenerateParams): void {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) fail('the parameters must be an object', 'model');
   const p = params as unknown as Record<string, unknown>;

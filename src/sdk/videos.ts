@@ -3,14 +3,14 @@ import { invalidResponse, unwrapData, type Http } from './http.js';
 import type { GenerateParams, Submission } from './types.js';
 import { validateGenerateParams } from './validation.js';
 
-/** The APIMart answer version this SDK asks for (SPEC §2.4); it reads the seed's shape as well. */
+/** The APIMart answer version this SDK asks for (README: Answer versions); it reads the seed's shape as well. */
 export const RESPONSE_VERSION = '2026-07-27';
 
 export interface GenerateOptions {
   /** Sent as `Idempotency-Key`; default: a new UUID for this call, reused by its retries. */
   idempotencyKey?: string;
   signal?: AbortSignal;
-  /** Run the client-side checks of SPEC §3 first (default: the client's `validate`). */
+  /** Run the client-side checks of README: Submit rules first (default: the client's `validate`). */
   validate?: boolean;
 }
 

@@ -13,7 +13,7 @@ export const UPLOAD_TTL_MS = 72 * 60 * 60 * 1000;
 /** Uploaded files outlive their URL a little, so a task that started just before expiry can finish reading. */
 const DELETE_AFTER_MS = UPLOAD_TTL_MS + 60 * 60 * 1000;
 
-/** file-type extension → what an upload is stored and answered as (SPEC §2: jpeg, png, webp, gif). */
+/** file-type extension → what an upload is stored and answered as (README: API: jpeg, png, webp, gif). */
 const IMAGE_TYPES: Readonly<Record<string, { ext: string; mime: string }>> = {
   jpg: { ext: 'jpg', mime: 'image/jpeg' },
   png: { ext: 'png', mime: 'image/png' },

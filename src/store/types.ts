@@ -307,7 +307,7 @@ export interface AssetReview {
   finishedAt: number | null;
 }
 
-/** Assets of SPEC §7: reviewed once, then usable as asset://<id> by their own account only. */
+/** Assets of README: Assets: reviewed once, then usable as asset://<id> by their own account only. */
 export interface AssetStore {
   createAssetGroup(group: AssetGroup): Promise<void>;
   getAssetGroup(id: string): Promise<AssetGroup | null>;

@@ -12,7 +12,7 @@ export type SendResult =
   | { ok: false; statusCode: number | null; error: string; permanent: boolean };
 
 export interface WebhookSenderOptions {
-  /** The media intake's address rules (SPEC §4): no private or reserved address unless allowed. */
+  /** The media intake's address rules (README: Media): no private or reserved address unless allowed. */
   policy: AddressPolicy;
   /** Whole request: connecting, sending, and the receiver's answer. */
   timeoutMs: number;

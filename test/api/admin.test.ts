@@ -98,7 +98,7 @@ describe('admin API', () => {
 });
 
 describe('GET /v1/models', () => {
-  it('lists every model with resolutions, features and the SPEC §6 prices', async () => {
+  it('lists every model with resolutions, features and the README: Money prices', async () => {
     const data = (await t.app.server.inject({ method: 'GET', url: '/v1/models', headers: t.auth })).json().data;
     expect(data.map((m: { id: string }) => m.id)).toEqual([
       'doubao-seedance-2.0',

@@ -7,7 +7,7 @@ import { MODEL_ALIASES, MODEL_IDS, resolveModel } from '../../src/contract/model
 import { EXAMPLE_ASSET_ID } from '../../src/contract/model-docs.js';
 import { approveTestAssets } from './approved-assets.js';
 
-/** GET /v1/model-docs and /v1/model-docs/{model}.md (SPEC §2.4) through the real server. */
+/** GET /v1/model-docs and /v1/model-docs/{model}.md (README: Answer versions) through the real server. */
 
 const NAMES = [...MODEL_IDS, ...Object.keys(MODEL_ALIASES)];
 const KNOWN_NAMES = new RegExp(NAMES.map((n) => n.replace(/\./g, '\\.')).join(', '));

@@ -8,7 +8,7 @@ import type { MediaKind } from '../../src/contract/submit.js';
 import { approveTestAssets } from './approved-assets.js';
 
 /**
- * GET /v1/model-schema (SPEC §2.4), and the schema held against the real submit route: bodies
+ * GET /v1/model-schema (README: Answer versions), and the schema held against the real submit route: bodies
  * generated from each model's input_schema are accepted exactly when the schema (checked by an
  * independent JSON Schema validator) and the rules it only describes accept them, and bodies that
  * break one of its constraints are refused with a 400 naming the field.

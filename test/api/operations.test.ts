@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
- * The operator surface of SPEC §2 (OpenAPI document, docs UI, health and readiness) and what every
+ * The operator surface of README: API (OpenAPI document, docs UI, health and readiness) and what every
  * response carries (x-request-id, the error envelope for routes that do not exist), over real HTTP
  * on 127.0.0.1.
  */
@@ -112,7 +112,7 @@ describe('GET /openapi.json', () => {
   it('documents the task routes with their parameters and answers', () => {
     const one = doc.paths['/v1/tasks/{task_id}'].get;
     expect(one.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'task_id', required: true })]));
-    // The route answers a video task or an asset-review task (SPEC §7): find the video task's schema.
+    // The route answers a video task or an asset-review task (README: Assets): find the video task's schema.
     const data = deref(doc, deref(doc, one.responses['200'].content['application/json'].schema).properties.data);
     const variants = (data.anyOf ?? data.oneOf ?? [data]).map((v: Json) => deref(doc, v));
     const task = variants.find((v: Json) => v.properties?.cost);

@@ -74,7 +74,7 @@ function body(n: number, server: PythonFileServer, assets: { image: string; vide
 }
 
 const bodies = new Map<string, Record<string, unknown>>();
-/** Each media host's cases are also submitted in one of the two answer versions (SPEC §2.4). */
+/** Each media host's cases are also submitted in one of the two answer versions (README: Answer versions). */
 const VERSION: Record<PythonProtocol, string | null> = { 'HTTP/1.0': null, 'HTTP/1.1': '2026-07-27' };
 const TASK_ID = /^task_[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -131,7 +131,7 @@ describe.each(PYTHON_PROTOCOLS)("the seed use cases with media from Python's htt
     expect((await stat(join(t.dataDir, 'results', task.result!.video.key))).size).toBe(task.result!.video.bytes);
     if (SEED_CASES[n]!.return_last_frame) expect(task.result!.lastFrame).toMatchObject({ contentType: 'image/png' });
 
-    // The task as a client of this version polls it: the same shape in both versions (SPEC §2.2).
+    // The task as a client of this version polls it: the same shape in both versions (README: API).
     const version = VERSION[protocol];
     const got = await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${task.id}`, headers: { ...t.auth, ...(version ? { 'x-apimart-response-version': version } : {}) } });
     expect(got.headers['x-apimart-response-version']).toBe(version ?? undefined);

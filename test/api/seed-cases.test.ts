@@ -12,7 +12,7 @@ import { seedCase as seedCaseAt } from '../helpers/seed-cases.js';
 
 
 /**
- * SPEC §6, USD per second, written out here rather than read from src so that a wrong price table
+ * README: Money, USD per second, written out here rather than read from src so that a wrong price table
  * fails the test. Only the rows the seed's cases use.
  */
 const PRICE_USD_PER_SECOND = {
@@ -95,7 +95,7 @@ const ACCEPTED: Accepted[] = [
 ];
 
 describe('seed use cases 1–9 are accepted', () => {
-  it('prices are the SPEC §6 figures the seed cases imply', () => {
+  it('prices are the README: Money figures the seed cases imply', () => {
     // Guards the arithmetic of this file against itself: the figures worked out by hand.
     expect(ACCEPTED.map((c) => c.cost)).toEqual([0.71, 0.71, 0.71, 1.733968, 2.249008, 0.71, 0.71, 0.9088, 2.249008]);
   });
@@ -114,7 +114,7 @@ describe('seed use cases 1–9 are accepted', () => {
     expect(got.statusCode, got.body).toBe(200);
     const { code, data } = got.json();
     expect(code).toBe(200);
-    // A pending task has exactly these fields (SPEC §2.2): no completed/actual_time/result/error yet.
+    // A pending task has exactly these fields (README: API): no completed/actual_time/result/error yet.
     expect(Object.keys(data).sort()).toEqual(['cost', 'created', 'credits_cost', 'estimated_time', 'id', 'progress', 'status']);
     expect(data.credits_cost).toBe(data.cost);
     expect(data.id).toBe(id);

@@ -4,7 +4,7 @@ import { createAccountWithKey } from '../../src/auth/keys.js';
 import type { Store } from '../../src/store/types.js';
 
 const CHEAP = { model: 'doubao-seedance-2.0', prompt: 'Rain on a window', resolution: '480p', duration: 4 };
-const CHEAP_PRICE = 66_000 * 4; // SPEC §6: 0.066 USD/s at 480p
+const CHEAP_PRICE = 66_000 * 4; // README: Money: 0.066 USD/s at 480p
 
 let t: TestApp;
 afterEach(() => t?.close());

@@ -88,7 +88,7 @@ describe('MediaIntake', () => {
     }
   });
 
-  describe('media rules (SPEC §4)', () => {
+  describe('media rules (README: Media)', () => {
     const cases = [
       {
         name: 'a 1080p reference video',

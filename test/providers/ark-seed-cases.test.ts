@@ -7,12 +7,12 @@ import { SEED_CASES, seedCase } from '../helpers/seed-cases.js';
 
 /**
  * The 13 seed use cases through an `ark` channel (fake Ark on 127.0.0.1, media from the fixture
- * server), each Ark request body checked field by field against SPEC §8, and every Ark status
- * mapped to vidgate's. Expectations are written out here from the SPEC, not derived from src.
+ * server), each Ark request body checked field by field against README: Configuration, and every Ark status
+ * mapped to vidgate's. Expectations are written out here from Ark's API and the README, not derived from src.
  */
 
 const PUBLIC_URL = 'https://vidgate.example';
-/** SPEC §8: vidgate model → CN Ark model id (the channel's map). */
+/** README: Configuration: vidgate model → CN Ark model id (the channel's map). */
 const UPSTREAM_MODEL: Record<string, string> = {
   'doubao-seedance-2.0': 'doubao-seedance-2-0-260128',
   'doubao-seedance-2.0-fast': 'doubao-seedance-2-0-fast-260128',
@@ -92,7 +92,7 @@ describe('the 13 seed use cases through an ark channel', () => {
     return b;
   }
 
-  /** SPEC §3 and §8: the content[] the Ark request must carry for a seed body, as matchers. */
+  /** README: Submit rules and §8: the content[] the Ark request must carry for a seed body, as matchers. */
   function expectedContent(b: Record<string, unknown>): unknown[] {
     const signed = (url: string, ext: string) => {
       const id = url.slice('asset://'.length);
@@ -115,7 +115,7 @@ describe('the 13 seed use cases through an ark channel', () => {
     return content;
   }
 
-  it.each(Object.keys(SEED_CASES).map(Number))('case %i: the Ark request is SPEC §8 field by field, and the task completes', async (n) => {
+  it.each(Object.keys(SEED_CASES).map(Number))('case %i: the Ark request is README: Configuration field by field, and the task completes', async (n) => {
     const b = body(n);
     const id = await t.submit(b);
     const done = await t.settled(id);
@@ -179,7 +179,7 @@ describe('every Ark status is mapped', () => {
     return { id, upstreamId: await upstreamIdOf(t, id) };
   };
 
-  // SPEC §8: queued → pending, although vidgate's dispatcher holds the task and polls it.
+  // README: Configuration: queued → pending, although vidgate's dispatcher holds the task and polls it.
   it('queued → pending', async () => {
     const { id, upstreamId } = await submitHeld();
     await expect.poll(() => ark.task(upstreamId)!.polls, { timeout: 5000 }).toBeGreaterThan(2);

@@ -293,7 +293,7 @@ describe('ark channel', () => {
     expect(await ledgerKinds(t, task)).toEqual(['refund', 'reserve']);
   });
 
-  it('a last frame the upstream sends as JPEG is served as the PNG SPEC §5 promises', async () => {
+  it('a last frame the upstream sends as JPEG is served as the PNG README: Output promises', async () => {
     const ark = await fakeArk();
     ark.lifecycle.queued = Infinity;
     const fx = await startFixtureServer();

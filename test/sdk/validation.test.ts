@@ -87,7 +87,7 @@ function serverVerdict(params: GenerateParams): string | null {
   }
 }
 
-describe('client-side submit checks (SPEC §3)', () => {
+describe('client-side submit checks (README: Submit rules)', () => {
   it.each(CASES)('%s', (_name, params, param) => {
     if (param === null) {
       expect(() => validateGenerateParams(params)).not.toThrow();

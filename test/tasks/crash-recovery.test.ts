@@ -92,7 +92,7 @@ describe('durable tasks across process deaths', () => {
     await second.waitForLog((l) => l.msg === 'task completed' && l.task === id);
 
     expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 2, lease_owner: null });
-    const price = 354_400 * 15; // SPEC §6: 1080p, standard model
+    const price = 354_400 * 15; // README: Money: 1080p, standard model
     expect(ledgerOf(id)).toEqual({ rows: [{ kind: 'reserve', amount: -price }], balance: 10_000_000 - price });
     expect(second.logs.filter((l) => l.msg === 'task completed' && l.task === id)).toHaveLength(1);
     expect(await readdir(join(dataDir, 'results', id))).toHaveLength(1);

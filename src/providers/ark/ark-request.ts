@@ -6,7 +6,7 @@ type ContentItem =
   | { type: 'video_url'; video_url: { url: string }; role: 'reference_video' }
   | { type: 'audio_url'; audio_url: { url: string }; role: 'reference_audio' };
 
-/** The Ark `POST /contents/generations/tasks` body for a vidgate task (SPEC §8). */
+/** The Ark `POST /contents/generations/tasks` body for a vidgate task (README: Configuration). */
 export function arkTaskBody(input: SubmitInput) {
   const { request } = input;
   const content: ContentItem[] = [];

@@ -68,7 +68,7 @@ export class LocalProvider implements Provider {
     return {
       video: { path: video, name: 'video.mp4', contentType: 'video/mp4' },
       lastFrame: lastFrame ? { path: lastFrame, name: 'last_frame.png', contentType: 'image/png' } : null,
-      // Reference-video prices are billed on input + output seconds (SPEC §6).
+      // Reference-video prices are billed on input + output seconds (README: Money).
       usage: referenceVideos.length > 0 ? { referenceVideoSeconds: referenceVideos.reduce((sum, m) => sum + (m.probe.durationSec ?? 0), 0) } : undefined,
     };
   }
@@ -96,7 +96,7 @@ function renderMedia(prepared: PreparedMedia): RenderMedia {
   return { kind: input.kind, role: input.role, path: renderPath(prepared), width: probe.width, height: probe.height, durationSec: probe.durationSec };
 }
 
-/** SPEC §5: by resolution and size; `adaptive` takes the aspect nearest the first image, else the first video. */
+/** README: Output: by resolution and size; `adaptive` takes the aspect nearest the first image, else the first video. */
 export function outputSize(request: Pick<TaskRequest, 'resolution' | 'size'>, media: readonly RenderMedia[]): PixelSize {
   if (request.size !== 'adaptive') return pixelSize(request.resolution, request.size);
   const source = adaptiveSource(media);

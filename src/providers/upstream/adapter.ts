@@ -1,7 +1,7 @@
 import type { TaskRequest } from '../../contract/submit.js';
 import type { UpstreamError } from './upstream-error.js';
 
-/** A task's state at the upstream, in vidgate's words (SPEC §8 status mapping). */
+/** A task's state at the upstream, in vidgate's words (README: Configuration status mapping). */
 export interface UpstreamStatus {
   state: 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
   videoUrl?: string;

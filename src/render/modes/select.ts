@@ -1,6 +1,6 @@
 import type { RenderMedia } from './types.js';
 
-/** Which renderer a job's media call for (SPEC §3 roles, decided at submit). */
+/** Which renderer a job's media call for (README: Submit rules roles, decided at submit). */
 export type ModePlan =
   | { mode: 'text-to-video' }
   | { mode: 'image-to-video'; first: RenderMedia }
@@ -24,7 +24,7 @@ export function selectMode(media: readonly RenderMedia[]): ModePlan {
   };
 }
 
-/** SPEC §5 `adaptive`: the size of the first image, else of the first video; undefined without either. */
+/** README: Output `adaptive`: the size of the first image, else of the first video; undefined without either. */
 export function adaptiveSource(media: readonly RenderMedia[]): { width: number; height: number } | undefined {
   const source = media.find((m) => m.kind === 'image' && m.width && m.height) ?? media.find((m) => m.kind === 'video' && m.width && m.height);
   return source ? { width: source.width!, height: source.height! } : undefined;

@@ -14,7 +14,7 @@ import {
 } from './fake-server.js';
 
 /**
- * A fake APIMart-compatible video API (SPEC §2, §8 `apimart`) on 127.0.0.1: submit, task status and
+ * A fake APIMart-compatible video API (README: API, §8 `apimart`) on 127.0.0.1: submit, task status and
  * cancel under `/v1`, errors in the §2.3 envelope. Tasks belong to the key that created them; a task
  * moves pending → processing → completed as it is read, see `ApimartLifecycle`; results are small
  * real files served by the fake under `/files/<id>.mp4|.png`.
@@ -46,7 +46,7 @@ export interface ApimartSubmitBody {
   [field: string]: unknown;
 }
 
-/** `data` of `GET /v1/tasks/{id}` (SPEC §2.2). */
+/** `data` of `GET /v1/tasks/{id}` (README: API). */
 export interface ApimartTaskObject {
   id: string;
   status: ApimartStatus;
@@ -229,7 +229,7 @@ export async function startFakeApimart(options: FakeApimartOptions = {}): Promis
     return view(task);
   }
 
-  /** Answers in the shape asked for by `X-APIMart-Response-Version`, as APIMart does (SPEC §2.4). */
+  /** Answers in the shape asked for by `X-APIMart-Response-Version`, as APIMart does (README: Answer versions). */
   function submit(key: string, body: unknown, asked: string | string[] | undefined): Reply {
     const version = self.speaksVersions ? asked : undefined;
     if (version !== undefined && version !== '2026-07-27') return apiError(400, 'unsupported X-APIMart-Response-Version: supported versions are 2026-07-27');

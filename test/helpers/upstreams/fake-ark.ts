@@ -15,7 +15,7 @@ import {
 } from './fake-server.js';
 
 /**
- * A fake Volcengine Ark / BytePlus ModelArk video-generation API (SPEC §8 `ark`) on 127.0.0.1.
+ * A fake Volcengine Ark / BytePlus ModelArk video-generation API (README: Configuration `ark`) on 127.0.0.1.
  * Base URL `<origin>/api/v3`; tasks belong to the key that created them; a task moves
  * queued → running → succeeded as it is read (GET or list), see `ArkLifecycle`; results are small
  * real files served by the fake under `/files/<id>.mp4|.png`.
