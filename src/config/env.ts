@@ -61,70 +61,7 @@ const EnvSchema = z.object({
   VIDGATE_EVENTS_HEARTBEAT_MS: int(100, 300_000).default(15_000),
 });
 
-export interface Config {
-  host: string;
-  port: number;
-  dataDir: string;
-  publicUrl: string | undefined;
-  logLevel: z.infer<typeof EnvSchema>['VIDGATE_LOG_LEVEL'];
-  bodyLimitBytes: number;
-  localConcurrency: number;
-  ffmpegPath: string | undefined;
-  bootstrapKey: string | undefined;
-  /** USD; undefined = unlimited. */
-  bootstrapBalance: number | undefined;
-  resultTtlMs: number;
-  leaseMs: number;
-  maxAttempts: number;
-  /** When every channel for a task answers 429: first wait before trying again (doubling, at most a minute)… */
-  busyRetryMs: number;
-  /** …for at most this long after the task was created; then it fails (refunded). */
-  busyMaxWaitMs: number;
-  shutdownGraceMs: number;
-  signingSecret: string | undefined;
-  /** Host names and CIDRs media may be fetched from although private (tests, intranets). */
-  mediaAllowHosts: string[];
-  /** Per connection attempt of a media download, DNS included. */
-  mediaConnectTimeoutMs: number;
-  /** Whole media download, redirects included. */
-  mediaTimeoutMs: number;
-  /** Soft bound of `<dataDir>/media/`; files in use are kept beyond it. */
-  mediaCacheBytes: number;
-  /** ffprobe binary; else PATH, else @ffprobe-installer/ffprobe. */
-  ffprobePath: string | undefined;
-  /** Requests that create work (submits, uploads, asset reviews) per window per key, unless the key sets its own. */
-  defaultRpm: number;
-  /** Every other request of a key (status, lists, events, content, models, balance) per window. */
-  readRpm: number;
-  /** Requests without a valid key (refused ones, signed file downloads, docs, health) per window per address. */
-  anonymousRpm: number;
-  /** Time for a whole request (headers and body) to arrive; then 408. */
-  requestTimeoutMs: number;
-  /** Time for the request headers to arrive. */
-  headersTimeoutMs: number;
-  /** Open connections at once; more are closed as they arrive. */
-  maxConnections: number;
-  /** Connections the kernel may queue before they are accepted. */
-  listenBacklog: number;
-  /** The rate limit's window; "per minute" at the default of 60 s. */
-  rateWindowMs: number;
-  /** Pending + processing tasks per key, unless the key sets its own. */
-  defaultInFlightLimit: number;
-  /** Bearer token of the admin API; without it the admin API answers 401 to everyone. */
-  adminToken: string | undefined;
-  /** Path of the YAML/JSON configuration file (prices, later channels). */
-  configFile: string | undefined;
-  /** Per webhook request, connecting and the receiver's answer included. */
-  webhookTimeoutMs: number;
-  /** Webhook requests in flight at once. */
-  webhookConcurrency: number;
-  /** Waits between webhook attempts; after the last the delivery is given up. */
-  webhookRetryScheduleMs: number[];
-  /** How often live events read the database for changes made by other processes. */
-  eventsPollMs: number;
-  /** Comment lines on idle event streams, so proxies keep them open. */
-  eventsHeartbeatMs: number;
-}
+export type Config = ReturnType<typeof toConfig>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -136,7 +73,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
-  const e = parsed.data;
+  return toConfig(parsed.data);
+}
+
+/** The settings as the code reads them; the type follows from this one mapping. */
+function toConfig(e: z.infer<typeof EnvSchema>) {
   return {
     host: e.VIDGATE_HOST,
     port: e.VIDGATE_PORT ?? e.PORT ?? 3000,
@@ -147,34 +88,58 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     localConcurrency: e.VIDGATE_LOCAL_CONCURRENCY ?? availableParallelism(),
     ffmpegPath: e.VIDGATE_FFMPEG,
     bootstrapKey: e.VIDGATE_BOOTSTRAP_KEY,
+    /** USD; undefined = unlimited. */
     bootstrapBalance: e.VIDGATE_BOOTSTRAP_BALANCE,
     resultTtlMs: e.VIDGATE_RESULT_TTL_SECONDS * 1000,
     leaseMs: e.VIDGATE_LEASE_SECONDS * 1000,
     maxAttempts: e.VIDGATE_MAX_ATTEMPTS,
+    /** When every channel for a task answers 429: first wait before trying again (doubling, at most a minute)… */
     busyRetryMs: e.VIDGATE_BUSY_RETRY_MS,
+    /** …for at most this long after the task was created; then it fails (refunded). */
     busyMaxWaitMs: e.VIDGATE_BUSY_MAX_WAIT_SECONDS * 1000,
     shutdownGraceMs: e.VIDGATE_SHUTDOWN_GRACE_SECONDS * 1000,
     signingSecret: e.VIDGATE_SIGNING_SECRET,
+    /** Requests that create work (submits, uploads, asset reviews) per window per key, unless the key sets its own. */
     defaultRpm: e.VIDGATE_DEFAULT_RPM,
+    /** Every other request of a key (status, lists, events, content, models, balance) per window. */
     readRpm: e.VIDGATE_READ_RPM,
+    /** Requests without a valid key (refused ones, signed file downloads, docs, health) per window per address. */
     anonymousRpm: e.VIDGATE_ANONYMOUS_RPM,
+    /** Time for a whole request (headers and body) to arrive; then 408. */
     requestTimeoutMs: e.VIDGATE_REQUEST_TIMEOUT_SECONDS * 1000,
+    /** Time for the request headers to arrive. */
     headersTimeoutMs: Math.min(e.VIDGATE_HEADERS_TIMEOUT_SECONDS, e.VIDGATE_REQUEST_TIMEOUT_SECONDS) * 1000,
+    /** Open connections at once; more are closed as they arrive. */
     maxConnections: e.VIDGATE_MAX_CONNECTIONS,
+    /** Connections the kernel may queue before they are accepted. */
     listenBacklog: e.VIDGATE_LISTEN_BACKLOG,
+    /** The rate limit's window; "per minute" at the default of 60 s. */
     rateWindowMs: e.VIDGATE_RATE_WINDOW_SECONDS * 1000,
+    /** Pending + processing tasks per key, unless the key sets its own. */
     defaultInFlightLimit: e.VIDGATE_DEFAULT_IN_FLIGHT,
+    /** Bearer token of the admin API; without it the admin API answers 401 to everyone. */
     adminToken: e.VIDGATE_ADMIN_TOKEN,
+    /** Path of the YAML/JSON configuration file (prices, later channels). */
     configFile: e.VIDGATE_CONFIG,
+    /** Per webhook request, connecting and the receiver's answer included. */
     webhookTimeoutMs: e.VIDGATE_WEBHOOK_TIMEOUT_MS,
+    /** Webhook requests in flight at once. */
     webhookConcurrency: e.VIDGATE_WEBHOOK_CONCURRENCY,
+    /** Waits between webhook attempts; after the last the delivery is given up. */
     webhookRetryScheduleMs: e.VIDGATE_WEBHOOK_RETRY_SCHEDULE,
+    /** How often live events read the database for changes made by other processes. */
     eventsPollMs: e.VIDGATE_EVENTS_POLL_MS,
+    /** Comment lines on idle event streams, so proxies keep them open. */
     eventsHeartbeatMs: e.VIDGATE_EVENTS_HEARTBEAT_MS,
+    /** Host names and CIDRs media may be fetched from although private (tests, intranets). */
     mediaAllowHosts: e.VIDGATE_MEDIA_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),
+    /** Per connection attempt of a media download, DNS included. */
     mediaConnectTimeoutMs: e.VIDGATE_MEDIA_CONNECT_TIMEOUT_MS,
+    /** Whole media download, redirects included. */
     mediaTimeoutMs: e.VIDGATE_MEDIA_TIMEOUT_MS,
+    /** Soft bound of `<dataDir>/media/`; files in use are kept beyond it. */
     mediaCacheBytes: e.VIDGATE_MEDIA_CACHE_MB * 1024 * 1024,
+    /** ffprobe binary; else PATH, else @ffprobe-installer/ffprobe. */
     ffprobePath: e.VIDGATE_FFPROBE,
   };
 }
