@@ -54,14 +54,15 @@ export class FfmpegError extends Error {
   }
 }
 
-export async function locateFfmpeg(envPath?: string): Promise<FfmpegBinary> {
+/** VIDGATE_FFMPEG, else `ffmpeg` on `searchPath` (the PATH), else the binary of @ffmpeg-installer/ffmpeg. */
+export async function locateFfmpeg(envPath?: string, searchPath = process.env.PATH ?? ''): Promise<FfmpegBinary> {
   if (envPath) {
     // An explicit override that does not work is a configuration error, not a hint to fall back.
     const version = await readVersion(envPath);
     if (version === null) throw new Error(`VIDGATE_FFMPEG=${envPath} is not a runnable ffmpeg binary`);
     return { path: envPath, version, source: 'env' };
   }
-  const onPath = await findOnPath('ffmpeg');
+  const onPath = await findOnPath('ffmpeg', searchPath);
   if (onPath) {
     const version = await readVersion(onPath);
     if (version !== null) return { path: onPath, version, source: 'path' };

@@ -1,18 +1,37 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Rgb } from './scene.js';
 
-/** SPEC §5 output rate, and the audio rate every renderer writes. */
+/** The output frame rate (README: Output), and the audio rate every renderer writes. */
 export const FPS = 24;
 export const SAMPLE_RATE = 48_000;
 /** AAC's frame size: audio is re-chunked to it before the encoder (ffmpeg 5.1 refuses bigger frames). */
 export const AAC_FRAME_SAMPLES = 1024;
 
-const FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+/** Debian's fonts-dejavu-core: the whole of DejaVu Sans (Latin, Greek, Cyrillic, Armenian, …). */
+export const SYSTEM_FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+/** The same face from the @fontsource/dejavu-sans dependency, which ships its Latin subset only. */
+const PACKAGED_FONT = '@fontsource/dejavu-sans/files/dejavu-sans-latin-400-normal.woff';
 
 export type FontChoice = { fontfile: string } | { font: string };
 
-export function fontChoice(): FontChoice {
-  return existsSync(FONT_FILE) ? { fontfile: FONT_FILE } : { font: 'Sans' };
+/**
+ * The caption font: the system's DejaVu Sans when installed, since it draws more scripts, else the
+ * one shipped with the project's dependencies, so captions are drawn whatever the machine has.
+ * fontconfig's "Sans" is left for an install whose node_modules lost the font package.
+ */
+export function fontChoice(systemFontFile = SYSTEM_FONT_FILE): FontChoice {
+  if (existsSync(systemFontFile)) return { fontfile: systemFontFile };
+  const packaged = packagedFontFile();
+  return packaged ? { fontfile: packaged } : { font: 'Sans' };
+}
+
+export function packagedFontFile(): string | null {
+  try {
+    return createRequire(import.meta.url).resolve(PACKAGED_FONT);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { SPEECH_DELAY_MS } from './audio.js';
 import { findOnPath } from './ffmpeg.js';
 
 export interface TtsEngine {
-  kind: 'espeak-ng' | 'espeak';
+  /** `espeak-ng-wasm`: the WebAssembly build of the `espeak-ng` npm package, run by Node. */
+  kind: 'espeak-ng' | 'espeak' | 'espeak-ng-wasm';
+  /** The system binary, or the npm package's module file. */
   path: string;
 }
 
@@ -59,19 +63,64 @@ export function speakableDialogue(prompt: string, durationSeconds: number): stri
   return kept.join(LINE_PAUSE);
 }
 
-export async function locateTts(): Promise<TtsEngine | null> {
+/**
+ * espeak-ng (or espeak) on the PATH, else the npm `espeak-ng` WebAssembly build, so dialogue is
+ * spoken on a machine without the system package. Both write the same WAV; the system binary comes
+ * first, as it takes tens of ms a line where the WebAssembly build takes about 0.3 s (it compiles
+ * 18 MB of code each run).
+ */
+export async function locateTts(searchPath = process.env.PATH ?? ''): Promise<TtsEngine | null> {
   for (const kind of ['espeak-ng', 'espeak'] as const) {
-    const found = await findOnPath(kind);
+    const found = await findOnPath(kind, searchPath);
     if (found) return { kind, path: found };
   }
-  return null;
+  const wasm = bundledEspeakModule();
+  return wasm ? { kind: 'espeak-ng-wasm', path: wasm } : null;
 }
+
+function bundledEspeakModule(): string | null {
+  try {
+    return createRequire(import.meta.url).resolve('espeak-ng');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs the WebAssembly espeak-ng in a Node child process, so synthesis neither blocks the server's
+ * event loop nor outlives a cancelled render (the child is killed like the system binary). It
+ * takes the same stdin text and writes the same WAV: argv is the module URL, the WAV path, the
+ * rate and the voice. The text goes through the module's in-memory file system, as its build
+ * reads no real stdin.
+ */
+const WASM_RUNNER = `
+const [moduleUrl, outWav, wordsPerMinute, voice] = process.argv.slice(1);
+const { writeFileSync } = await import('node:fs');
+const { default: ESpeakNg } = await import(moduleUrl);
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const errors = [];
+const espeak = await ESpeakNg({
+  arguments: ['-w', '/speech.wav', '-s', wordsPerMinute, '-v', voice, '-f', '/dialogue.txt'],
+  preRun: [(module) => module.FS.writeFile('/dialogue.txt', Buffer.concat(chunks))],
+  print: () => {},
+  printErr: (line) => errors.push(line),
+});
+if (process.exitCode || !espeak.FS.analyzePath('/speech.wav').exists) {
+  process.stderr.write(errors[0] || 'espeak-ng wrote no speech');
+  process.exit(1);
+}
+writeFileSync(outWav, espeak.FS.readFile('/speech.wav'));
+`;
 
 /** The text goes in on stdin: no argument-size limit, and no text is ever parsed as an option. */
 export function synthesizeSpeech(tts: TtsEngine, text: string, outWav: string, signal?: AbortSignal): Promise<void> {
-  const args = ['-w', outWav, '-s', String(WORDS_PER_MINUTE), '-v', 'en', '--stdin'];
+  const [file, args] =
+    tts.kind === 'espeak-ng-wasm'
+      ? [process.execPath, ['--input-type=module', '--eval', WASM_RUNNER, '--', pathToFileURL(tts.path).href, outWav, String(WORDS_PER_MINUTE), 'en']]
+      : [tts.path, ['-w', outWav, '-s', String(WORDS_PER_MINUTE), '-v', 'en', '--stdin']];
   return new Promise((resolve, reject) => {
-    const child = execFile(tts.path, args, { signal, killSignal: 'SIGKILL', timeout: TTS_TIMEOUT_MS }, (error, _stdout, stderr) => {
+    const child = execFile(file, args, { signal, killSignal: 'SIGKILL', timeout: TTS_TIMEOUT_MS }, (error, _stdout, stderr) => {
       if (!error) return resolve();
       if (error.name === 'AbortError') return reject(signal?.reason ?? error);
       reject(new Error(`${tts.kind} failed: ${stderr.trim() || error.message}`));

@@ -8,12 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_KEY, type TestApp } from '../helpers/test-app.js';
 import { probe } from '../helpers/ffprobe.js';
+import { ffprobeBinary } from '../helpers/media-tools.js';
 
 /**
  * The seed's cURL example, run as written with the real `curl` against vidgate listening on
  * 127.0.0.1: only the host (https://api.apimart.ai → http://127.0.0.1:<port>) and the token change.
  * The dispatcher runs, so the task is rendered by the local renderer and the result is downloaded
- * from its signed URL and checked with ffprobe against SPEC §5.
+ * from its signed URL and checked with ffprobe against README: Output.
  */
 
 /** Verbatim from seed/seedance-2.0-generation.md, indentation included (the JSON body keeps it). */
@@ -115,9 +116,10 @@ async function curlDownload(url: string, file: string, headers: string[] = []): 
 }
 
 /** The codec type of every stream, in order: the shared probe() reports only the first of each kind. */
-function streamKinds(file: string): Promise<string[]> {
+async function streamKinds(file: string): Promise<string[]> {
+  const ffprobe = (await ffprobeBinary()).path;
   return new Promise((resolvePromise, reject) => {
-    execFile('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'json', file], (error, stdout, stderr) =>
+    execFile(ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'json', file], (error, stdout, stderr) =>
       error
         ? reject(new Error(`ffprobe failed: ${stderr || error.message}`))
         : resolvePromise((JSON.parse(stdout).streams as Array<{ codec_type: string }>).map((st) => st.codec_type)),
@@ -133,7 +135,7 @@ describe('the seed cURL example', () => {
     expect(readFileSync(SEED_FILE, 'utf8')).toContain(SEED_CURL);
   });
 
-  it('submits with curl as written, renders, and the result matches SPEC §2.2 and §5', async () => {
+  it('submits with curl as written, renders, and the result matches README: API and §5', async () => {
     const argv = shellWords(SEED_CURL).map((w) => w.replace('https://api.apimart.ai', base).replace('<token>', TEST_KEY));
     // The seed's arguments, apart from the two substitutions; the body keeps the seed's layout.
     expect(argv).toEqual([
@@ -155,7 +157,7 @@ describe('the seed cURL example', () => {
     expect(status).toBe(200);
     expect(json.code).toBe(200);
     const task = json.data;
-    // Completed without last frame: no error, no last_frame_url (SPEC §2.2).
+    // Completed without last frame: no error, no last_frame_url (README: API).
     expect(Object.keys(task).sort()).toEqual(['actual_time', 'completed', 'cost', 'created', 'credits_cost', 'estimated_time', 'id', 'progress', 'result', 'status']);
     expect(task.credits_cost).toBe(task.cost);
     expect(task.id).toBe(id);
@@ -167,13 +169,13 @@ describe('the seed cURL example', () => {
     expect(task.completed).toBeLessThanOrEqual(nowUnix());
     expect(Number.isInteger(task.actual_time)).toBe(true);
     expect(Math.abs(task.actual_time - (task.completed - task.created))).toBeLessThanOrEqual(1);
-    expect(task.cost).toBe(0.71); // 0.142 USD/s × 5 s, 720p standard (SPEC §6)
+    expect(task.cost).toBe(0.71); // 0.142 USD/s × 5 s, 720p standard (README: Money)
     expect(Object.keys(task.result)).toEqual(['videos']);
     expect(task.result.videos).toHaveLength(1);
     const video = task.result.videos[0];
     expect(video.url).toEqual([expect.any(String)]);
     expect(video.url[0].startsWith(`${base}/`)).toBe(true); // served by vidgate itself
-    expect(video.expires_at).toBe(task.completed + 72 * 3600); // default result TTL (SPEC §5)
+    expect(video.expires_at).toBe(task.completed + 72 * 3600); // default result TTL (README: Output)
     expect(Math.abs(video.expires_at - (nowUnix() + 72 * 3600))).toBeLessThanOrEqual(120);
 
     const file = join(work, 'seed.mp4');

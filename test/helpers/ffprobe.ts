@@ -1,8 +1,4 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const MAX_BUFFER = 64 * 1024 * 1024;
+import { ffmpeg, ffprobe } from './media-tools.js';
 
 export interface ProbeResult {
   width: number;
@@ -39,11 +35,7 @@ interface FfprobeOutput {
 }
 
 export async function probe(file: string): Promise<ProbeResult> {
-  const { stdout } = await run(
-    'ffprobe',
-    ['-v', 'error', '-of', 'json', '-show_streams', '-show_format', '-count_frames', file],
-    { maxBuffer: MAX_BUFFER },
-  );
+  const { stdout } = await ffprobe(['-v', 'error', '-of', 'json', '-show_streams', '-show_format', '-count_frames', file]);
   const parsed = JSON.parse(stdout) as FfprobeOutput;
   const streams = parsed.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video');
@@ -71,9 +63,7 @@ function ratio(value: string | undefined): number {
 
 /** MD5 of every decoded video frame, in presentation order. */
 export async function frameHashes(file: string): Promise<string[]> {
-  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v', '-f', 'framemd5', '-'], {
-    maxBuffer: MAX_BUFFER,
-  });
+  const { stdout } = await ffmpeg(['-v', 'error', '-i', file, '-map', '0:v', '-f', 'framemd5', '-']);
   return stdout
     .split('\n')
     .filter((line) => line.trim() && !line.startsWith('#'))
@@ -82,11 +72,7 @@ export async function frameHashes(file: string): Promise<string[]> {
 
 /** Mean loudness of the first audio stream in dBFS, as reported by volumedetect. */
 export async function meanVolumeDb(file: string): Promise<number> {
-  const { stderr } = await run(
-    'ffmpeg',
-    ['-hide_banner', '-nostats', '-i', file, '-map', '0:a:0', '-af', 'volumedetect', '-f', 'null', '-'],
-    { maxBuffer: MAX_BUFFER },
-  );
+  const { stderr } = await ffmpeg(['-hide_banner', '-nostats', '-i', file, '-map', '0:a:0', '-af', 'volumedetect', '-f', 'null', '-']);
   const match = /mean_volume:\s*(-?[\d.]+|-inf) dB/.exec(stderr);
   if (!match?.[1]) throw new Error(`volumedetect printed no mean_volume for ${file}`);
   return match[1] === '-inf' ? -Infinity : Number(match[1]);

@@ -1,23 +1,21 @@
-import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { synthesizeSpeech } from '../../src/render/speech.js';
+import { ffmpeg as runFfmpeg, ttsEngine } from './media-tools.js';
 
 /**
  * A real HTTP server on 127.0.0.1 serving the media the seed's use cases name (with the same file
- * names as its https://example.com/… URLs), generated with the system ffmpeg when the server starts.
+ * names as its https://example.com/… URLs), generated with the server's ffmpeg when the server starts.
  *
- * Every file obeys the media rules of SPEC §4, so a request that names it is valid as far as its
+ * Every file obeys the media rules of README: Media, so a request that names it is valid as far as its
  * media go: images are 300–6000 px a side with an aspect of 0.4–2.5, videos are 480p–720p by pixel
  * count (864×480 = 414 720 px ≥ 409 600; note 848×480 would be too small), 24 fps, 3 s, and audio
  * is a few seconds.
  */
-
-const FFMPEG = '/usr/bin/ffmpeg';
-const ESPEAK = '/usr/bin/espeak-ng';
 
 export interface FixtureFile {
   name: string;
@@ -26,13 +24,14 @@ export interface FixtureFile {
   make: (out: string) => Promise<void>;
 }
 
-const ffmpeg = (...args: string[]) => (out: string) => run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', ...args, out]);
+const ffmpeg = (...args: string[]) => async (out: string) => {
+  await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-y', ...args, out], { timeoutMs: 60_000 });
+};
 /** `source` is a lavfi source filter with its options, e.g. `testsrc2` or `color=c=red`. */
 const lavfi = (source: string, options: string) => `${source}${source.includes('=') ? ':' : '='}${options}`;
 const still = (w: number, h: number, source: string) => ffmpeg('-f', 'lavfi', '-i', lavfi(source, `s=${w}x${h}:r=1`), '-frames:v', '1', '-q:v', '4');
 const clip = (w: number, h: number, source: string) =>
   ffmpeg('-f', 'lavfi', '-i', lavfi(source, `s=${w}x${h}:r=24:d=3`), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart');
-const tone = ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=440:duration=3', '-ac', '1', '-c:a', 'pcm_s16le');
 
 export const FIXTURES: readonly FixtureFile[] = [
   { name: 'cat.jpg', contentType: 'image/jpeg', make: still(1024, 576, 'testsrc2') },
@@ -48,10 +47,11 @@ export const FIXTURES: readonly FixtureFile[] = [
   {
     name: 'speech.wav',
     contentType: 'audio/wav',
-    // A spoken sentence when espeak-ng is there, a 3 s tone otherwise.
+    // Spoken by the renderer's own engine: the system espeak, else the npm build, so always speech.
     make: async (out) => {
-      if (!(await stat(ESPEAK).then(() => true, () => false))) return tone(out);
-      await run(ESPEAK, ['-w', out, '-s', '150', '-v', 'en', '--', 'Remember, you must never point your finger at the moon.']);
+      const tts = await ttsEngine();
+      if (!tts) throw new Error('no speech engine: neither espeak-ng/espeak on PATH nor the espeak-ng npm package');
+      await synthesizeSpeech(tts, 'Remember, you must never point your finger at the moon.', out);
     },
   },
   {
@@ -60,15 +60,6 @@ export const FIXTURES: readonly FixtureFile[] = [
     make: ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=330:duration=4:sample_rate=44100', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '96k'),
   },
 ];
-
-function run(file: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 60_000 }, (error, _stdout, stderr) => {
-      if (error) reject(new Error(`${file} ${args.join(' ')} failed: ${String(stderr).trim() || error.message}`));
-      else resolve();
-    });
-  });
-}
 
 async function generate(dir: string): Promise<void> {
   await Promise.all(FIXTURES.map((f) => f.make(join(dir, f.name))));

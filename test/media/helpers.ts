@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { MediaInput, MediaKind, MediaRole } from '../../src/contract/submit.js';
 import { TaskFailureError } from '../../src/providers/types.js';
+import { ffmpegBinary } from '../helpers/media-tools.js';
 
 const run = promisify(execFile);
-const FFMPEG = 'ffmpeg';
 
-/** Real media files made with the system ffmpeg, in a temporary folder. */
+/** Real media files made with the server's ffmpeg, in a temporary folder. */
 export class MediaFiles {
   private constructor(readonly dir: string) {}
 
@@ -21,7 +21,7 @@ export class MediaFiles {
 
   private async ffmpeg(name: string, args: string[]): Promise<string> {
     const out = join(this.dir, name);
-    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', ...args, out], { timeout: 120_000 });
+    await run((await ffmpegBinary()).path, ['-hide_banner', '-loglevel', 'error', '-y', ...args, out], { timeout: 120_000 });
     return out;
   }
 

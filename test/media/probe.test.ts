@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaProblem } from '../../src/media/errors.js';
 import { FfprobeProber, locateFfprobe } from '../../src/media/probe.js';
+import { ffmpegBinary, ffprobeBinary } from '../helpers/media-tools.js';
 import { MediaFiles } from './helpers.js';
 
 const run = promisify(execFile);
@@ -25,7 +26,7 @@ describe('probe', () => {
     video = clip;
     // An mp3 with cover art: ffprobe lists the picture as a video stream, which must not count as video.
     withCover = join(files.dir, 'cover.mp3');
-    await run('ffmpeg', ['-loglevel', 'error', '-y', '-i', tone, '-i', cover, '-map', '0', '-map', '1', '-c', 'copy', '-id3v2_version', '3', '-disposition:v', 'attached_pic', withCover]);
+    await run((await ffmpegBinary()).path, ['-loglevel', 'error', '-y', '-i', tone, '-i', cover, '-map', '0', '-map', '1', '-c', 'copy', '-id3v2_version', '3', '-disposition:v', 'attached_pic', withCover]);
     text = join(files.dir, 'notes.mp4');
     await writeFile(text, 'not a video at all');
   });
@@ -35,16 +36,20 @@ describe('probe', () => {
   });
 
   it('finds ffprobe on PATH, else the npm-shipped binary, and honours VIDGATE_FFPROBE', async () => {
-    expect(await locateFfprobe()).toMatchObject({ source: 'path' });
     const npm = await locateFfprobe(undefined, '');
     expect(npm.source).toBe('npm');
     expect(npm.path).toContain('@ffprobe-installer');
     expect(await locateFfprobe(npm.path)).toEqual({ path: npm.path, source: 'env' });
     await expect(locateFfprobe('/nonexistent/ffprobe')).rejects.toThrow('VIDGATE_FFPROBE=/nonexistent/ffprobe is not an executable file');
+    // A PATH of its own, so the PATH lookup is tested whether or not the machine has an ffprobe.
+    const bin = join(files.dir, 'bin');
+    await mkdir(bin);
+    await symlink(npm.path, join(bin, 'ffprobe'));
+    expect(await locateFfprobe(undefined, ['/nonexistent', bin].join(':'))).toEqual({ path: join(bin, 'ffprobe'), source: 'path' });
   });
 
-  it.each(['path', 'npm'] as const)('reads size, duration, fps and streams (%s binary)', async (where) => {
-    const binary = where === 'path' ? await locateFfprobe() : await locateFfprobe(undefined, '');
+  it.each(['located', 'npm'] as const)('reads size, duration, fps and streams (%s binary)', async (which) => {
+    const binary = which === 'located' ? await ffprobeBinary() : await locateFfprobe(undefined, '');
     const prober = new FfprobeProber(binary.path);
     const result = await prober.probe(video);
     expect(result).toMatchObject({ width: 864, height: 480, fps: 30, hasVideo: true, hasAudio: false, videoCodec: 'h264' });
@@ -55,7 +60,7 @@ describe('probe', () => {
   });
 
   it('reports bytes that are not media as invalid_media', async () => {
-    const prober = new FfprobeProber((await locateFfprobe()).path);
+    const prober = new FfprobeProber((await ffprobeBinary()).path);
     const problem = await prober.probe(text).catch((err: unknown) => err);
     expect(problem).toBeInstanceOf(MediaProblem);
     expect((problem as MediaProblem).code).toBe('invalid_media');
@@ -66,7 +71,7 @@ describe('probe', () => {
   });
 
   it('stops with the caller’s reason when aborted', async () => {
-    const prober = new FfprobeProber((await locateFfprobe()).path);
+    const prober = new FfprobeProber((await ffprobeBinary()).path);
     const controller = new AbortController();
     const reason = new Error('cancelled');
     controller.abort(reason);

@@ -10,6 +10,7 @@ import type { FfmpegBinary } from '../../src/render/ffmpeg.js';
 import type { MediaIntake } from '../../src/media/media-intake.js';
 import { probe, type ProbeResult } from '../helpers/ffprobe.js';
 import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
+import { ffmpegBinary } from '../helpers/media-tools.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { TestServer } from '../media/helpers.js';
 import { cover, ssimOfFrame } from '../render/modes-helpers.js';
@@ -18,12 +19,12 @@ import { seedCase as seedCaseAt } from '../helpers/seed-cases.js';
 /**
  * The local provider end to end through the HTTP API: the seed's use cases that carry media (bodies as
  * the seed writes them, media on the fixture server) complete with their inputs visibly used and every
- * output rule of SPEC §5; media that break a rule fail the task with invalid_media.
+ * output rule of README: Output; media that break a rule fail the task with invalid_media.
  */
 
 const run = promisify(execFile);
 
-/** SPEC §6, 720p, USD per second; reference-video tasks pay for input + output seconds. */
+/** README: Money, 720p, USD per second; reference-video tasks pay for input + output seconds. */
 const PRICE_720 = 0.142;
 const PRICE_720_WITH_VIDEO = 0.08584;
 /** Every fixture video lasts 3 s. */
@@ -38,7 +39,7 @@ beforeAll(async () => {
   [fx, bad, downloads] = await Promise.all([startFixtureServer(), TestServer.start(), mkdtemp(path.join(os.tmpdir(), 'vidgate-local-e2e-'))]);
   const make = async (name: string, args: string[]) => {
     const out = path.join(downloads, name);
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args, out]);
+    await run((await ffmpegBinary()).path, ['-hide_banner', '-loglevel', 'error', '-y', ...args, out]);
     return out;
   };
   bad.file('/small.png', await readFile(await make('small.png', ['-f', 'lavfi', '-i', 'color=c=red:s=200x200', '-frames:v', '1'])), 'image/png');

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captionLayout, wrapCaption } from '../../src/render/captions.js';
 import { locateFfmpeg, type FfmpegBinary } from '../../src/render/ffmpeg.js';
-import { dialogueWordBudget, locateTts, speakableDialogue, type TtsEngine } from '../../src/render/speech.js';
+import { dialogueWordBudget, speakableDialogue, type TtsEngine } from '../../src/render/speech.js';
 import { renderTextToVideo } from '../../src/render/text-to-video.js';
 import { probe } from '../helpers/ffprobe.js';
+import { ttsEngine } from '../helpers/media-tools.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -19,8 +20,8 @@ const LINE = 'Remember, you must never point your finger at the moon.';
 /** About 300 KB: a few thousand quoted lines between stage directions. */
 const HUGE_PROMPT = Array.from({ length: 4800 }, (_, i) => `Scene ${i}: the old man says "${LINE}"`).join(' ');
 
-/** Speech needs espeak-ng (or espeak) on the PATH, as the README says; without it the audio is the bed alone. */
-const tts: TtsEngine | null = await locateTts();
+/** The server's speech engine: espeak on the PATH, else the npm espeak-ng build. */
+const tts: TtsEngine | null = await ttsEngine();
 let root: string;
 let ffmpeg: FfmpegBinary;
 
@@ -69,7 +70,8 @@ describe('the caption', () => {
 });
 
 describe('rendering a 300 KB prompt with audio', () => {
-  it.skipIf(!tts)('speaks about as long as the clip and renders every frame', async () => {
+  it('speaks about as long as the clip and renders every frame', async () => {
+    expect(tts, 'espeak on PATH or the espeak-ng npm package').not.toBeNull();
     const workDir = await mkdtemp(path.join(root, 'render-'));
     const outVideo = path.join(workDir, 'out.mp4');
     await renderTextToVideo(

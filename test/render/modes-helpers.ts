@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ffmpegBinary } from '../helpers/media-tools.js';
 
 /**
- * Measurements on decoded renders for the mode tests, all with the system ffmpeg (whatever ffmpeg
+ * Measurements on decoded renders for the mode tests, all with the server's ffmpeg (whatever ffmpeg
  * rendered): SSIM against a reference picture, where solid colours show up, tone levels in a band.
  */
 
@@ -33,7 +34,7 @@ export async function ssimOfFrame(video: string, frameIndex: number, image: stri
     `[1:v]${fit},format=yuv420p[still]`,
     '[frame][still]ssim',
   ].join(';');
-  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', video, '-i', image, '-filter_complex', graph, '-f', 'null', '-'], { maxBuffer: MAX_BUFFER });
+  const { stderr } = await run((await ffmpegBinary()).path, ['-hide_banner', '-nostats', '-i', video, '-i', image, '-filter_complex', graph, '-f', 'null', '-'], { maxBuffer: MAX_BUFFER });
   const match = /All:(\d+(?:\.\d+)?)/.exec(stderr);
   if (!match?.[1]) throw new Error(`no SSIM in ffmpeg output: ${stderr.slice(-2000)}`);
   return Number(match[1]);
@@ -46,7 +47,7 @@ export async function ssimOfFrames(a: string, aIndex: number, b: string, bFilter
     `[1:v]select=eq(n\\,${bIndex}),setpts=0,${bFilters},format=yuv420p[b]`,
     '[a][b]ssim',
   ].join(';');
-  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', a, '-i', b, '-filter_complex', graph, '-f', 'null', '-'], { maxBuffer: MAX_BUFFER });
+  const { stderr } = await run((await ffmpegBinary()).path, ['-hide_banner', '-nostats', '-i', a, '-i', b, '-filter_complex', graph, '-f', 'null', '-'], { maxBuffer: MAX_BUFFER });
   const match = /All:(\d+(?:\.\d+)?)/.exec(stderr);
   if (!match?.[1]) throw new Error(`no SSIM in ffmpeg output: ${stderr.slice(-2000)}`);
   return Number(match[1]);
@@ -60,7 +61,7 @@ const SAMPLE = { width: 96, height: 54 };
  */
 export async function colourShares(video: string, colours: readonly Rgb[], tolerance = 40): Promise<number[][]> {
   const { stdout } = await run(
-    'ffmpeg',
+    (await ffmpegBinary()).path,
     ['-v', 'error', '-i', video, '-map', '0:v:0', '-vf', `scale=${SAMPLE.width}:${SAMPLE.height}:flags=area,format=rgb24`, '-f', 'rawvideo', '-'],
     { maxBuffer: MAX_BUFFER, encoding: 'buffer' },
   );
@@ -82,7 +83,7 @@ export async function colourShares(video: string, colours: readonly Rgb[], toler
 export async function bandLevelDb(file: string, hz: number, fromSec: number, toSec: number): Promise<number> {
   const band = `bandpass=f=${hz}:width_type=q:w=12`;
   const { stderr } = await run(
-    'ffmpeg',
+    (await ffmpegBinary()).path,
     ['-hide_banner', '-nostats', '-i', file, '-map', '0:a:0', '-af', `atrim=start=${fromSec}:end=${toSec},${band},${band},volumedetect`, '-f', 'null', '-'],
     { maxBuffer: MAX_BUFFER },
   );
@@ -94,7 +95,7 @@ export async function bandLevelDb(file: string, hz: number, fromSec: number, toS
 /** Average saturation (signalstats SATAVG, 0 for grey) of one frame. */
 export async function saturationOfFrame(video: string, frameIndex: number): Promise<number> {
   const { stderr } = await run(
-    'ffmpeg',
+    (await ffmpegBinary()).path,
     ['-hide_banner', '-nostats', '-i', video, '-vf', `select=eq(n\\,${frameIndex}),signalstats,metadata=print:key=lavfi.signalstats.SATAVG`, '-an', '-f', 'null', '-'],
     { maxBuffer: MAX_BUFFER },
   );
@@ -117,9 +118,10 @@ export const COLOURS = {
 
 const hex = (c: Rgb) => `0x${[c.r, c.g, c.b].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
-/** Media made with the system ffmpeg; every file obeys the media rules of SPEC §4. */
+/** Media made with the server's ffmpeg; every file obeys the media rules of README: Media. */
 export async function makeModeMedia(dir: string): Promise<void> {
-  const ffmpeg = (out: string, ...args: string[]) => run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args, join(dir, out)], { timeout: 60_000 });
+  const ffmpegPath = (await ffmpegBinary()).path;
+  const ffmpeg = (out: string, ...args: string[]) => run(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', ...args, join(dir, out)], { timeout: 60_000 });
   const still = (out: string, w: number, h: number, source: string) => ffmpeg(out, '-f', 'lavfi', '-i', `${source}${source.includes('=') ? ':' : '='}s=${w}x${h}:r=1`, '-frames:v', '1');
   const clip = (out: string, w: number, h: number, fps: number, seconds: number, source: string, extra: string[] = []) =>
     ffmpeg(out, '-f', 'lavfi', '-i', `${source}=s=${w}x${h}:r=${fps}:d=${seconds}`, ...extra, '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-pix_fmt', 'yuv420p');

@@ -1,29 +1,28 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FfmpegError, locateFfmpeg, runFfmpeg, type FfmpegBinary } from '../../src/render/ffmpeg.js';
 import { sceneFor } from '../../src/render/scene.js';
-import { locateTts, quotedDialogue, type TtsEngine } from '../../src/render/speech.js';
+import { locateTts, quotedDialogue, synthesizeSpeech, type TtsEngine } from '../../src/render/speech.js';
 import { renderTextToVideo, wrapCaption, type TextToVideoJob } from '../../src/render/text-to-video.js';
 import { frameHashes, meanVolumeDb, probe } from '../helpers/ffprobe.js';
+import { ffmpeg as runLocatedFfmpeg, ffmpegBinary, ttsEngine } from '../helpers/media-tools.js';
 
-const runProcess = promisify(execFile);
 const RENDER_TIMEOUT = { timeout: 60_000 };
 const MOON = 'A man stops a woman and says: "Remember, you must never point your finger at the moon."';
 
 let root: string;
-let systemFfmpeg: FfmpegBinary;
+/** The server's ffmpeg: Debian's when installed, else the npm build. */
+let locatedFfmpeg: FfmpegBinary;
 let tts: TtsEngine | null;
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'vidgate-render-'));
-  systemFfmpeg = await locateFfmpeg();
-  tts = await locateTts();
+  locatedFfmpeg = await ffmpegBinary();
+  tts = await ttsEngine();
 });
 
 afterAll(async () => {
@@ -67,7 +66,7 @@ async function processesMentioning(text: string): Promise<string[]> {
 
 /** PSNR between one decoded frame of a video and a still image, in dB. */
 async function psnrDb(video: string, frameIndex: number, image: string): Promise<number> {
-  const { stderr } = await runProcess('ffmpeg', [
+  const { stderr } = await runLocatedFfmpeg([
     '-hide_banner', '-nostats', '-i', video, '-i', image, '-filter_complex',
     `[0:v]select=eq(n\\,${frameIndex}),format=rgb24[frame];[1:v]format=rgb24[still];[frame][still]psnr`,
     '-f', 'null', '-',
@@ -89,11 +88,17 @@ function topLevelBoxes(mp4: Buffer): string[] {
 }
 
 describe('locateFfmpeg / runFfmpeg', () => {
-  it('prefers an explicit path, then PATH', async () => {
-    const fromEnv = await locateFfmpeg('/usr/bin/ffmpeg');
-    expect(fromEnv).toMatchObject({ path: '/usr/bin/ffmpeg', source: 'env' });
-    expect(fromEnv.version).toMatch(/^\d+\.\d+/);
-    expect(systemFfmpeg.source).toBe('path');
+  it('prefers an explicit path, then PATH, then the npm build', async () => {
+    const npm = await locateFfmpeg(undefined, '');
+    expect(npm).toMatchObject({ source: 'npm' });
+    expect(npm.path).toContain('@ffmpeg-installer');
+    const fromEnv = await locateFfmpeg(npm.path);
+    expect(fromEnv).toMatchObject({ path: npm.path, source: 'env', version: npm.version });
+    // A PATH of its own, so the PATH lookup is tested whether or not the machine has an ffmpeg.
+    const bin = path.join(root, 'bin');
+    await mkdir(bin);
+    await symlink(npm.path, path.join(bin, 'ffmpeg'));
+    expect(await locateFfmpeg(undefined, ['/nonexistent', bin].join(':'))).toMatchObject({ path: path.join(bin, 'ffmpeg'), source: 'path' });
   });
 
   it('rejects an explicit path that is not ffmpeg', async () => {
@@ -102,11 +107,35 @@ describe('locateFfmpeg / runFfmpeg', () => {
 
   it('keeps the stderr tail for the log, out of the message', async () => {
     const args = ['-f', 'lavfi', '-i', 'nosuchfilter=x=1', '-f', 'null', '-'];
-    const failure = await runFfmpeg(systemFfmpeg, args).then(() => null, (err: unknown) => err);
+    const failure = await runFfmpeg(locatedFfmpeg, args).then(() => null, (err: unknown) => err);
     expect(failure).toBeInstanceOf(FfmpegError);
     expect((failure as FfmpegError).message).toMatch(/^ffmpeg failed \(exit code \d+\)$/);
     expect((failure as FfmpegError).stderr).toMatch(/nosuchfilter/);
     expect((failure as FfmpegError).inputs).toEqual(['nosuchfilter=x=1']);
+  });
+});
+
+describe('locateTts', () => {
+  it('falls back to the npm espeak-ng build when no espeak is on PATH', async () => {
+    const wasm = await locateTts('');
+    expect(wasm).toMatchObject({ kind: 'espeak-ng-wasm' });
+    expect(wasm!.path).toContain(path.join('node_modules', 'espeak-ng'));
+    const bin = path.join(root, 'tts-bin');
+    await mkdir(bin);
+    await symlink(process.execPath, path.join(bin, 'espeak'));
+    expect(await locateTts(bin)).toEqual({ kind: 'espeak', path: path.join(bin, 'espeak') });
+  });
+
+  it("stops the npm build's synthesis with the caller's reason and leaves no process", async () => {
+    const wasm = (await locateTts(''))!;
+    const out = path.join(root, 'aborted.wav');
+    const controller = new AbortController();
+    const reason = new Error('cancelled');
+    const speaking = synthesizeSpeech(wasm, 'A line that is never finished.', out, controller.signal);
+    controller.abort(reason);
+    await expect(speaking).rejects.toBe(reason);
+    expect(existsSync(out)).toBe(false);
+    expect(await processesMentioning(out)).toEqual([]);
   });
 });
 
@@ -171,7 +200,7 @@ describe('renderTextToVideo', () => {
     });
     job.outLastFrame = path.join(job.workDir, 'last.png');
     const progress: number[] = [];
-    await renderTextToVideo(systemFfmpeg, job, { onProgress: (f) => progress.push(f), tts: null });
+    await renderTextToVideo(locatedFfmpeg, job, { onProgress: (f) => progress.push(f), tts: null });
 
     const info = await probe(job.outVideo);
     expect(info).toMatchObject({
@@ -207,7 +236,7 @@ describe('renderTextToVideo', () => {
 
   it('omits the audio stream when audio is not requested, and the caption when the prompt is empty', RENDER_TIMEOUT, async () => {
     const job = await jobIn('silent', { prompt: '', generateAudio: false });
-    await renderTextToVideo(systemFfmpeg, job, { tts });
+    await renderTextToVideo(locatedFfmpeg, job, { tts });
     const info = await probe(job.outVideo);
     expect(info.hasAudio).toBe(false);
     expect(info.frames).toBe(96);
@@ -219,7 +248,7 @@ describe('renderTextToVideo', () => {
     { label: '720p 9:16', width: 704, height: 1248, generateAudio: true },
   ])('renders $label at 4 s as exactly 96 frames', RENDER_TIMEOUT, async ({ width, height, generateAudio }) => {
     const job = await jobIn(`${width}x${height}`, { width, height, generateAudio });
-    await renderTextToVideo(systemFfmpeg, job, {});
+    await renderTextToVideo(locatedFfmpeg, job, {});
     const info = await probe(job.outVideo);
     expect(info).toMatchObject({ width, height, fps: 24, frames: 96, pixFmt: 'yuv420p', hasAudio: generateAudio });
   });
@@ -228,7 +257,7 @@ describe('renderTextToVideo', () => {
     const first = await jobIn('det-a', { seed: 123456789, generateAudio: true });
     const again = await jobIn('det-b', { seed: 123456789, generateAudio: true });
     const other = await jobIn('det-c', { seed: 123456790, generateAudio: true });
-    for (const job of [first, again, other]) await renderTextToVideo(systemFfmpeg, job, {});
+    for (const job of [first, again, other]) await renderTextToVideo(locatedFfmpeg, job, {});
     expect(await readFile(again.outVideo)).toEqual(await readFile(first.outVideo));
 
     const [a, b, c] = await Promise.all([first, again, other].map((job) => frameHashes(job.outVideo)));
@@ -240,14 +269,20 @@ describe('renderTextToVideo', () => {
     expect(new Set(a).size).toBe(96);
   });
 
-  it('mixes synthesized dialogue over the ambient bed', RENDER_TIMEOUT, async () => {
-    expect(tts, 'espeak-ng or espeak must be installed').not.toBeNull();
+  // The located engine is the system espeak where installed; the npm build is what a machine without it speaks with.
+  it.each([
+    { engine: 'the located engine', find: () => Promise.resolve(tts) },
+    { engine: 'the npm espeak-ng build', find: () => locateTts('') },
+  ])('mixes dialogue synthesized by $engine over the ambient bed', RENDER_TIMEOUT, async ({ find }) => {
+    const engine = await find();
+    expect(engine, 'espeak on PATH or the espeak-ng npm package').not.toBeNull();
     const withSpeech = await jobIn('speech', { prompt: MOON, generateAudio: true });
     const bedOnly = await jobIn('bed', { prompt: MOON, generateAudio: true });
-    await renderTextToVideo(systemFfmpeg, withSpeech, { tts });
-    await renderTextToVideo(systemFfmpeg, bedOnly, { tts: null });
+    await renderTextToVideo(locatedFfmpeg, withSpeech, { tts: engine });
+    await renderTextToVideo(locatedFfmpeg, bedOnly, { tts: null });
 
-    expect((await stat(path.join(withSpeech.workDir, 'speech.wav'))).size).toBeGreaterThan(10_000);
+    // The sentence lasts about 3.3 s at 150 words a minute.
+    expect((await probe(path.join(withSpeech.workDir, 'speech.wav'))).durationSec).toBeGreaterThan(2.5);
     expect(existsSync(path.join(bedOnly.workDir, 'speech.wav'))).toBe(false);
     const [speechDb, bedDb] = await Promise.all([meanVolumeDb(withSpeech.outVideo), meanVolumeDb(bedOnly.outVideo)]);
     expect(speechDb - bedDb).toBeGreaterThan(3);
@@ -260,7 +295,7 @@ describe('renderTextToVideo', () => {
     const prompt = 'He said: "50% off, [really]; it\'s ok" \\ back\\slash\n%{pts} 🎬 猫が好き, 100%';
     const job = await jobIn('nasty', { prompt, workDir: nastyDir, outVideo: path.join(nastyDir, 'o,u:t.mp4') });
     job.outLastFrame = path.join(nastyDir, "la'st.png");
-    await renderTextToVideo(systemFfmpeg, job, {});
+    await renderTextToVideo(locatedFfmpeg, job, {});
     expect((await probe(job.outVideo)).frames).toBe(96);
     expect((await probe(job.outLastFrame)).width).toBe(640);
     expect(await readFile(path.join(nastyDir, 'caption.txt'), 'utf8')).toContain('%{pts}');
@@ -269,7 +304,7 @@ describe('renderTextToVideo', () => {
   it('renders with the npm-shipped ffmpeg to the same output rules', RENDER_TIMEOUT, async () => {
     const npmPath = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
     const npmFfmpeg = await locateFfmpeg(npmPath);
-    expect(npmFfmpeg.version).not.toBe(systemFfmpeg.version);
+    expect(npmFfmpeg.path).toContain('@ffmpeg-installer');
     const settings = { prompt: MOON, width: 1248, height: 704, generateAudio: true };
     const job = await jobIn('npm', settings);
     job.outLastFrame = path.join(job.workDir, 'last.png');
@@ -304,7 +339,7 @@ describe('renderTextToVideo', () => {
   it('aborts mid-render with an AbortError and leaves no ffmpeg process', RENDER_TIMEOUT, async () => {
     const job = await jobIn('abort', { width: 1920, height: 1080, durationSeconds: 15, generateAudio: true });
     const controller = new AbortController();
-    const render = renderTextToVideo(systemFfmpeg, job, {
+    const render = renderTextToVideo(locatedFfmpeg, job, {
       signal: controller.signal,
       onProgress: (fraction) => {
         if (fraction > 0 && fraction < 1) controller.abort();
@@ -319,7 +354,7 @@ describe('renderTextToVideo', () => {
     const job = await jobIn('pre-abort');
     const controller = new AbortController();
     controller.abort();
-    await expect(renderTextToVideo(systemFfmpeg, job, { signal: controller.signal })).rejects.toMatchObject({
+    await expect(renderTextToVideo(locatedFfmpeg, job, { signal: controller.signal })).rejects.toMatchObject({
       name: 'AbortError',
     });
     expect(existsSync(job.outVideo)).toBe(false);

@@ -1,6 +1,6 @@
 import { rename, rm } from 'node:fs/promises';
 import { MediaProblem } from '../../media/errors.js';
-import { acceptType, sniffFile } from '../../media/sniff.js';
+import { acceptType, sniffFile, type SniffedType } from '../../media/sniff.js';
 import { runFfmpeg, type FfmpegBinary } from '../../render/ffmpeg.js';
 import { TaskFailureError } from '../types.js';
 
@@ -16,9 +16,9 @@ export async function checkVideo(path: string): Promise<{ contentType: string }>
   }
 }
 
-/** SPEC §5 promises a PNG last frame: a PNG is kept as it is, any other image converted. */
+/** README: Output promises a PNG last frame: a PNG is kept as it is, any other image converted. */
 export async function lastFrameAsPng(downloaded: string, png: string, ffmpeg: FfmpegBinary, signal: AbortSignal): Promise<void> {
-  let found;
+  let found: SniffedType;
   try {
     found = acceptType('image', await sniffFile(downloaded));
   } catch (err) {
@@ -27,7 +27,8 @@ export async function lastFrameAsPng(downloaded: string, png: string, ffmpeg: Ff
   }
   if (found.format === 'png') return rename(downloaded, png);
   try {
-    await runFfmpeg(ffmpeg, ['-y', '-i', downloaded, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', png], { signal });
+    // -update 1: one file under its own name, though the work folder's name holds a '%' (ffmpeg 4.1 reads it as a pattern).
+    await runFfmpeg(ffmpeg, ['-y', '-i', downloaded, '-frames:v', '1', '-f', 'image2', '-update', '1', '-c:v', 'png', png], { signal });
   } catch (err) {
     if (signal.aborted) throw err;
     throw failure(`the upstream's last frame (${found.format}) could not be converted to PNG: ${(err as Error).message}`);

@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ffmpeg as runFfmpeg } from '../media-tools.js';
 
 /**
- * Small real media made once per process with the system ffmpeg and cached in a temp dir: what the
+ * Small real media made once per process with the server's ffmpeg and cached in a temp dir: what the
  * fake upstreams serve as their results. Each fake holds the cache while it runs (`holdSamples`);
  * the dir is removed when the last holder lets go, or at process exit.
  */
-
-const FFMPEG = '/usr/bin/ffmpeg';
 
 export interface Size {
   width: number;
@@ -95,11 +93,6 @@ function cached(name: string, make: (out: string) => Promise<void>): Promise<str
   return file;
 }
 
-function ffmpeg(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', ...args], { timeout: 60_000 }, (error, _stdout, stderr) => {
-      if (error) reject(new Error(`ffmpeg ${args.join(' ')} failed: ${String(stderr).trim() || error.message}`));
-      else resolve();
-    });
-  });
+async function ffmpeg(args: string[]): Promise<void> {
+  await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-y', ...args], { timeoutMs: 60_000 });
 }
