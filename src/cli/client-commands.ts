@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
+import { type Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
 import { MODEL_IDS, RESOLUTIONS, SIZES, type TaskStatus } from '../sdk/index.js';
 import { generateCommand, downloadWithProgress, waitAndFinish, type GenerateCliOptions } from './generate.js';
 import {
@@ -35,7 +35,7 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 
 function withConnection(cmd: Command): Command {
   return cmd
-    .showHelpAfterError(`(see: vidgate ${cmd.parent && cmd.parent.parent ? `${cmd.parent.name()} ` : ''}${cmd.name()} --help)`)
+    .showHelpAfterError(`(see: vidgate ${cmd.parent?.parent ? `${cmd.parent.name()} ` : ''}${cmd.name()} --help)`)
     .option('--base-url <url>', 'server address (default: $VIDGATE_BASE_URL or http://localhost:3000)')
     .option('--api-key <key>', 'API key (default: $VIDGATE_API_KEY or $APIMART_API_KEY)')
     .option('--json', 'print machine-readable JSON on stdout');

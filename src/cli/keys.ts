@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/env.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/types.js';
-import { addKey, createAccountWithKey } from '../auth/keys.js';
+import { addKey, createAccountWithKey, type CreatedKey } from '../auth/keys.js';
 import { openAccount, topUpAccount, TopUpRefused } from '../billing/accounts.js';
 import { microsToUsd, usdToMicros } from '../contract/prices.js';
 
@@ -39,7 +39,7 @@ export async function createKey(config: Config, opts: KeyOptions): Promise<void>
       ...(opts.rpm !== undefined ? { rpmLimit: opts.rpm } : {}),
       ...(opts.inFlight !== undefined ? { inFlightLimit: opts.inFlight } : {}),
     };
-    let created;
+    let created: CreatedKey;
     if (opts.account) {
       if (!(await store.getAccount(opts.account))) throw new CliError(`account ${opts.account} does not exist`);
       if (opts.balance !== undefined) throw new CliError('--balance applies to a new account; leave out --account or use `vidgate topup`');

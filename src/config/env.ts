@@ -7,7 +7,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const optionalText = z
   .string()
   .optional()
-  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
 
 const EnvSchema = z.object({
   VIDGATE_HOST: z.string().default('0.0.0.0'),

@@ -92,12 +92,14 @@ export function fieldRules(spec: ModelSpec): FieldRule[] {
     },
     {
       text: 'A `last_frame` needs a `first_frame`.',
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
       schema: { if: rolesArray({ contains: withRole('last_frame') }), then: rolesArray({ contains: withRole('first_frame') }) },
     },
     {
       text: 'A `first_frame` or `last_frame` does not mix with `reference_image` entries, `video_urls` or `audio_urls`.',
       schema: {
         if: rolesArray({ contains: withRole(['first_frame', 'last_frame']) }),
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
         then: {
           allOf: [rolesArray({ not: { contains: withRole('reference_image') } }), { not: { anyOf: [given('video_urls'), given('audio_urls')] } }],
         },
@@ -105,6 +107,7 @@ export function fieldRules(spec: ModelSpec): FieldRule[] {
     },
     {
       text: '`audio_urls` needs at least one reference image (`image_urls`, or `image_with_roles` with role `reference_image`) or reference video (`video_urls`).',
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
       schema: { if: given('audio_urls'), then: { anyOf: [given('video_urls'), given('image_urls'), rolesArray({ contains: withRole('reference_image') })] } },
     },
     { text: `At most ${MEDIA_COUNT_LIMITS.total} reference files in all: images, videos and audio files together.` },

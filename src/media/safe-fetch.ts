@@ -3,7 +3,7 @@ import { open, rm } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { isIP } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
-import { AddressPolicy, stripBrackets } from '../net/address-policy.js';
+import { type AddressPolicy, stripBrackets } from '../net/address-policy.js';
 import { fetchFailed, invalidMedia, MediaProblem } from './errors.js';
 import { deadline } from '../net/deadline.js';
 import { describeNetworkError, seconds } from '../net/network-error.js';

@@ -216,6 +216,7 @@ function safeDecode(segment: string): string | null {
 /** The client's file name, reduced to a harmless display string (no path, no control characters). */
 function cleanFilename(name: string | undefined): string | undefined {
   const cleaned = basename((name ?? '').replace(/\\/g, '/'))
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
     .replace(/[\u0000-\u001f\u007f]/g, '')
     .trim()
     .slice(0, 255);

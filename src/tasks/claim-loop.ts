@@ -7,6 +7,7 @@ export interface ClaimLoopOptions {
    * 'on hold' when claiming waits for something that pokes again once it ends, so that pokes
    * during this pass need no second pass.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a pass that returns nothing lets the loop go on
   claim: () => Promise<void | 'on hold'>;
   /** After every pass: how long until the next look (ms), or null to wait for a poke alone (no room). */
   wakeIn: () => Promise<number | null>;

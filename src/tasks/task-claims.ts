@@ -24,6 +24,7 @@ export class TaskClaims {
     private readonly host: TaskClaimsHost,
   ) {}
 
+  // biome-ignore lint/suspicious/noConfusingVoidType: the claim loop's own contract (claim-loop.ts)
   async claimDue(): Promise<void | 'on hold'> {
     if (await this.host.suspects.holdForSuspect()) return 'on hold';
     for (const provider of this.o.providers.all()) await this.claimFor(provider);

@@ -167,7 +167,7 @@ function breakersOf(schema: Schema): unknown[] {
   if (schema.anyOf) return breakersOf(schema.anyOf.find((branch) => branch.type !== 'null')!);
   const types = Array.isArray(schema.type) ? schema.type : [schema.type];
   const type = types.find((t) => t !== 'null');
-  const wrongType = type === 'string' ? 42 : 'not a ' + type;
+  const wrongType = type === 'string' ? 42 : `not a ${type}`;
   if ('const' in schema) return [`${String(schema.const)}-other`, wrongType];
   if (schema.enum) return [`${String(schema.enum[0])}-other`, wrongType];
   switch (type) {

@@ -157,6 +157,7 @@ describe('settlement', () => {
     expect((await t.app.store.getTask(id))!.costMicros).toBe(reserved);
 
     const [claimed] = await t.app.store.claimTasks({ owner: 'w', now: Date.now(), leaseMs: 60_000, limit: 1, providers: ['local'] });
+    // biome-ignore lint/complexity/useLiteralKeys: reaching a private field of the dispatcher on purpose
     const final = t.app.dispatcher['o'].prices.finalPrice(claimed!.request, { referenceVideoSeconds: 3.5 });
     expect(final).toBe(Math.round(85_840 * (3.5 + 5)));
     const result = { video: { key: `${id}/x/video.mp4`, bytes: 1, contentType: 'video/mp4' }, lastFrame: null, expiresAt: Date.now() + 1000 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MODEL_ALIASES, MODEL_IDS, MODELS, RESOLUTIONS, resolveModel } from '../../src/contract/models.js';
+import { MODEL_ALIASES, MODEL_IDS, RESOLUTIONS, resolveModel } from '../../src/contract/models.js';
 import { DEFAULT_PRICES, type PriceRow } from '../../src/contract/prices.js';
 import { ASPECTS, pixelSize } from '../../src/contract/sizes.js';
 import { checkSubmitRules, SubmitBody, type TaskRequest } from '../../src/contract/submit.js';

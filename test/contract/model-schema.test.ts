@@ -9,7 +9,7 @@ import { modelExamples } from '../../src/contract/model-docs.js';
 const ajv = new Ajv2020({ strict: true, allowUnionTypes: true });
 
 type Props = Record<string, JsonSchema & { anyOf?: JsonSchema[] }>;
-const valueOf = (p: JsonSchema & { anyOf?: JsonSchema[] }) => p.anyOf?.find((b) => b.type !== 'null') ?? p;
+const nonNullBranch = (p: JsonSchema & { anyOf?: JsonSchema[] }) => p.anyOf?.find((b) => b.type !== 'null') ?? p;
 
 describe.each(MODEL_IDS)('the input schema of %s', (id) => {
   const spec = MODELS[id];
@@ -25,7 +25,7 @@ describe.each(MODEL_IDS)('the input schema of %s', (id) => {
   });
 
   it("offers the model's resolutions only", () => {
-    expect(valueOf(properties.resolution!).enum).toEqual(spec.resolutions);
+    expect(nonNullBranch(properties.resolution!).enum).toEqual(spec.resolutions);
     for (const resolution of RESOLUTIONS) expect(valid({ prompt: 'x', resolution }), resolution).toBe(spec.resolutions.includes(resolution));
   });
 

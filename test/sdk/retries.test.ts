@@ -19,7 +19,7 @@ describe('SDK retries', () => {
   const client = (maxRetries = 3) => createClient({ baseURL: server!.url, apiKey: 'k', maxRetries });
 
   it('429 with Retry-After: waits that long, then succeeds', async () => {
-    server = await tinyServer((req, res) =>
+    server = await tinyServer((_req, res) =>
       server!.requests.length === 1
         ? json(res, 429, { error: { code: 429, message: 'Too many requests', type: 'rate_limit_error' } }, { 'retry-after': '1' })
         : json(res, 200, { code: 200, data: TASK }),

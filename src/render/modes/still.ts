@@ -58,14 +58,14 @@ export function zoompanFilter(ctx: ModeContext, move: StillMove, span: { firstFr
   const progress = `clip((${frame}${signed(-span.moveStart)})/${length},0,1)`;
   const ease = `(${progress}*${progress}*(3-2*${progress}))`;
   const zoom = `${num(move.zoomFrom)}${signed(move.zoomTo - move.zoomFrom)}*${ease}`;
-  return [
+  return `${[
     `zoompan=z=${filterValue(zoom)}`,
     `x=${filterValue(`(iw-iw/zoom)*${num(move.focusX)}`)}`,
     `y=${filterValue(`(ih-ih/zoom)*${num(move.focusY)}`)}`,
     `d=${span.count}`,
     `s=${ctx.job.width}x${ctx.job.height}`,
     `fps=${FPS}`,
-  ].join(':') + `,setsar=1,setpts=N/(${FPS}*TB)`;
+  ].join(':')},setsar=1,setpts=N/(${FPS}*TB)`;
 }
 
 /**

@@ -599,7 +599,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
   }
 
   async listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>> {
-    const pattern = ownerPrefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+    const pattern = `${ownerPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     return this.stmt.leasedBy.all(pattern) as Array<{ id: string; owner: string }>;
   }
 

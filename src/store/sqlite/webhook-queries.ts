@@ -192,7 +192,7 @@ export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookS
   }
 
   async listWebhookLeaseOwners(ownerPrefix: string): Promise<string[]> {
-    return this.wh.leaseOwners.all(ownerPrefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%') as string[];
+    return this.wh.leaseOwners.all(`${ownerPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) as string[];
   }
 
   async expireWebhookLeases(owner: string): Promise<number> {
