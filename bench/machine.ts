@@ -28,7 +28,12 @@ function ffmpegVersionLine(binary: string): Promise<string> {
   return new Promise((resolve) => {
     execFile(binary, ['-hide_banner', '-version'], { timeout: 10_000 }, (err, stdout) => {
       if (err) return resolve(`unavailable (${err.message})`);
-      resolve(stdout.split('\n', 1)[0]?.replace(/ Copyright.*$/, '').trim() ?? 'unknown');
+      resolve(
+        stdout
+          .split('\n', 1)[0]
+          ?.replace(/ Copyright.*$/, '')
+          .trim() ?? 'unknown',
+      );
     });
   });
 }

@@ -63,12 +63,25 @@ export interface BigRenderResult {
   floorCommand: string;
 }
 
-const image = (path: string, width: number, height: number, role: RenderMedia['role'] = 'reference_image'): RenderMedia => ({ kind: 'image', role, path, width, height });
+const image = (path: string, width: number, height: number, role: RenderMedia['role'] = 'reference_image'): RenderMedia => ({
+  kind: 'image',
+  role,
+  path,
+  width,
+  height,
+});
 const video = (path: string, durationSec: number): RenderMedia => ({ kind: 'video', role: 'reference_video', path, width: 864, height: 480, durationSec });
 const audio = (path: string, durationSec: number): RenderMedia => ({ kind: 'audio', role: 'reference_audio', path, durationSec });
 
 export const MODE_CASES: readonly ModeCase[] = [
-  { name: 'text-to-video', what: 'procedural scene, caption, no audio', target: true, media: () => [], prompt: 'A kitten yawning at the camera', generateAudio: false },
+  {
+    name: 'text-to-video',
+    what: 'procedural scene, caption, no audio',
+    target: true,
+    media: () => [],
+    prompt: 'A kitten yawning at the camera',
+    generateAudio: false,
+  },
   {
     name: 'image-to-video',
     what: 'one first frame (1024×576), camera zoom',
@@ -113,7 +126,12 @@ export const MODE_CASES: readonly ModeCase[] = [
     name: 'video + images + audio',
     what: 'seed case 9: video base, 2 image cards, reference audio over the generated bed',
     target: false,
-    media: (d) => [image(join(d, 'square.jpg'), 800, 800), image(join(d, 'portrait.jpg'), 600, 800), video(join(d, 'reference.mp4'), 3), audio(join(d, 'music.mp3'), 4)],
+    media: (d) => [
+      image(join(d, 'square.jpg'), 800, 800),
+      image(join(d, 'portrait.jpg'), 600, 800),
+      video(join(d, 'reference.mp4'), 3),
+      audio(join(d, 'music.mp3'), 4),
+    ],
     prompt: 'First-person POV fruit tea advertisement',
     generateAudio: true,
   },
@@ -350,7 +368,15 @@ export async function bigRenderBench(dir: string, ffmpegPath: string, say: (line
     const res = await fetch(`${server.base}/v1/videos/generations`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ model: 'doubao-seedance-2.0', prompt: 'A kitten yawning at the camera', resolution: '4k', size: '16:9', duration: 15, seed: 42, generate_audio: true }),
+      body: JSON.stringify({
+        model: 'doubao-seedance-2.0',
+        prompt: 'A kitten yawning at the camera',
+        resolution: '4k',
+        size: '16:9',
+        duration: 15,
+        seed: 42,
+        generate_audio: true,
+      }),
     });
     const body = (await res.json()) as { data?: Array<{ task_id?: string }> };
     const id = body.data?.[0]?.task_id;

@@ -231,11 +231,9 @@ function bigRenderRows(b: BenchResults): Row[] {
 
 function markdownTable(headers: string[], rows: string[][]): string {
   const escapeCell = (cell: string) => cell.replace(/\|/g, '\\|');
-  return [
-    `| ${headers.join(' | ')} |`,
-    `| ${headers.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
-  ].join('\n');
+  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`)].join(
+    '\n',
+  );
 }
 
 /** Plain fixed-width table for the terminal. */
@@ -261,7 +259,18 @@ function loadDetails(b: BenchResults): string {
     r.loopDelayP99Ms === undefined ? 'n/a' : `${r.loopDelayP99Ms.toFixed(1)} / ${r.loopDelayMaxMs!.toFixed(0)}`,
   ];
   return markdownTable(
-    ['Run', 'Offered rate', 'req/s (median)', 'Responses', 'non-2xx', 'errors', 'autocannon p50 / p99 (ms)', 'raw p50 / p99 / max (ms)', 'server CPU per response', 'event-loop delay p99 / max (ms)'],
+    [
+      'Run',
+      'Offered rate',
+      'req/s (median)',
+      'Responses',
+      'non-2xx',
+      'errors',
+      'autocannon p50 / p99 (ms)',
+      'raw p50 / p99 / max (ms)',
+      'server CPU per response',
+      'event-loop delay p99 / max (ms)',
+    ],
     [
       row('floor (bare Fastify)', b.floor, 'max'),
       row('submit', b.submitMax, 'max'),
@@ -299,7 +308,10 @@ function modeDetails(b: BenchResults): string {
       m.what,
       list(m.renderMs, (n) => ms(n, 0)),
       list(m.floorMs, (n) => ms(n, 0)),
-      list(m.renderMs.map((r, i) => r / m.floorMs[i]!), (n) => `${n.toFixed(2)}×`),
+      list(
+        m.renderMs.map((r, i) => r / m.floorMs[i]!),
+        (n) => `${n.toFixed(2)}×`,
+      ),
       list(m.renderCpuS, (n) => n.toFixed(2)),
       list(m.floorCpuS, (n) => n.toFixed(2)),
     ]),
@@ -371,7 +383,13 @@ async function previousFile(file: string): Promise<{ history: string[]; notes: s
     return { history: [], notes: null };
   }
   const historyAt = text.indexOf(`\n${HISTORY_HEADING}\n`);
-  const history = historyAt < 0 ? [] : text.slice(historyAt).split('\n').filter((line) => /^\| \d{4}-\d\d-\d\dT/.test(line));
+  const history =
+    historyAt < 0
+      ? []
+      : text
+          .slice(historyAt)
+          .split('\n')
+          .filter((line) => /^\| \d{4}-\d\d-\d\dT/.test(line));
   const notesAt = text.indexOf(`\n${NOTES_HEADING}\n`);
   let notes: string | null = null;
   if (notesAt >= 0) {
@@ -400,7 +418,10 @@ Latest run, overwritten by every \`${b.command}\`. Only the profile notes and th
 
 ## Results
 
-${markdownTable(['Measure', 'Result', 'Floor', 'vs floor', 'Target', 'Pass'], rows.map((r) => [r.measure, r.result, r.floor, r.vsFloor, r.target, r.pass]))}
+${markdownTable(
+  ['Measure', 'Result', 'Floor', 'vs floor', 'Target', 'Pass'],
+  rows.map((r) => [r.measure, r.result, r.floor, r.vsFloor, r.target, r.pass]),
+)}
 
 ## How to read this
 

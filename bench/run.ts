@@ -209,8 +209,13 @@ async function httpBench(dir: string) {
   const statusRate = Math.max(1, Math.round(statusMax.rps / 2));
   const floorAtStatusRate = { ...(await measured({ ...floor, overallRate: statusRate })), rate: statusRate };
   const statusHalf = { ...(await measured({ ...status, overallRate: statusRate })), rate: statusRate };
-  for (const [name, r, f] of [['submit', submitHalf, floorAtSubmitRate], ['status', statusHalf, floorAtStatusRate]] as const) {
-    say(`  ${name} at ${r.rate} req/s: p50 ${r.p50} ms, p99 ${r.p99} ms (raw p99 ${r.rawP99.toFixed(2)} ms, event loop max ${r.loopDelayMaxMs?.toFixed(0)} ms); floor at that rate p99 ${f.p99} ms`);
+  for (const [name, r, f] of [
+    ['submit', submitHalf, floorAtSubmitRate],
+    ['status', statusHalf, floorAtStatusRate],
+  ] as const) {
+    say(
+      `  ${name} at ${r.rate} req/s: p50 ${r.p50} ms, p99 ${r.p99} ms (raw p99 ${r.rawP99.toFixed(2)} ms, event loop max ${r.loopDelayMaxMs?.toFixed(0)} ms); floor at that rate p99 ${f.p99} ms`,
+    );
   }
 
   statusServer.flushLog();
@@ -228,9 +233,22 @@ function rendererEncoder(): { preset: string; extra: string | null } {
 
 function ffmpegFloorArgs(preset: string, out: string): string[] {
   return [
-    '-nostdin', '-hide_banner', '-loglevel', 'error',
-    '-f', 'lavfi', '-i', `testsrc2=s=${CASE_1_PIXELS}:r=24:d=5`,
-    '-c:v', 'libx264', '-preset', preset, '-pix_fmt', 'yuv420p', '-y', out,
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=s=${CASE_1_PIXELS}:r=24:d=5`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    preset,
+    '-pix_fmt',
+    'yuv420p',
+    '-y',
+    out,
   ];
 }
 

@@ -4,11 +4,7 @@
  */
 import { request, type ClientRequest } from 'node:http';
 
-type Command =
-  | { type: 'connect'; urls: string[]; headers: Record<string, string> }
-  | { type: 'await'; minId: number }
-  | { type: 'ended' }
-  | { type: 'exit' };
+type Command = { type: 'connect'; urls: string[]; headers: Record<string, string> } | { type: 'await'; minId: number } | { type: 'ended' } | { type: 'exit' };
 
 interface Conn {
   req: ClientRequest;

@@ -162,19 +162,31 @@ export async function runSseBench(server: { app: App; base: string }, apiKey: st
 }
 
 export function sseSummary(r: SseResult): string {
-  return `${r.clients} SSE clients: RSS ${r.rssBeforeMiB} → ${r.rssAfterMiB} MiB (+${((r.rssAfterMiB - r.rssBeforeMiB) * 1024 / r.clients).toFixed(1)} KiB/client), heap ${r.heapBeforeMiB} → ${r.heapAfterMiB} MiB, idle CPU ${r.idleCpuMsPerS.toFixed(1)} ms/s, change from another process seen by all in ${r.crossProcessMs} ms, ${r.clients} cancels + terminal events in ${r.cancelAllMs} ms`;
+  return `${r.clients} SSE clients: RSS ${r.rssBeforeMiB} → ${r.rssAfterMiB} MiB (+${(((r.rssAfterMiB - r.rssBeforeMiB) * 1024) / r.clients).toFixed(1)} KiB/client), heap ${r.heapBeforeMiB} → ${r.heapAfterMiB} MiB, idle CPU ${r.idleCpuMsPerS.toFixed(1)} ms/s, change from another process seen by all in ${r.crossProcessMs} ms, ${r.clients} cancels + terminal events in ${r.cancelAllMs} ms`;
 }
 
 export function sseSection(r: SseResult, date: string): string {
   const perClient = (mib: number) => `${((mib * 1024) / r.clients).toFixed(1)} KiB`;
   const rows = [
-    ['Clients connected (each watching its own pending task)', `${r.clients - r.failures} of ${r.clients} in ${r.connectMs} ms${r.failures ? ` — ${r.failures} FAILED` : ''}`],
-    ['Server RSS before → holding them', `${r.rssBeforeMiB} → ${r.rssAfterMiB} MiB (+${(r.rssAfterMiB - r.rssBeforeMiB).toFixed(1)} MiB, ${perClient(r.rssAfterMiB - r.rssBeforeMiB)} per client)`],
+    [
+      'Clients connected (each watching its own pending task)',
+      `${r.clients - r.failures} of ${r.clients} in ${r.connectMs} ms${r.failures ? ` — ${r.failures} FAILED` : ''}`,
+    ],
+    [
+      'Server RSS before → holding them',
+      `${r.rssBeforeMiB} → ${r.rssAfterMiB} MiB (+${(r.rssAfterMiB - r.rssBeforeMiB).toFixed(1)} MiB, ${perClient(r.rssAfterMiB - r.rssBeforeMiB)} per client)`,
+    ],
     ['Server V8 heap before → holding them', `${r.heapBeforeMiB} → ${r.heapAfterMiB} MiB (${perClient(r.heapAfterMiB - r.heapBeforeMiB)} per client)`],
     ['Watchers in the server while held / after all ended', `${r.watchersHeld} / ${r.watchersAfter}`],
-    [`Server CPU while holding them idle (${r.idleSeconds} s)`, `${r.idleCpuMsPerS.toFixed(1)} ms per second (event-loop delay max ${r.idleLoopDelayMaxMs.toFixed(0)} ms)`],
+    [
+      `Server CPU while holding them idle (${r.idleSeconds} s)`,
+      `${r.idleCpuMsPerS.toFixed(1)} ms per second (event-loop delay max ${r.idleLoopDelayMaxMs.toFixed(0)} ms)`,
+    ],
     [`A change written by another process, seen by every client (poll every ${r.pollMs} ms)`, `${r.crossProcessMs} ms until the last client had it`],
-    [`${r.clients} cancels over HTTP (20 at a time), each pushed in-process; every stream ended`, `${r.cancelAllMs} ms (event-loop delay max ${r.cancelLoopDelayMaxMs.toFixed(0)} ms)`],
+    [
+      `${r.clients} cancels over HTTP (20 at a time), each pushed in-process; every stream ended`,
+      `${r.cancelAllMs} ms (event-loop delay max ${r.cancelLoopDelayMaxMs.toFixed(0)} ms)`,
+    ],
     ['Server RSS after all streams ended', `${r.rssAfterCloseMiB} MiB`],
   ];
   return `${SSE_HEADING}

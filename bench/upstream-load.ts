@@ -345,7 +345,10 @@ export async function runUpstreamLoad(n: number): Promise<UpstreamLoadResult> {
       if (sampling) return;
       sampling = true;
       statusKiB(pid, 'VmRSS')
-        .then((kib) => (sampledPeakKiB = Math.max(sampledPeakKiB, kib)), () => undefined)
+        .then(
+          (kib) => (sampledPeakKiB = Math.max(sampledPeakKiB, kib)),
+          () => undefined,
+        )
         .finally(() => (sampling = false));
     }, RSS_SAMPLE_MS);
 

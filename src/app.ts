@@ -75,7 +75,10 @@ async function ensureSomeoneCanSignIn(config: Config, store: Store, logger: Logg
   // the operator's terminal when there is one, never into the log.
   const file = join(config.dataDir, FIRST_KEY_FILE);
   await writeFile(file, `${created.secret}\n`, { mode: 0o600 });
-  logger.warn({ account: created.key.accountId, key: created.key.prefix, file }, `no API key existed: created one for a first account; its secret is in ${file}`);
+  logger.warn(
+    { account: created.key.accountId, key: created.key.prefix, file },
+    `no API key existed: created one for a first account; its secret is in ${file}`,
+  );
   if (process.stderr.isTTY) process.stderr.write(`\nvidgate: your first API key (also in ${file}):\n\n  ${created.secret}\n\n`);
 }
 

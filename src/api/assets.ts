@@ -57,7 +57,8 @@ export const assetView = (a: AssetRecord): z.infer<typeof AssetView> => ({
 
 const nameFrom = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').pop() || 'asset').slice(0, 200);
 
-export const assetRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const assetRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/v1/seedance2/private-avatar',
@@ -94,7 +95,10 @@ export const assetRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           kind: KINDS[body.asset_type],
           assets: items.map((a) => ({ url: a.url, name: a.name ?? nameFrom(a.url) })),
         });
-        return { code: 200 as const, data: { id: review.id, object: 'seedance.avatar.asset.task', status: 'processing', progress: 10, model: 'doubao-seedance-2.0' } };
+        return {
+          code: 200 as const,
+          data: { id: review.id, object: 'seedance.avatar.asset.task', status: 'processing', progress: 10, model: 'doubao-seedance-2.0' },
+        };
       },
     );
 

@@ -22,7 +22,8 @@ const answer = (remain: number | null, used: number): Balance => ({
   unlimited_quota: remain === null,
 });
 
-export const balanceRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const balanceRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     const schema = (summary: string) => ({
       summary,

@@ -46,7 +46,10 @@ function describeClientError(err: NodeJS.ErrnoException): ApiError {
     case 'HPE_INVALID_VERSION':
       return new ApiError(400, 'malformed HTTP request: unsupported HTTP version (HTTP/1.0 and HTTP/1.1 are accepted)');
   }
-  return new ApiError(400, `malformed HTTP request${err.code?.startsWith('HPE_') ? ` (${err.code.slice(4).toLowerCase().replace(/_/g, ' ')})` : ''}: it does not follow HTTP/1.1`);
+  return new ApiError(
+    400,
+    `malformed HTTP request${err.code?.startsWith('HPE_') ? ` (${err.code.slice(4).toLowerCase().replace(/_/g, ' ')})` : ''}: it does not follow HTTP/1.1`,
+  );
 }
 
 /** Errors Fastify's router raises before any route runs: a path it cannot decode, a parameter too long. */

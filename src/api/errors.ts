@@ -28,7 +28,8 @@ function toApiError(error: FastifyError, bodyLimit: number): ApiError {
   if (error instanceof ApiError) return error;
   const domain: unknown = error;
   if (domain instanceof InvalidRequest) return new ApiError(400, domain.message, { param: domain.param });
-  if (domain instanceof TopUpRefused) return new ApiError(domain.reason === 'no_account' ? 404 : 400, domain.message, { param: domain.reason === 'no_account' ? undefined : 'amount' });
+  if (domain instanceof TopUpRefused)
+    return new ApiError(domain.reason === 'no_account' ? 404 : 400, domain.message, { param: domain.reason === 'no_account' ? undefined : 'amount' });
   if (domain instanceof TaskRefused) {
     const { status, headers } = REFUSALS[domain.reason];
     return new ApiError(status, domain.message, { param: domain.param, headers });

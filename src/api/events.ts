@@ -19,7 +19,8 @@ function resumeFrom(header: string | undefined, query: string | undefined): numb
   return EVENT_ID.test(given) ? Number(given) : -1;
 }
 
-export const eventRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const eventRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/v1/tasks/:task_id/events',

@@ -6,7 +6,8 @@ import { ErrorResponse } from '../contract/task-view.js';
 import type { ApiContext } from './context.js';
 
 /** Result files behind signed, expiring URLs: the signature is the credential, no API key needed. */
-export const fileRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const fileRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     const send = (reply: FastifyReply, key: string, expires: string | undefined, signature: string | undefined) =>
       sendSignedFile(reply, { verdict: ctx.signer.verify(key, expires, signature, ctx.clock()), path: ctx.storage.pathOf(key), what: 'result' });

@@ -76,11 +76,11 @@ function modelAsked(name: string | undefined): ModelSpec {
 const usdRow = (row: Partial<Record<string, number>>) =>
   Object.fromEntries(Object.entries(row).map(([resolution, micros]) => [resolution, microsToUsd(micros ?? 0)]));
 
-export const modelRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const modelRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     const prices = ctx.prices;
-    const markdownFor = (name: string, spec: ModelSpec, baseUrl: string) =>
-      modelDocMarkdown({ name, spec, prices: prices.table[spec.id], baseUrl });
+    const markdownFor = (name: string, spec: ModelSpec, baseUrl: string) => modelDocMarkdown({ name, spec, prices: prices.table[spec.id], baseUrl });
 
     app.get(
       '/v1/model-docs',
@@ -147,7 +147,10 @@ export const modelRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           tags: ['models'],
           security: [{ bearer: [] }],
           querystring: ModelQuery.extend({
-            operation: z.string().optional().meta({ description: `what the schema is for; only ${MODEL_OPERATIONS.join(', ')} (the default)` }),
+            operation: z
+              .string()
+              .optional()
+              .meta({ description: `what the schema is for; only ${MODEL_OPERATIONS.join(', ')} (the default)` }),
           }),
           response: { 200: ModelSchema, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
         },
@@ -164,7 +167,14 @@ export const modelRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
 
     app.get(
       '/v1/models',
-      { schema: { summary: 'Models with their capabilities and prices', tags: ['models'], security: [{ bearer: [] }], response: { 200: ModelList, 401: ErrorResponse } } },
+      {
+        schema: {
+          summary: 'Models with their capabilities and prices',
+          tags: ['models'],
+          security: [{ bearer: [] }],
+          response: { 200: ModelList, 401: ErrorResponse },
+        },
+      },
       async () => ({
         code: 200 as const,
         data: (Object.keys(MODELS) as ModelId[]).map((id) => {
@@ -172,13 +182,19 @@ export const modelRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           const row = prices.table[id];
           return {
             id,
-            aliases: Object.entries(MODEL_ALIASES).filter(([, target]) => target === id).map(([alias]) => alias),
+            aliases: Object.entries(MODEL_ALIASES)
+              .filter(([, target]) => target === id)
+              .map(([alias]) => alias),
             description: spec.description,
             resolutions: [...spec.resolutions],
             durations: { min: 4, max: 15, default: 5 },
             sizes: [...SIZES],
             features: { asset_urls: spec.assetUrls, prompt_limit: spec.promptLimit },
-            pricing: { unit: 'USD per second of output' as const, per_second: usdRow(row.perSecond), per_second_with_reference_video: usdRow(row.perSecondWithVideo) },
+            pricing: {
+              unit: 'USD per second of output' as const,
+              per_second: usdRow(row.perSecond),
+              per_second_with_reference_video: usdRow(row.perSecondWithVideo),
+            },
           };
         }),
       }),

@@ -19,7 +19,14 @@ export async function sendSignedFile(
 ): Promise<FastifyReply> {
   if (o.verdict === 'expired') throw new ApiError(403, `this ${o.what} URL has expired`, { type: 'authentication_error' });
   if (o.verdict === 'invalid') throw new ApiError(403, 'invalid or missing URL signature', { type: 'authentication_error' });
-  if (!o.path || !(await access(o.path).then(() => true, () => false))) throw new ApiError(404, `file not found: the ${o.what} may have been deleted`);
+  if (
+    !o.path ||
+    !(await access(o.path).then(
+      () => true,
+      () => false,
+    ))
+  )
+    throw new ApiError(404, `file not found: the ${o.what} may have been deleted`);
   reply.header('cache-control', 'private, max-age=3600');
   return reply.sendFile(basename(o.path), dirname(o.path));
 }

@@ -11,7 +11,12 @@ import type { TaskRecord } from '../store/types.js';
 import { type ApiContext, taskViewOptions } from './context.js';
 import { callerOf } from './auth.js';
 
-const TaskParams = z.object({ task_id: z.string().max(64).meta({ examples: ['task_01KMCGF6BQGN3X28H3KSR50X5T'] }) });
+const TaskParams = z.object({
+  task_id: z
+    .string()
+    .max(64)
+    .meta({ examples: ['task_01KMCGF6BQGN3X28H3KSR50X5T'] }),
+});
 const Language = z
   .enum(LANGUAGES, { error: () => `language must be one of ${LANGUAGES.join(', ')}` })
   .default('en')
@@ -36,9 +41,11 @@ const ContentQuery = z.object({
   variant: z.enum(['video', 'last_frame'], { error: () => 'variant must be video or last_frame' }).default('video'),
 });
 
-export const taskRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const taskRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
-    const view = (request: FastifyRequest, task: TaskRecord, language: (typeof LANGUAGES)[number]) => toTaskObject(task, taskViewOptions(ctx, request, language));
+    const view = (request: FastifyRequest, task: TaskRecord, language: (typeof LANGUAGES)[number]) =>
+      toTaskObject(task, taskViewOptions(ctx, request, language));
 
     app.get(
       '/v1/tasks/:task_id',

@@ -29,7 +29,8 @@ const tooLarge = () => new ApiError(413, `the file is larger than the ${UPLOAD_M
  * with a cap, its type sniffed from the bytes. Registered inside the authenticated /v1 scope.
  * Multipart parsing is registered here only, so no other route accepts multipart bodies.
  */
-export const uploadRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const uploadRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     await app.register(fastifyMultipart, {
       limits: { fileSize: UPLOAD_MAX_BYTES, files: 1, fields: 16, parts: 32, fieldSize: 16 * 1024, headerPairs: 64 },
@@ -45,7 +46,7 @@ export const uploadRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
         schema: {
           summary: 'Upload an image (jpeg, png, webp or gif, at most 20 MB) to use as a task input',
           description:
-            'Send multipart/form-data with the image in the field `file`. The type is read from the bytes; the image must meet the media rules (each side 300–6000 px, width ÷ height 0.4–2.5, checked from its header before it is decoded) and decode completely, else the answer is 400. The answer\'s URL is valid 72 h and can be given back in image_urls or image_with_roles.',
+            "Send multipart/form-data with the image in the field `file`. The type is read from the bytes; the image must meet the media rules (each side 300–6000 px, width ÷ height 0.4–2.5, checked from its header before it is decoded) and decode completely, else the answer is 400. The answer's URL is valid 72 h and can be given back in image_urls or image_with_roles.",
           tags: ['uploads'],
           security: [{ bearer: [] }],
           consumes: ['multipart/form-data'],
@@ -62,7 +63,8 @@ export const uploadRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
   };
 
 /** `GET /uploads/<name>?expires=&signature=`: the signature is the credential, as for result files. */
-export const uploadFileRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const uploadFileRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/uploads/:name',
@@ -115,7 +117,8 @@ function asApiError(err: unknown): unknown {
   if (e.code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge();
   // Disk faults and our own bugs are not the client's doing.
   if (e.syscall || err instanceof TypeError || err instanceof RangeError) return err;
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new ApiError(e.statusCode === 406 ? 400 : e.statusCode, e.message ?? 'invalid upload', { param: FIELD });
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
+    return new ApiError(e.statusCode === 406 ? 400 : e.statusCode, e.message ?? 'invalid upload', { param: FIELD });
   return badRequest(`the multipart body could not be read: ${e.message ?? String(err)}; send one ${UPLOAD_TYPES_TEXT} image in the field "${FIELD}"`, FIELD);
 }
 

@@ -6,7 +6,8 @@ import { SubmitResponse, SubmitResponseV20260727, submitAnswer } from '../contra
 import type { ApiContext } from './context.js';
 import { callerOf } from './auth.js';
 
-export const videoRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const videoRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/v1/videos/generations',
@@ -19,7 +20,10 @@ export const videoRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           body: SubmitBody,
           headers: z.object({
             'idempotency-key': z.string().optional().meta({ description: 'same key + same body within 24 h → the same task, charged once' }),
-            'x-apimart-response-version': z.string().optional().meta({ description: 'answer shape: absent = the seed\'s, 2026-07-27 = the current APIMart one' }),
+            'x-apimart-response-version': z
+              .string()
+              .optional()
+              .meta({ description: "answer shape: absent = the seed's, 2026-07-27 = the current APIMart one" }),
           }),
           response: {
             200: z.union([SubmitResponse, SubmitResponseV20260727]),

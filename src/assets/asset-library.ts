@@ -152,10 +152,16 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
   async publicUrl(input: MediaInput & { assetId: string }, accountId: string): Promise<string> {
     const asset = await this.store.getAsset(input.assetId);
     if (!asset || asset.accountId !== accountId || asset.status !== 'approved' || !asset.fileKey || asset.deletedAt !== null) {
-      throw new TaskFailureError({ code: 'invalid_media', params: { field: input.field, detail: `asset ${input.assetId} is not an approved asset of this account` } });
+      throw new TaskFailureError({
+        code: 'invalid_media',
+        params: { field: input.field, detail: `asset ${input.assetId} is not an approved asset of this account` },
+      });
     }
     if (!this.links.publicUrl) {
-      throw new TaskFailureError({ code: 'provider_error', params: { detail: 'asset references reach an upstream only through VIDGATE_PUBLIC_URL, which is not set' } });
+      throw new TaskFailureError({
+        code: 'provider_error',
+        params: { detail: 'asset references reach an upstream only through VIDGATE_PUBLIC_URL, which is not set' },
+      });
     }
     return this.links.publicUrl + this.links.signer.signedPath(`assets/${asset.fileKey}`, this.clock() + this.links.ttlMs);
   }
@@ -168,5 +174,4 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
   }
 }
 
-const roleOf = (kind: AssetKind): MediaInput['role'] =>
-  kind === 'image' ? 'reference_image' : kind === 'video' ? 'reference_video' : 'reference_audio';
+const roleOf = (kind: AssetKind): MediaInput['role'] => (kind === 'image' ? 'reference_image' : kind === 'video' ? 'reference_video' : 'reference_audio');

@@ -61,10 +61,7 @@ export interface CreatedKey {
   key: ApiKeyRecord;
 }
 
-export async function createAccountWithKey(
-  store: Store,
-  opts: { name: string; balanceUsd?: number; secret?: string; now?: number },
-): Promise<CreatedKey> {
+export async function createAccountWithKey(store: Store, opts: { name: string; balanceUsd?: number; secret?: string; now?: number }): Promise<CreatedKey> {
   const now = opts.now ?? Date.now();
   const account = await openAccount(store, { name: opts.name, balanceUsd: opts.balanceUsd, now });
   return addKey(store, account.id, { name: opts.name, secret: opts.secret, now });

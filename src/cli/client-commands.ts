@@ -21,11 +21,13 @@ import {
  * server over HTTP through the SDK, next to the server commands in main.ts.
  */
 
-const integer = (what: string, min: number, max: number) => (value: string): number => {
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`expected ${what}`);
-  return n;
-};
+const integer =
+  (what: string, min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`expected ${what}`);
+    return n;
+  };
 const seconds = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0');
@@ -70,9 +72,7 @@ export function registerClientCommands(program: Command): void {
       .option('--timeout <seconds>', 'stop waiting after this long (the task keeps running)', seconds)
       .option('--idempotency-key <key>', 'repeat a submit safely: the same key and body give the same task')
       .addHelpText('after', '\nLocal image files are uploaded first (POST /v1/uploads/images). Put the prompt before repeatable flags or quote it.'),
-  ).action(async (prompt: string | undefined, _o, cmd: Command) =>
-    runAction((ctx) => generateCommand(prompt, opts<GenerateCliOptions>(cmd), ctx)),
-  );
+  ).action(async (prompt: string | undefined, _o, cmd: Command) => runAction((ctx) => generateCommand(prompt, opts<GenerateCliOptions>(cmd), ctx)));
 
   const tasks = program.command('tasks').description('get, list, cancel, wait for and download tasks');
   withConnection(

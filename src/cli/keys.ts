@@ -70,7 +70,12 @@ export async function createAccount(config: Config, opts: { name: string; balanc
 export async function listAccounts(config: Config, opts: { json?: boolean }): Promise<void> {
   await withStore(config, async (store) => {
     const accounts = await store.listAccounts(1000);
-    if (opts.json) return console.log(JSON.stringify(accounts.map((a) => ({ id: a.id, name: a.name, unlimited: a.unlimited, balance: microsToUsd(a.balanceMicros), spent: microsToUsd(a.spentMicros) }))));
+    if (opts.json)
+      return console.log(
+        JSON.stringify(
+          accounts.map((a) => ({ id: a.id, name: a.name, unlimited: a.unlimited, balance: microsToUsd(a.balanceMicros), spent: microsToUsd(a.spentMicros) })),
+        ),
+      );
     for (const a of accounts) {
       console.log(`${a.id}\t${a.name}\t${a.unlimited ? 'unlimited' : `$${microsToUsd(a.balanceMicros)}`}\tspent $${microsToUsd(a.spentMicros)}`);
     }

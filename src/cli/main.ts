@@ -19,10 +19,7 @@ const count = (value: string): number => {
   return n;
 };
 
-const program = new Command()
-  .name('vidgate')
-  .description('Self-hostable video-generation API speaking the APIMart Seedance 2.0 contract')
-  .showHelpAfterError();
+const program = new Command().name('vidgate').description('Self-hostable video-generation API speaking the APIMart Seedance 2.0 contract').showHelpAfterError();
 
 program
   .command('serve')

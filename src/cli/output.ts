@@ -1,13 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import {
-  createClient,
-  VidgateError,
-  VidgateValidationError,
-  type Balance,
-  type Model,
-  type Task,
-  type VidgateClient,
-} from '../sdk/index.js';
+import { createClient, VidgateError, VidgateValidationError, type Balance, type Model, type Task, type VidgateClient } from '../sdk/index.js';
 
 /** Exit codes of the client commands; scripts may rely on them (listed in `vidgate --help`). */
 export const EXIT = { ok: 0, taskFailed: 1, usage: 2, api: 3, server: 4, interrupted: 130 } as const;
@@ -119,7 +111,13 @@ export async function runAction(action: (ctx: ActionContext) => Promise<number>)
 // ---------------------------------------------------------------- human-readable views
 
 const usd = (n: number | undefined) => (n === undefined ? '–' : `$${Number(n.toFixed(6))}`);
-const when = (unix: number) => (unix ? new Date(unix * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '–');
+const when = (unix: number) =>
+  unix
+    ? new Date(unix * 1000)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '–';
 
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));

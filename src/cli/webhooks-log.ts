@@ -43,7 +43,9 @@ export async function webhookLog(config: Config, opts: WebhookLogOptions): Promi
     for (const d of rows) {
       console.log(line(d));
       for (const a of d.attempt_log) {
-        console.log(`      #${a.attempt} ${time(a.at)}  ${a.status !== null ? `HTTP ${a.status}` : 'no answer'}  ${a.duration_ms} ms${a.error && a.status === null ? `  ${a.error}` : ''}`);
+        console.log(
+          `      #${a.attempt} ${time(a.at)}  ${a.status !== null ? `HTTP ${a.status}` : 'no answer'}  ${a.duration_ms} ms${a.error && a.status === null ? `  ${a.error}` : ''}`,
+        );
       }
     }
   } finally {

@@ -132,7 +132,9 @@ function toConfig(e: z.infer<typeof EnvSchema>) {
     /** Comment lines on idle event streams, so proxies keep them open. */
     eventsHeartbeatMs: e.VIDGATE_EVENTS_HEARTBEAT_MS,
     /** Host names and CIDRs media may be fetched from although private (tests, intranets). */
-    mediaAllowHosts: e.VIDGATE_MEDIA_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),
+    mediaAllowHosts: e.VIDGATE_MEDIA_ALLOW_HOSTS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     /** Per connection attempt of a media download, DNS included. */
     mediaConnectTimeoutMs: e.VIDGATE_MEDIA_CONNECT_TIMEOUT_MS,
     /** Whole media download, redirects included. */

@@ -11,9 +11,7 @@ import { ConfigError } from './env.js';
  */
 const usdPerSecond = z.number().min(0).max(1000);
 const ResolutionPrices = z.partialRecord(z.enum(RESOLUTIONS), usdPerSecond);
-const ModelPrices = z
-  .object({ per_second: ResolutionPrices.optional(), per_second_with_reference_video: ResolutionPrices.optional() })
-  .strict();
+const ModelPrices = z.object({ per_second: ResolutionPrices.optional(), per_second_with_reference_video: ResolutionPrices.optional() }).strict();
 
 const ChannelSchema = z
   .object({
@@ -30,7 +28,11 @@ const ChannelSchema = z
     first_poll_ms: z.number().int().min(1).max(600_000).default(2_000),
     max_poll_ms: z.number().int().min(1).max(3_600_000).default(4_000),
     max_poll_errors: z.number().int().min(1).max(1_000).default(10),
-    timeout_seconds: z.number().positive().max(7 * 86_400).default(7_200),
+    timeout_seconds: z
+      .number()
+      .positive()
+      .max(7 * 86_400)
+      .default(7_200),
     request_timeout_seconds: z.number().positive().max(600).default(30),
   })
   .strict()

@@ -8,7 +8,10 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 
 /** `"5s,30s,2m"` → [5000, 30000, 120000]. Units: ms, s, m, h; a bare number is seconds. */
 export function parseRetrySchedule(text: string): number[] {
-  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (entries.length === 0 || entries.length > 50) throw new Error('expected 1 to 50 comma-separated waits like 5s,30s,2m,1h');
   return entries.map((entry) => {
     const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(entry);

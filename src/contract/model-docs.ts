@@ -67,7 +67,12 @@ export function modelExamples(name: string, spec: ModelSpec): ModelExample[] {
     {
       title: 'Reference images',
       note: 'Two or more images (or roles `reference_image`) guide subjects and style; none is a fixed frame.',
-      body: { model: name, prompt: 'The teapot from image 1 pours tea into the cup from image 2', image_urls: [IMAGE('teapot.jpg'), IMAGE('cup.jpg')], size: '1:1' },
+      body: {
+        model: name,
+        prompt: 'The teapot from image 1 pours tea into the cup from image 2',
+        image_urls: [IMAGE('teapot.jpg'), IMAGE('cup.jpg')],
+        size: '1:1',
+      },
     },
     {
       title: 'Reference video',
@@ -77,7 +82,13 @@ export function modelExamples(name: string, spec: ModelSpec): ModelExample[] {
     {
       title: 'Reference audio',
       note: 'Audio needs an image or video reference beside it; it becomes the soundtrack.',
-      body: { model: name, prompt: 'The presenter speaks to the camera', video_urls: [IMAGE('presenter.mp4')], audio_urls: [IMAGE('speech.wav')], duration: 10 },
+      body: {
+        model: name,
+        prompt: 'The presenter speaks to the camera',
+        video_urls: [IMAGE('presenter.mp4')],
+        audio_urls: [IMAGE('speech.wav')],
+        duration: 10,
+      },
     },
     {
       title: 'Images, video and audio together',
@@ -148,7 +159,9 @@ export interface ModelDocInput {
 }
 
 export function modelDocMarkdown({ name, spec, prices, baseUrl }: ModelDocInput): string {
-  const aliases = Object.entries(MODEL_ALIASES).filter(([, id]) => id === spec.id).map(([alias]) => alias);
+  const aliases = Object.entries(MODEL_ALIASES)
+    .filter(([, id]) => id === spec.id)
+    .map(([alias]) => alias);
   const examples = modelExamples(name, spec);
   const media = STATED_MEDIA_RULES;
   const urlRule = spec.assetUrls
@@ -159,26 +172,62 @@ export function modelDocMarkdown({ name, spec, prices, baseUrl }: ModelDocInput)
   const parameters = table(
     ['parameter', 'type', 'required', 'default', 'allowed values and limits'],
     [
-      ['`model`', 'string', 'yes', '—', `\`${name}\`${name === spec.id ? '' : ` (alias of \`${spec.id}\`)`}; also ${list([spec.id, ...aliases].filter((n) => n !== name))}`],
+      [
+        '`model`',
+        'string',
+        'yes',
+        '—',
+        `\`${name}\`${name === spec.id ? '' : ` (alias of \`${spec.id}\`)`}; also ${list([spec.id, ...aliases].filter((n) => n !== name))}`,
+      ],
       ['`prompt`', 'string', 'unless an image or video is given', '—', `what the video shows; ${promptRule}`],
       ['`duration`', 'integer', 'no', `${SUBMIT_DEFAULTS.duration}`, `seconds, ${DURATION_SECONDS.min} to ${DURATION_SECONDS.max}`],
-      ['`size`', 'string', 'no', `\`${SUBMIT_DEFAULTS.size}\``, `${list(SIZES)}; \`adaptive\` takes the ratio nearest the first image (or first video), 16:9 without media`],
+      [
+        '`size`',
+        'string',
+        'no',
+        `\`${SUBMIT_DEFAULTS.size}\``,
+        `${list(SIZES)}; \`adaptive\` takes the ratio nearest the first image (or first video), 16:9 without media`,
+      ],
       ['`resolution`', 'string', 'no', `\`${SUBMIT_DEFAULTS.resolution}\``, `${list(spec.resolutions)} on this model`],
       ['`seed`', 'integer', 'no', `${SUBMIT_DEFAULTS.seed} (random)`, `−1 to ${MAX_SEED}; −1 or absent picks one at random`],
       ['`generate_audio`', 'boolean', 'no', `${SUBMIT_DEFAULTS.generate_audio}`, 'adds a generated AAC stereo soundtrack'],
-      ['`return_last_frame`', 'boolean', 'no', `${SUBMIT_DEFAULTS.return_last_frame}`, 'adds `result.last_frame_url`: a PNG of the last frame at the video size'],
+      [
+        '`return_last_frame`',
+        'boolean',
+        'no',
+        `${SUBMIT_DEFAULTS.return_last_frame}`,
+        'adds `result.last_frame_url`: a PNG of the last frame at the video size',
+      ],
       ['`tools`', 'array of objects', 'no', '—', '`[{"type":"web_search"}]`: web search, at most once'],
-      ['`image_urls`', 'array of strings', 'no', '—', `at most ${MEDIA_COUNT_LIMITS.image_urls} image URLs; one ordinary image with no video or audio is the first frame, otherwise every entry is a reference image`],
+      [
+        '`image_urls`',
+        'array of strings',
+        'no',
+        '—',
+        `at most ${MEDIA_COUNT_LIMITS.image_urls} image URLs; one ordinary image with no video or audio is the first frame, otherwise every entry is a reference image`,
+      ],
       ['`image_with_roles`', 'array of `{url, role}`', 'no', '—', `at most ${MEDIA_COUNT_LIMITS.image_with_roles}; \`role\` one of ${list(IMAGE_ROLES)}`],
       ['`video_urls`', 'array of strings', 'no', '—', `at most ${MEDIA_COUNT_LIMITS.video_urls} reference video URLs`],
       ['`audio_urls`', 'array of strings', 'no', '—', `at most ${MEDIA_COUNT_LIMITS.audio_urls} reference audio URLs`],
-      ['`callback_url`', 'string', 'no', "the key's default, if any", `absolute \`http(s)://\` URL without credentials, at most ${MAX_CALLBACK_URL_LENGTH} characters; receives the task on every status change (signed)`],
+      [
+        '`callback_url`',
+        'string',
+        'no',
+        "the key's default, if any",
+        `absolute \`http(s)://\` URL without credentials, at most ${MAX_CALLBACK_URL_LENGTH} characters; receives the task on every status change (signed)`,
+      ],
     ],
   );
 
   const sizes = table(
     ['resolution', ...ASPECTS],
-    spec.resolutions.map((resolution) => [resolution, ...ASPECTS.map((aspect) => { const p = pixelSize(resolution, aspect); return `${p.width}×${p.height}`; })]),
+    spec.resolutions.map((resolution) => [
+      resolution,
+      ...ASPECTS.map((aspect) => {
+        const p = pixelSize(resolution, aspect);
+        return `${p.width}×${p.height}`;
+      }),
+    ]),
   );
 
   const offered = spec.resolutions.filter((r): r is Resolution => prices.perSecond[r] !== undefined);
@@ -213,7 +262,10 @@ export function modelDocMarkdown({ name, spec, prices, baseUrl }: ModelDocInput)
         ['sizes', list(SIZES)],
         ['prompt limit', spec.promptLimit === null ? 'none' : `${spec.promptLimit} Unicode characters`],
         ['asset:// URLs', spec.assetUrls ? 'yes, approved assets of your account' : 'no'],
-        ['references', `≤ ${MEDIA_COUNT_LIMITS.image_urls} images, ≤ ${MEDIA_COUNT_LIMITS.video_urls} videos, ≤ ${MEDIA_COUNT_LIMITS.audio_urls} audio files, ≤ ${MEDIA_COUNT_LIMITS.total} in all`],
+        [
+          'references',
+          `≤ ${MEDIA_COUNT_LIMITS.image_urls} images, ≤ ${MEDIA_COUNT_LIMITS.video_urls} videos, ≤ ${MEDIA_COUNT_LIMITS.audio_urls} audio files, ≤ ${MEDIA_COUNT_LIMITS.total} in all`,
+        ],
         ['output', `MP4 (H.264, ${OUTPUT_FPS} fps, ${OUTPUT_FPS} × duration frames); AAC stereo when audio is generated or given`],
       ],
     ),

@@ -45,66 +45,78 @@ export const CallbackUrl = z
 const urlString = (field: string) => z.string(msg(`${field} entries must be URL strings`)).meta({ description: 'http(s):// URL or asset://<id>' });
 
 export const SubmitBody = z
-  .object({
-    model: z
-      .string(msg(`model is required: one of ${MODEL_IDS.join(', ')}`))
-      .meta({ description: 'Video generation model', examples: ['doubao-seedance-2.0'] }),
-    prompt: z.string(msg('prompt must be a string')).nullish().meta({ description: 'Video content description; required when no image or video reference is given' }),
-    duration: z
-      .number(msg(DURATION_RULE))
-      .int(msg(DURATION_RULE))
-      .min(DURATION_SECONDS.min, msg(DURATION_RULE))
-      .max(DURATION_SECONDS.max, msg(DURATION_RULE))
-      .nullish()
-      .meta({ description: 'Seconds, 4 to 15; default 5' }),
-    size: z.enum(SIZES, msg(`size must be one of ${SIZES.join(', ')}`)).nullish().meta({ description: 'Aspect ratio; default 16:9' }),
-    resolution: z
-      .string(msg(`resolution must be one of ${RESOLUTIONS.join(', ')}`))
-      .nullish()
-      .meta({ description: "One of the model's resolutions (480p, 720p, 1080p, 4k); default 720p" }),
-    seed: z
-      .number(msg(`seed must be an integer from -1 to ${MAX_SEED}`))
-      .int(msg(`seed must be an integer from -1 to ${MAX_SEED}`))
-      .min(-1, msg(`seed must be an integer from -1 to ${MAX_SEED}`))
-      .max(MAX_SEED, msg(`seed must be an integer from -1 to ${MAX_SEED}`))
-      .nullish()
-      .meta({ description: '-1 or absent = random' }),
-    generate_audio: z.boolean(msg('generate_audio must be true or false')).nullish(),
-    return_last_frame: z.boolean(msg('return_last_frame must be true or false')).nullish(),
-    tools: z
-      .array(
-        z.object({ type: z.literal('web_search', msg('tools[].type must be "web_search"')) }, msg('tools entries must be objects like {"type":"web_search"}')),
-        msg('tools must be an array of {"type":"web_search"}'),
-      )
-      .max(1, msg('tools may list web_search at most once'))
-      .nullish(),
-    image_urls: z
-      .array(urlString('image_urls'), msg('image_urls must be an array of URL strings'))
-      .max(MEDIA_COUNT_LIMITS.image_urls, msg(`image_urls allows at most ${MEDIA_COUNT_LIMITS.image_urls} images`))
-      .nullish(),
-    image_with_roles: z
-      .array(
-        z.object(
-          {
-            url: urlString('image_with_roles[].url'),
-            role: z.enum(IMAGE_ROLES, msg(`image_with_roles[].role must be one of ${IMAGE_ROLES.join(', ')}`)),
-          },
-          msg('image_with_roles entries must be objects {"url","role"}'),
-        ),
-        msg('image_with_roles must be an array of {"url","role"} objects'),
-      )
-      .max(MEDIA_COUNT_LIMITS.image_with_roles, msg(`image_with_roles allows at most ${MEDIA_COUNT_LIMITS.image_with_roles} images`))
-      .nullish(),
-    video_urls: z
-      .array(urlString('video_urls'), msg('video_urls must be an array of URL strings'))
-      .max(MEDIA_COUNT_LIMITS.video_urls, msg(`video_urls allows at most ${MEDIA_COUNT_LIMITS.video_urls} videos`))
-      .nullish(),
-    audio_urls: z
-      .array(urlString('audio_urls'), msg('audio_urls must be an array of URL strings'))
-      .max(MEDIA_COUNT_LIMITS.audio_urls, msg(`audio_urls allows at most ${MEDIA_COUNT_LIMITS.audio_urls} audio files`))
-      .nullish(),
-    callback_url: CallbackUrl.nullish(),
-  }, { error: (issue) => (issue.input == null ? 'the request body is empty: send a JSON object' : 'the request body must be a JSON object') })
+  .object(
+    {
+      model: z
+        .string(msg(`model is required: one of ${MODEL_IDS.join(', ')}`))
+        .meta({ description: 'Video generation model', examples: ['doubao-seedance-2.0'] }),
+      prompt: z
+        .string(msg('prompt must be a string'))
+        .nullish()
+        .meta({ description: 'Video content description; required when no image or video reference is given' }),
+      duration: z
+        .number(msg(DURATION_RULE))
+        .int(msg(DURATION_RULE))
+        .min(DURATION_SECONDS.min, msg(DURATION_RULE))
+        .max(DURATION_SECONDS.max, msg(DURATION_RULE))
+        .nullish()
+        .meta({ description: 'Seconds, 4 to 15; default 5' }),
+      size: z
+        .enum(SIZES, msg(`size must be one of ${SIZES.join(', ')}`))
+        .nullish()
+        .meta({ description: 'Aspect ratio; default 16:9' }),
+      resolution: z
+        .string(msg(`resolution must be one of ${RESOLUTIONS.join(', ')}`))
+        .nullish()
+        .meta({ description: "One of the model's resolutions (480p, 720p, 1080p, 4k); default 720p" }),
+      seed: z
+        .number(msg(`seed must be an integer from -1 to ${MAX_SEED}`))
+        .int(msg(`seed must be an integer from -1 to ${MAX_SEED}`))
+        .min(-1, msg(`seed must be an integer from -1 to ${MAX_SEED}`))
+        .max(MAX_SEED, msg(`seed must be an integer from -1 to ${MAX_SEED}`))
+        .nullish()
+        .meta({ description: '-1 or absent = random' }),
+      generate_audio: z.boolean(msg('generate_audio must be true or false')).nullish(),
+      return_last_frame: z.boolean(msg('return_last_frame must be true or false')).nullish(),
+      tools: z
+        .array(
+          z.object(
+            { type: z.literal('web_search', msg('tools[].type must be "web_search"')) },
+            msg('tools entries must be objects like {"type":"web_search"}'),
+          ),
+          msg('tools must be an array of {"type":"web_search"}'),
+        )
+        .max(1, msg('tools may list web_search at most once'))
+        .nullish(),
+      image_urls: z
+        .array(urlString('image_urls'), msg('image_urls must be an array of URL strings'))
+        .max(MEDIA_COUNT_LIMITS.image_urls, msg(`image_urls allows at most ${MEDIA_COUNT_LIMITS.image_urls} images`))
+        .nullish(),
+      image_with_roles: z
+        .array(
+          z.object(
+            {
+              url: urlString('image_with_roles[].url'),
+              role: z.enum(IMAGE_ROLES, msg(`image_with_roles[].role must be one of ${IMAGE_ROLES.join(', ')}`)),
+            },
+            msg('image_with_roles entries must be objects {"url","role"}'),
+          ),
+          msg('image_with_roles must be an array of {"url","role"} objects'),
+        )
+        .max(MEDIA_COUNT_LIMITS.image_with_roles, msg(`image_with_roles allows at most ${MEDIA_COUNT_LIMITS.image_with_roles} images`))
+        .nullish(),
+      video_urls: z
+        .array(urlString('video_urls'), msg('video_urls must be an array of URL strings'))
+        .max(MEDIA_COUNT_LIMITS.video_urls, msg(`video_urls allows at most ${MEDIA_COUNT_LIMITS.video_urls} videos`))
+        .nullish(),
+      audio_urls: z
+        .array(urlString('audio_urls'), msg('audio_urls must be an array of URL strings'))
+        .max(MEDIA_COUNT_LIMITS.audio_urls, msg(`audio_urls allows at most ${MEDIA_COUNT_LIMITS.audio_urls} audio files`))
+        .nullish(),
+      callback_url: CallbackUrl.nullish(),
+    },
+    { error: (issue) => (issue.input == null ? 'the request body is empty: send a JSON object' : 'the request body must be a JSON object') },
+  )
   .meta({ id: 'SubmitRequest' });
 export type SubmitBody = z.infer<typeof SubmitBody>;
 
@@ -187,8 +199,7 @@ function collectMedia(body: SubmitBody, model: ModelSpec): MediaInput[] {
   const audios = body.audio_urls ?? [];
   const plainImages = body.image_urls ?? [];
   // One ordinary image with no video or audio is image-to-video; anything else makes every image a reference.
-  const singleFirstFrame =
-    plainImages.length === 1 && videos.length === 0 && audios.length === 0 && !ASSET_URL.test(plainImages[0]!);
+  const singleFirstFrame = plainImages.length === 1 && videos.length === 0 && audios.length === 0 && !ASSET_URL.test(plainImages[0]!);
   plainImages.forEach((url, i) => add('image', singleFirstFrame ? 'first_frame' : 'reference_image', url, `image_urls[${i}]`));
   (body.image_with_roles ?? []).forEach((item, i) => add('image', item.role, item.url, `image_with_roles[${i}].url`));
   videos.forEach((url, i) => add('video', 'reference_video', url, `video_urls[${i}]`));

@@ -18,7 +18,7 @@ export const TaskObject = z
       .optional(),
     error: z.object({ code: z.string(), message: z.string(), type: z.string() }).optional(),
     cost: z.number().meta({ description: 'USD' }),
-    credits_cost: z.number().meta({ description: 'the same charge in the operator\'s credit unit (credits_per_usd, default 1 credit = 1 USD)' }),
+    credits_cost: z.number().meta({ description: "the same charge in the operator's credit unit (credits_per_usd, default 1 credit = 1 USD)" }),
   })
   .meta({ id: 'Task' });
 export type TaskObject = z.infer<typeof TaskObject>;

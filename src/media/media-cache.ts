@@ -156,9 +156,7 @@ export class MediaCache {
   async evict(): Promise<void> {
     if (this.totalBytes <= this.opts.maxBytes) return;
     const idleBefore = this.clock() - this.inUseGraceMs;
-    const candidates = [...this.files.values()]
-      .filter((e) => e.pins === 0 && e.lastUsedMs < idleBefore)
-      .sort((a, b) => a.lastUsedMs - b.lastUsedMs);
+    const candidates = [...this.files.values()].filter((e) => e.pins === 0 && e.lastUsedMs < idleBefore).sort((a, b) => a.lastUsedMs - b.lastUsedMs);
     for (const entry of candidates) {
       if (this.totalBytes <= this.opts.maxBytes) break;
       this.files.delete(entry.hash);

@@ -138,5 +138,7 @@ const round = (n: number, digits: number) => Number(n.toFixed(digits));
 
 /** 2073600 → "2 073 600", as the messages write numbers. */
 export function grouped(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
 }

@@ -109,9 +109,24 @@ export class FfprobeProber implements MediaProber {
   async firstPicture(file: string, opts: { signal?: AbortSignal } = {}): Promise<PictureProbe | null> {
     const stdout = await this.run(
       [
-        '-v', 'error', '-threads', '1', '-max_alloc', String(MAX_PICTURE_ALLOC_BYTES), '-err_detect', 'explode',
-        '-select_streams', 'v:0', '-read_intervals', `%+#${FIRST_PICTURE_PACKETS}`,
-        '-show_frames', '-show_entries', 'frame=width,height,pix_fmt', '-of', 'json', `file:${file}`,
+        '-v',
+        'error',
+        '-threads',
+        '1',
+        '-max_alloc',
+        String(MAX_PICTURE_ALLOC_BYTES),
+        '-err_detect',
+        'explode',
+        '-select_streams',
+        'v:0',
+        '-read_intervals',
+        `%+#${FIRST_PICTURE_PACKETS}`,
+        '-show_frames',
+        '-show_entries',
+        'frame=width,height,pix_fmt',
+        '-of',
+        'json',
+        `file:${file}`,
       ],
       opts.signal,
     );

@@ -33,7 +33,6 @@ export interface DownloadResult {
   finalUrl: string;
 }
 
-
 /** A local disk failure while saving: the server's fault, not the media's, so it is not a MediaProblem. */
 class LocalWriteError extends Error {
   constructor(cause: unknown) {
@@ -44,7 +43,6 @@ class LocalWriteError extends Error {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const HEADERS = { 'user-agent': 'vidgate-media/0.1', accept: '*/*', 'accept-encoding': 'identity' };
-
 
 /**
  * Downloads media from client-given URLs without letting them reach the service's own network
@@ -172,7 +170,6 @@ async function saveBody(response: Dispatcher.ResponseData, dest: string, opts: D
 function tooLarge(bytes: number, opts: DownloadOptions, exact: boolean): MediaProblem {
   return invalidMedia(`the file has ${exact ? '' : 'more than '}${exact ? bytes : opts.maxBytes} bytes; ${opts.sizeRule}`);
 }
-
 
 /** Releases a response we will not read, so its connection is freed rather than left half-read. */
 function discard(response: Dispatcher.ResponseData): void {

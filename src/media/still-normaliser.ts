@@ -24,13 +24,7 @@ export function needsNormalising(picture: PictureProbe): boolean {
  * than the largest output, same aspect: the copy renders read instead, once per image rather than
  * once per task.
  */
-export async function writeNormalisedStill(
-  ffmpeg: FfmpegBinary,
-  source: string,
-  picture: PictureProbe,
-  outPng: string,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function writeNormalisedStill(ffmpeg: FfmpegBinary, source: string, picture: PictureProbe, outPng: string, signal?: AbortSignal): Promise<void> {
   const filters = [
     ...(Math.max(picture.width, picture.height) > LARGEST_OUTPUT_SIDE
       ? [`scale=${LARGEST_OUTPUT_SIDE}:${LARGEST_OUTPUT_SIDE}:force_original_aspect_ratio=decrease:flags=area`]
@@ -40,11 +34,32 @@ export async function writeNormalisedStill(
   await runFfmpeg(
     ffmpeg,
     [
-      '-threads', '1', '-filter_threads', '1', '-max_alloc', String(MAX_ALLOC_BYTES),
-      '-i', `file:${source}`,
-      '-frames:v', '1', '-vf', filters.join(','),
-      '-c:v', 'png', '-compression_level', '3', '-flags', '+bitexact', '-fflags', '+bitexact',
-      '-f', 'image2', '-update', '1', '-y', outPng,
+      '-threads',
+      '1',
+      '-filter_threads',
+      '1',
+      '-max_alloc',
+      String(MAX_ALLOC_BYTES),
+      '-i',
+      `file:${source}`,
+      '-frames:v',
+      '1',
+      '-vf',
+      filters.join(','),
+      '-c:v',
+      'png',
+      '-compression_level',
+      '3',
+      '-flags',
+      '+bitexact',
+      '-fflags',
+      '+bitexact',
+      '-f',
+      'image2',
+      '-update',
+      '1',
+      '-y',
+      outPng,
     ],
     { signal },
   );

@@ -54,9 +54,7 @@ export class ProviderRegistry {
   }
 
   private candidates(model: ModelId, tried: readonly string[]): Channel[] {
-    return [...this.channels.values()].filter(
-      (c) => !tried.includes(c.provider.name) && (c.routing.models === '*' || c.routing.models.has(model)),
-    );
+    return [...this.channels.values()].filter((c) => !tried.includes(c.provider.name) && (c.routing.models === '*' || c.routing.models.has(model)));
   }
 }
 

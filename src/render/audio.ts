@@ -62,8 +62,7 @@ export function audioChains(mix: AudioMix): string {
   }
 
   // amerge+pan sums at unity gain on every ffmpeg version, unlike amix whose normalisation changed over time.
-  const sum = (channel: number) =>
-    mixed.map((m, i) => `${m.gain === 1 ? '' : `${num(m.gain)}*`}c${2 * i + channel}`).join('+');
+  const sum = (channel: number) => mixed.map((m, i) => `${m.gain === 1 ? '' : `${num(m.gain)}*`}c${2 * i + channel}`).join('+');
   const pan = filterValue(`stereo|c0=${sum(0)}|c1=${sum(1)}`);
   chains.push(`${mixed.map((m) => m.label).join('')}amerge=inputs=${mixed.length},pan=${pan},${tail}[audio]`);
   return chains.join(';');
@@ -88,7 +87,6 @@ function bedExpression(scene: Scene): string {
   const totalGain = scene.chord.reduce((sum, tone) => sum + tone.gain, 0);
   const tones = scene.chord.map((tone) => `${num(tone.gain)}*sin(${num(2 * Math.PI * tone.hz)}*t)`).join('+');
   const tremolo = (phase: number): string => `(0.7+0.3*sin(${num(2 * Math.PI * scene.tremoloHz)}*t+${phase}))`;
-  const channel = (phase: number): string =>
-    `${num(0.09 / totalGain)}*(${tones})*${tremolo(phase)}+0.004*(random(0)-0.5)`;
+  const channel = (phase: number): string => `${num(0.09 / totalGain)}*(${tones})*${tremolo(phase)}+0.004*(random(0)-0.5)`;
   return `${channel(0)}|${channel(1.3)}`;
 }

@@ -23,9 +23,22 @@ export function filterThreadArgs(): string[] {
 /** H.264 yuv420p at the output rate, deterministic. */
 export function videoEncoderArgs(): string[] {
   return [
-    '-c:v', 'libx264', '-preset', X264_PRESET, '-crf', X264_CRF, '-pix_fmt', 'yuv420p', '-r', String(FPS),
-    '-x264-params', X264_PARAMS,
-    '-threads:v', X264_THREADS, '-flags:v', '+bitexact',
+    '-c:v',
+    'libx264',
+    '-preset',
+    X264_PRESET,
+    '-crf',
+    X264_CRF,
+    '-pix_fmt',
+    'yuv420p',
+    '-r',
+    String(FPS),
+    '-x264-params',
+    X264_PARAMS,
+    '-threads:v',
+    X264_THREADS,
+    '-flags:v',
+    '+bitexact',
   ];
 }
 

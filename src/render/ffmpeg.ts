@@ -72,9 +72,7 @@ export async function locateFfmpeg(envPath?: string, searchPath = process.env.PA
     const version = await readVersion(bundled);
     if (version !== null) return { path: bundled, version, source: 'npm' };
   }
-  throw new Error(
-    'ffmpeg not found: set VIDGATE_FFMPEG, put ffmpeg on PATH, or install @ffmpeg-installer/ffmpeg for this platform',
-  );
+  throw new Error('ffmpeg not found: set VIDGATE_FFMPEG, put ffmpeg on PATH, or install @ffmpeg-installer/ffmpeg for this platform');
 }
 
 export async function findOnPath(name: string, searchPath = process.env.PATH ?? ''): Promise<string | null> {
@@ -138,15 +136,21 @@ export function runFfmpeg(bin: FfmpegBinary, args: string[], opts: RunFfmpegOpti
 
     let lastAdvance = Date.now();
     let stalled = false;
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastAdvance < stallMs) return;
-      stalled = true;
-      child.kill('SIGKILL');
-    }, Math.max(10, Math.min(5_000, Math.floor(stallMs / 4))));
+    const watchdog = setInterval(
+      () => {
+        if (Date.now() - lastAdvance < stallMs) return;
+        stalled = true;
+        child.kill('SIGKILL');
+      },
+      Math.max(10, Math.min(5_000, Math.floor(stallMs / 4))),
+    );
     watchdog.unref();
 
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', progressParser(totalFrames, onProgress, () => (lastAdvance = Date.now())));
+    child.stdout.on(
+      'data',
+      progressParser(totalFrames, onProgress, () => (lastAdvance = Date.now())),
+    );
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
@@ -163,7 +167,11 @@ export function runFfmpeg(bin: FfmpegBinary, args: string[], opts: RunFfmpegOpti
       signal?.removeEventListener('abort', onAbort);
       if (aborted && signal) return reject(abortReason(signal));
       if (code === 0) return resolve();
-      const status = stalled ? `no progress for ${stallMs % 1000 === 0 ? `${stallMs / 1000} s` : `${stallMs} ms`}` : killedBy ? `signal ${killedBy}` : `exit code ${code}`;
+      const status = stalled
+        ? `no progress for ${stallMs % 1000 === 0 ? `${stallMs / 1000} s` : `${stallMs} ms`}`
+        : killedBy
+          ? `signal ${killedBy}`
+          : `exit code ${code}`;
       reject(new FfmpegError(status, stderrTail.trim() || 'no error output', inputFiles(args)));
     });
   });

@@ -24,11 +24,7 @@ export function fitFor(source: Partial<Size>, frame: Size): Fit {
 
 /** Scale to fill and crop the centre: a plain filter list, cheap enough per frame. */
 export function coverFilters(frame: Size, flags = 'bicubic'): string[] {
-  return [
-    `scale=${frame.width}:${frame.height}:force_original_aspect_ratio=increase:flags=${flags}`,
-    `crop=${frame.width}:${frame.height}`,
-    'setsar=1',
-  ];
+  return [`scale=${frame.width}:${frame.height}:force_original_aspect_ratio=increase:flags=${flags}`, `crop=${frame.width}:${frame.height}`, 'setsar=1'];
 }
 
 /** The largest even size of the source's aspect that fits in `box`. */
@@ -52,7 +48,9 @@ export function fitChains(graph: FilterGraph, input: string, output: string, fra
   const [back, front, blurred, sharp] = ['back', 'front', 'blurred', 'sharp'].map((name) => graph.label(name)) as [string, string, string, string];
   graph.add(`${input}split=2${back}${front}`);
   // Blurring a 1/8-size copy and scaling it up is a wide, soft blur for the price of a tiny one.
-  graph.add(`${back}${[...coverFilters(small, 'bilinear'), 'boxblur=2:1', `scale=${frame.width}:${frame.height}:flags=bilinear`, 'format=yuv420p'].join(',')}${blurred}`);
+  graph.add(
+    `${back}${[...coverFilters(small, 'bilinear'), 'boxblur=2:1', `scale=${frame.width}:${frame.height}:flags=bilinear`, 'format=yuv420p'].join(',')}${blurred}`,
+  );
   graph.add(`${front}scale=${inner.width}:${inner.height}:flags=${flags},setsar=1,format=yuv420p${sharp}`);
   const x = (frame.width - inner.width) / 2;
   const y = (frame.height - inner.height) / 2;

@@ -6,17 +6,7 @@ import { FPS, num } from './filters.js';
  * the picture the video ends on. Seeking half a frame before it makes ffmpeg decode from the last
  * keyframe and drop everything earlier: one decoder's memory, no queue of full-size frames.
  */
-export async function extractLastFrame(
-  ffmpeg: FfmpegBinary,
-  video: string,
-  totalFrames: number,
-  outPng: string,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function extractLastFrame(ffmpeg: FfmpegBinary, video: string, totalFrames: number, outPng: string, signal?: AbortSignal): Promise<void> {
   const seek = Math.max(0, (totalFrames - 1.5) / FPS);
-  await runFfmpeg(
-    ffmpeg,
-    ['-ss', num(seek), '-i', video, '-map', '0:v:0', '-frames:v', '1', '-update', '1', '-flags', '+bitexact', '-y', outPng],
-    { signal },
-  );
+  await runFfmpeg(ffmpeg, ['-ss', num(seek), '-i', video, '-map', '0:v:0', '-frames:v', '1', '-update', '1', '-flags', '+bitexact', '-y', outPng], { signal });
 }

@@ -87,5 +87,4 @@ const TYPE_BY_STATUS: Readonly<Record<number, VidgateErrorType>> = {
   429: 'rate_limit_error',
 };
 
-export const typeForStatus = (status: number): VidgateErrorType =>
-  TYPE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error');
+export const typeForStatus = (status: number): VidgateErrorType => TYPE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error');

@@ -110,7 +110,13 @@ export class Tasks {
   constructor(private readonly http: Http) {}
 
   async get(id: string, options: GetOptions = {}): Promise<Task> {
-    const body = await this.http.json({ method: 'GET', path: taskPath(id), query: { language: options.language }, retry: 'idempotent', signal: options.signal });
+    const body = await this.http.json({
+      method: 'GET',
+      path: taskPath(id),
+      query: { language: options.language },
+      retry: 'idempotent',
+      signal: options.signal,
+    });
     return normalizeTask(unwrapData(body), `GET ${taskPath(id)}`);
   }
 

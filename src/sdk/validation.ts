@@ -70,7 +70,9 @@ export function validateGenerateParams(params: GenerateParams): void {
   const p = params as unknown as Record<string, unknown>;
 
   if (typeof p.model !== 'string') fail(`model is required: one of ${MODEL_IDS.join(', ')}`, 'model');
-  const model = canonicalModel(p.model as string) ?? fail(`model "${String(p.model)}" is not supported: use one of ${MODEL_IDS.join(', ')} (or seedance-2.0… aliases)`, 'model');
+  const model =
+    canonicalModel(p.model as string) ??
+    fail(`model "${String(p.model)}" is not supported: use one of ${MODEL_IDS.join(', ')} (or seedance-2.0… aliases)`, 'model');
   const rules = RULES[model];
 
   if (present(p.prompt) && typeof p.prompt !== 'string') fail('prompt must be a string', 'prompt');
@@ -126,7 +128,8 @@ export function validateGenerateParams(params: GenerateParams): void {
   if (lastFrames > 1) fail('image_with_roles allows at most one last_frame', 'image_with_roles');
   if (lastFrames === 1 && firstFrames === 0) fail('image_with_roles: a last_frame needs a first_frame', 'image_with_roles');
   if (firstFrames + lastFrames > 0) {
-    if (roles.some((r) => r.role === 'reference_image')) fail('image_with_roles: first_frame/last_frame cannot be mixed with reference_image', 'image_with_roles');
+    if (roles.some((r) => r.role === 'reference_image'))
+      fail('image_with_roles: first_frame/last_frame cannot be mixed with reference_image', 'image_with_roles');
     if (videos.length) fail('video_urls cannot be used with first_frame/last_frame images', 'video_urls');
     if (audios.length) fail('audio_urls cannot be used with first_frame/last_frame images', 'audio_urls');
   }

@@ -50,7 +50,8 @@ export class FreeSpaceCheck {
     const minFree = this.opts.minFreeBytes ?? MIN_FREE_BYTES;
     try {
       const { freeBytes } = await (this.opts.read ?? statfsFreeSpace)(this.dir);
-      if (freeBytes < minFree) return { ok: false, detail: `only ${megabytes(freeBytes)} free on the data directory's file system; at least ${megabytes(minFree)} needed` };
+      if (freeBytes < minFree)
+        return { ok: false, detail: `only ${megabytes(freeBytes)} free on the data directory's file system; at least ${megabytes(minFree)} needed` };
       return { ok: true, detail: `ok (${megabytes(freeBytes)} free)` };
     } catch (err) {
       return { ok: false, detail: `free space could not be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };

@@ -35,7 +35,10 @@ export class ResultStorage {
    * named after the task (`task_….mp4`, `task_…_last_frame.png`): clients save a download under the
    * last segment of its URL, which is the stored name.
    */
-  async keep(taskId: string, files: { video: OutputFile; lastFrame: OutputFile | null }): Promise<{ video: StoredFile; lastFrame: StoredFile | null; discard: () => Promise<void> }> {
+  async keep(
+    taskId: string,
+    files: { video: OutputFile; lastFrame: OutputFile | null },
+  ): Promise<{ video: StoredFile; lastFrame: StoredFile | null; discard: () => Promise<void> }> {
     const folder = `${taskId}/${randomBytes(6).toString('hex')}`;
     const dir = join(this.root, folder);
     await mkdir(dir, { recursive: true });

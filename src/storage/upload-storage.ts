@@ -164,14 +164,21 @@ export class UploadStorage {
     if (!name || !NAME.test(name)) return { kind: 'foreign' };
     const q = parsed.searchParams;
     const verdict = this.verify(name, q.get('expires') ?? undefined, q.get('signature') ?? undefined);
-    if (verdict === 'expired') return { kind: 'refused', detail: `the upload URL expired at ${new Date(Number(q.get('expires')) * 1000).toISOString()}; upload the image again` };
+    if (verdict === 'expired')
+      return { kind: 'refused', detail: `the upload URL expired at ${new Date(Number(q.get('expires')) * 1000).toISOString()}; upload the image again` };
     if (verdict === 'invalid') {
       return this.origins.has(parsed.origin)
         ? { kind: 'refused', detail: 'the upload URL has an invalid signature (it was changed or not issued by this server)' }
         : { kind: 'foreign' };
     }
     const path = join(this.root, name);
-    if (!(await access(path).then(() => true, () => false))) return { kind: 'refused', detail: 'the uploaded file no longer exists; upload the image again' };
+    if (
+      !(await access(path).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return { kind: 'refused', detail: 'the uploaded file no longer exists; upload the image again' };
     return { kind: 'file', path };
   }
 

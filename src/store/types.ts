@@ -144,10 +144,7 @@ export type SubmitOutcome =
   | { kind: 'key_cap_reached'; remainingMicros: number }
   | { kind: 'too_many_in_flight'; limit: number };
 
-export type CancelOutcome =
-  | { kind: 'cancelled'; task: TaskRecord }
-  | { kind: 'not_found' }
-  | { kind: 'already_finished'; status: TaskStatus };
+export type CancelOutcome = { kind: 'cancelled'; task: TaskRecord } | { kind: 'not_found' } | { kind: 'already_finished'; status: TaskStatus };
 
 export interface ClaimOptions {
   owner: string;
@@ -318,7 +315,10 @@ export interface AssetStore {
   /** Moves a review on; progress never goes down. */
   updateAssetReview(id: string, change: { status?: ReviewStatus; progress?: number; finishedAt?: number }): Promise<void>;
   listReviewAssets(reviewId: string): Promise<AssetRecord[]>;
-  settleAsset(id: string, outcome: { status: 'approved'; fileKey: string; bytes: number; contentType: string } | { status: 'failed'; reason: string }): Promise<void>;
+  settleAsset(
+    id: string,
+    outcome: { status: 'approved'; fileKey: string; bytes: number; contentType: string } | { status: 'failed'; reason: string },
+  ): Promise<void>;
   getAsset(id: string): Promise<AssetRecord | null>;
   listAssets(accountId: string, limit: number, after?: string): Promise<AssetRecord[]>;
   deleteAsset(id: string, accountId: string, now: number): Promise<boolean>;

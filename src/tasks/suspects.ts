@@ -41,7 +41,13 @@ export class Suspects {
     if (this.aloneTask) return true;
     if (this.host.isStopping()) return false;
     const withRoom = this.host.slots.withRoom(this.o.providers.all());
-    if (!(await this.o.store.hasInterruptedTask(withRoom.map((p) => p.name), this.o.clock()))) return false;
+    if (
+      !(await this.o.store.hasInterruptedTask(
+        withRoom.map((p) => p.name),
+        this.o.clock(),
+      ))
+    )
+      return false;
     if (this.host.runningCount() > 0) return true;
     for (const provider of withRoom) {
       const [task] = await this.o.store.claimTasks({
@@ -56,7 +62,10 @@ export class Suspects {
       });
       if (task) {
         this.aloneTask = task.id;
-        this.o.logger.warn({ task: task.id, provider: provider.name, interruptedRuns: task.interruptedRuns }, 'a run of this task never ended: running it alone');
+        this.o.logger.warn(
+          { task: task.id, provider: provider.name, interruptedRuns: task.interruptedRuns },
+          'a run of this task never ended: running it alone',
+        );
         this.host.launch(task, provider);
         return true;
       }

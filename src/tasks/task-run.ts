@@ -136,8 +136,7 @@ export class TaskRun {
       await this.o.store.cancelHeldTask(guard, err.failure, this.o.clock());
       return 'cancelled';
     }
-    const failure: TaskFailure =
-      err instanceof TaskFailureError ? err.failure : { code: 'render_failed', params: { detail: errorDetail(err) } };
+    const failure: TaskFailure = err instanceof TaskFailureError ? err.failure : { code: 'render_failed', params: { detail: errorDetail(err) } };
     if (!(err instanceof TaskFailureError)) this.o.logger.error({ ...log, err }, 'task failed');
     else this.o.logger.info({ ...log, failure }, 'task failed');
     await this.o.store.failTask(guard, failure, this.o.clock());

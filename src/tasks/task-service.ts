@@ -33,7 +33,10 @@ export const newTaskId = (): string => `task_${newUlid()}`;
 const TASK_ID = /^task_[0-9A-HJKMNP-TV-Z]{26}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
-const usd = (micros: number) => `$${microsToUsd(micros).toFixed(6).replace(/0{1,4}$/, '')}`;
+const usd = (micros: number) =>
+  `$${microsToUsd(micros)
+    .toFixed(6)
+    .replace(/0{1,4}$/, '')}`;
 
 /** Submit, read, list and cancel tasks on behalf of an authenticated caller. */
 export class TaskService {
@@ -64,7 +67,11 @@ export class TaskService {
     const outcome = await this.o.store.submitTask(task, {
       inFlightLimit: caller.limits.inFlightLimit ?? this.o.defaultInFlightLimit,
       idempotency: idempotencyKey
-        ? { key: idempotencyKey, bodyHash: hashRequest(body.callback_url ? { ...request, callbackUrl: body.callback_url } : request), since: now - IDEMPOTENCY_WINDOW_MS }
+        ? {
+            key: idempotencyKey,
+            bodyHash: hashRequest(body.callback_url ? { ...request, callbackUrl: body.callback_url } : request),
+            since: now - IDEMPOTENCY_WINDOW_MS,
+          }
         : undefined,
     });
     const id = this.answer(outcome, task.id, task.costMicros);
@@ -79,9 +86,16 @@ export class TaskService {
       case 'replayed':
         return outcome.taskId;
       case 'idempotency_conflict':
-        throw new TaskRefused('idempotency_conflict', 'this Idempotency-Key was already used with a different request body in the last 24 hours', 'Idempotency-Key');
+        throw new TaskRefused(
+          'idempotency_conflict',
+          'this Idempotency-Key was already used with a different request body in the last 24 hours',
+          'Idempotency-Key',
+        );
       case 'insufficient_balance':
-        throw new TaskRefused('insufficient_balance', `Insufficient account balance: this task costs ${usd(price)} and the balance is ${usd(outcome.balanceMicros)}; please top up and try again`);
+        throw new TaskRefused(
+          'insufficient_balance',
+          `Insufficient account balance: this task costs ${usd(price)} and the balance is ${usd(outcome.balanceMicros)}; please top up and try again`,
+        );
       case 'key_cap_reached':
         throw new TaskRefused('key_cap_reached', `this API key's spending cap allows ${usd(outcome.remainingMicros)} more; this task costs ${usd(price)}`);
       case 'too_many_in_flight':
@@ -117,7 +131,11 @@ export class TaskService {
         throw new TaskRefused('invalid_input', `${media.field}: asset "${media.assetId}" was not found among this account's approved assets`, media.field);
       }
       if (asset.kind !== media.kind) {
-        throw new TaskRefused('invalid_input', `${media.field}: asset "${media.assetId}" is ${article(asset.kind)} ${asset.kind}, not ${article(media.kind)} ${media.kind}`, media.field);
+        throw new TaskRefused(
+          'invalid_input',
+          `${media.field}: asset "${media.assetId}" is ${article(asset.kind)} ${asset.kind}, not ${article(media.kind)} ${media.kind}`,
+          media.field,
+        );
       }
     }
   }

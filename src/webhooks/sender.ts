@@ -18,7 +18,6 @@ export interface WebhookSenderOptions {
   timeoutMs: number;
 }
 
-
 const refuse = (error: string): SendResult => ({ ok: false, statusCode: null, error, permanent: true });
 
 /**
@@ -46,7 +45,8 @@ export class WebhookSender {
     } catch {
       return refuse('the callback URL is not a valid URL');
     }
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') return refuse(`the callback URL uses ${target.protocol.replace(':', '')}: only http and https`);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:')
+      return refuse(`the callback URL uses ${target.protocol.replace(':', '')}: only http and https`);
     const host = stripBrackets(target.hostname);
     if (isIP(host)) {
       const verdict = this.o.policy.checkAddress(host);
@@ -104,5 +104,4 @@ export class WebhookSender {
       }),
     );
   }
-
 }

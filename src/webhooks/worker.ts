@@ -196,7 +196,12 @@ export class WebhookWorker {
           error: result.error,
           retryAt: result.permanent || attempt > schedule.length ? null : now + schedule[attempt - 1]!,
         };
-    const attemptRow = { startedAt, durationMs: Math.max(0, now - startedAt), statusCode: result.ok ? result.statusCode : result.statusCode, error: result.ok ? null : result.error };
+    const attemptRow = {
+      startedAt,
+      durationMs: Math.max(0, now - startedAt),
+      statusCode: result.ok ? result.statusCode : result.statusCode,
+      error: result.ok ? null : result.error,
+    };
     if (!(await this.o.store.recordWebhookAttempt(guard, attemptRow, outcome))) {
       log.warn('webhook lease lost before the attempt was recorded; another worker owns the delivery');
       return;

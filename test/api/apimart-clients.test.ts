@@ -56,7 +56,9 @@ function apimartClient(opts: { baseUrl: string; apiKey: string; version: string 
   };
   return {
     async schema(model: string): Promise<object> {
-      const body = await json(await fetch(`${opts.baseUrl}/v1/model-schema?model=${encodeURIComponent(model)}&operation=video_generation`, { headers: headers() }));
+      const body = await json(
+        await fetch(`${opts.baseUrl}/v1/model-schema?model=${encodeURIComponent(model)}&operation=video_generation`, { headers: headers() }),
+      );
       return body.input_schema as object;
     },
     async submit(body: Record<string, unknown>, idempotencyKey?: string): Promise<{ id: string; replayed: boolean; headers: Headers }> {
@@ -129,20 +131,40 @@ describe('an APIMart client of the seed era', () => {
 
 describe('the response version rule', () => {
   const inject = (method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: unknown) =>
-    t.app.server.inject({ method, url, headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...headers }, ...(payload ? { payload: JSON.stringify(payload) } : {}) });
+    t.app.server.inject({
+      method,
+      url,
+      headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(payload ? { payload: JSON.stringify(payload) } : {}),
+    });
 
   it('an unsupported version is a 400 naming the supported ones; without a key the 401 comes first', async () => {
-    const res = await inject('POST', '/v1/videos/generations', { ...t.auth, 'x-apimart-response-version': '2020-01-01' }, { model: 'doubao-seedance-2.0', prompt: 'x' });
+    const res = await inject(
+      'POST',
+      '/v1/videos/generations',
+      { ...t.auth, 'x-apimart-response-version': '2020-01-01' },
+      { model: 'doubao-seedance-2.0', prompt: 'x' },
+    );
     expect(res.statusCode).toBe(400);
     expect(res.json()).toEqual({
-      error: { code: 400, type: 'invalid_request_error', param: 'X-APIMart-Response-Version', message: expect.stringMatching(/supported versions are 2026-07-27/) },
+      error: {
+        code: 400,
+        type: 'invalid_request_error',
+        param: 'X-APIMart-Response-Version',
+        message: expect.stringMatching(/supported versions are 2026-07-27/),
+      },
     });
     expect((await inject('GET', '/v1/tasks', { 'x-apimart-response-version': '2020-01-01' })).statusCode).toBe(401);
   });
 
   it('every answer to a versioned request echoes the version, errors included, in the one shape both versions share', async () => {
     const v = { ...t.auth, 'x-apimart-response-version': VERSION };
-    const submitted = await inject('POST', '/v1/videos/generations', v, { model: 'doubao-seedance-2.0', prompt: 'A lighthouse', resolution: '480p', duration: 15 });
+    const submitted = await inject('POST', '/v1/videos/generations', v, {
+      model: 'doubao-seedance-2.0',
+      prompt: 'A lighthouse',
+      resolution: '480p',
+      duration: 15,
+    });
     const id = submitted.json().data.id as string;
     const answers = [
       await inject('GET', `/v1/tasks/${id}`, v),
@@ -167,7 +189,11 @@ describe('the response version rule', () => {
     const first = await inject('POST', '/v1/videos/generations', { ...t.auth, 'idempotency-key': 'lantern' }, body);
     const replay = await inject('POST', '/v1/videos/generations', { ...t.auth, 'idempotency-key': 'lantern', 'x-apimart-response-version': VERSION }, body);
     const none = await inject('POST', '/v1/videos/generations', t.auth, body);
-    expect([first.headers['idempotency-replayed'], replay.headers['idempotency-replayed'], none.headers['idempotency-replayed']]).toEqual(['false', 'true', undefined]);
+    expect([first.headers['idempotency-replayed'], replay.headers['idempotency-replayed'], none.headers['idempotency-replayed']]).toEqual([
+      'false',
+      'true',
+      undefined,
+    ]);
     expect(replay.json().data.id).toBe(first.json().data[0].task_id);
   });
 });
@@ -192,7 +218,12 @@ describe('credits_cost', () => {
       let text = '';
       while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
       controller.abort();
-      const data = JSON.parse(text.split('\n').find((l) => l.startsWith('data: '))!.slice(6)).data;
+      const data = JSON.parse(
+        text
+          .split('\n')
+          .find((l) => l.startsWith('data: '))!
+          .slice(6),
+      ).data;
       expect(data).toMatchObject({ id, credits_cost: 177.5 });
     } finally {
       await c.close();

@@ -34,7 +34,12 @@ export async function approveTestAssets(store: Store, now = Date.now()): Promise
     })),
   );
   for (const [kind, id] of Object.entries(ids)) {
-    await store.settleAsset(id, { status: 'approved', fileKey: `${id}.bin`, bytes: 1000, contentType: kind === 'image' ? 'image/png' : kind === 'video' ? 'video/mp4' : 'audio/mpeg' });
+    await store.settleAsset(id, {
+      status: 'approved',
+      fileKey: `${id}.bin`,
+      bytes: 1000,
+      contentType: kind === 'image' ? 'image/png' : kind === 'video' ? 'video/mp4' : 'audio/mpeg',
+    });
   }
   await store.updateAssetReview(reviewId, { status: 'completed', progress: 100, finishedAt: now });
   return ids;

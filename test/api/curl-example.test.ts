@@ -139,11 +139,25 @@ describe('the seed cURL example', () => {
     const argv = shellWords(SEED_CURL).map((w) => w.replace('https://api.apimart.ai', base).replace('<token>', TEST_KEY));
     // The seed's arguments, apart from the two substitutions; the body keeps the seed's layout.
     expect(argv).toEqual([
-      'curl', '--request', 'POST', '--url', `${base}/v1/videos/generations`, '--header', `Authorization: Bearer ${TEST_KEY}`,
-      '--header', 'Content-Type: application/json', '--data', expect.stringMatching(/^\{\n {6}"model"/),
+      'curl',
+      '--request',
+      'POST',
+      '--url',
+      `${base}/v1/videos/generations`,
+      '--header',
+      `Authorization: Bearer ${TEST_KEY}`,
+      '--header',
+      'Content-Type: application/json',
+      '--data',
+      expect.stringMatching(/^\{\n {6}"model"/),
     ]);
     expect(JSON.parse(argv[10]!)).toEqual({
-      model: 'doubao-seedance-2.0', prompt: 'A kitten yawning at the camera', resolution: '720p', size: '16:9', duration: 5, generate_audio: true,
+      model: 'doubao-seedance-2.0',
+      prompt: 'A kitten yawning at the camera',
+      resolution: '720p',
+      size: '16:9',
+      duration: 5,
+      generate_audio: true,
     });
     const submittedAt = nowUnix();
     const submitted = JSON.parse(await curl(argv.slice(1)));
@@ -158,7 +172,18 @@ describe('the seed cURL example', () => {
     expect(json.code).toBe(200);
     const task = json.data;
     // Completed without last frame: no error, no last_frame_url (README: API).
-    expect(Object.keys(task).sort()).toEqual(['actual_time', 'completed', 'cost', 'created', 'credits_cost', 'estimated_time', 'id', 'progress', 'result', 'status']);
+    expect(Object.keys(task).sort()).toEqual([
+      'actual_time',
+      'completed',
+      'cost',
+      'created',
+      'credits_cost',
+      'estimated_time',
+      'id',
+      'progress',
+      'result',
+      'status',
+    ]);
     expect(task.credits_cost).toBe(task.cost);
     expect(task.id).toBe(id);
     expect(task.status).toBe('completed');

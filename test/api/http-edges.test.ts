@@ -34,7 +34,7 @@ describe('answers Node or Fastify would give by themselves are in the envelope',
     });
   }
 
-  it('a task id over 100 characters is a 400 naming the limit, also past the router\'s own limit', async () => {
+  it("a task id over 100 characters is a 400 naming the limit, also past the router's own limit", async () => {
     for (const length of [150, 5000]) {
       const answer = await rawRequest(port, `GET /v1/tasks/task_${'A'.repeat(length)} HTTP/1.1\r\nHost: x\r\n${AUTH}Connection: close\r\n\r\n`);
       expectEnvelope(answer, 400, /task_id.*64 characters|longer than 200 characters/);
@@ -49,7 +49,10 @@ describe('answers Node or Fastify would give by themselves are in the envelope',
 
   const malformed: Array<[string, string]> = [
     ['two different Content-Lengths', `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}`],
-    ['Content-Length with Transfer-Encoding', `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`],
+    [
+      'Content-Length with Transfer-Encoding',
+      `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+    ],
     ['lines ended by LF alone', `GET /v1/models HTTP/1.1\nHost: x\n${AUTH.trim()}\n\n`],
     ['a NUL in a header', `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Evil: a\u0000b\r\n${AUTH}\r\n`],
     ['a header without a colon', `GET /v1/models HTTP/1.1\r\nHost: x\r\nnonsense\r\n\r\n`],
@@ -105,15 +108,24 @@ describe('answers Node or Fastify would give by themselves are in the envelope',
 describe('a JSON Content-Type with no body', () => {
   it('is accepted where no body is expected (cancel, DELETE)', async () => {
     const id = await t.submit({ model: 'doubao-seedance-2.0', prompt: 'A kitten' });
-    const cancel = await rawRequest(port, `POST /v1/tasks/${id}/cancel HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    const cancel = await rawRequest(
+      port,
+      `POST /v1/tasks/${id}/cancel HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
     expect(cancel.status).toBe(200);
     expect(JSON.parse(cancel.body).data).toMatchObject({ id, status: 'cancelled' });
-    const gone = await rawRequest(port, `DELETE /v1/assets/asset_missing HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nConnection: close\r\n\r\n`);
+    const gone = await rawRequest(
+      port,
+      `DELETE /v1/assets/asset_missing HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nConnection: close\r\n\r\n`,
+    );
     expectEnvelope(gone, 404, /asset/i);
   });
 
   it('is a clear 400 where a body is needed', async () => {
-    const answer = await rawRequest(port, `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    const answer = await rawRequest(
+      port,
+      `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
     expectEnvelope(answer, 400, /body/);
   });
 });

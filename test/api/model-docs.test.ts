@@ -56,7 +56,12 @@ describe.each(NAMES)('GET /v1/model-docs?model=%s', (name) => {
     expect(examples.length).toBeGreaterThanOrEqual(12);
     for (const example of examples) {
       const payload = example.replace(`asset://${EXAMPLE_ASSET_ID}`, `asset://${imageAsset}`);
-      const res = await t.app.server.inject({ method: 'POST', url: '/v1/videos/generations', headers: { ...t.auth, 'content-type': 'application/json' }, payload });
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/videos/generations',
+        headers: { ...t.auth, 'content-type': 'application/json' },
+        payload,
+      });
       expect(res.statusCode, `${payload}\n${res.body}`).toBe(200);
     }
   });
@@ -95,9 +100,16 @@ describe('refusals', () => {
 it('is described in /openapi.json', async () => {
   const doc = (await t.app.server.inject({ method: 'GET', url: '/openapi.json' })).json();
   expect(doc.paths['/v1/model-docs'].get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ModelDocumentation' });
-  expect(Object.keys(doc.components.schemas.ModelDocumentation.properties).sort()).toEqual(
-    ['cache_ttl_seconds', 'doc_url', 'fetched_at', 'markdown', 'markdown_url', 'model', 'object', 'stale'],
-  );
+  expect(Object.keys(doc.components.schemas.ModelDocumentation.properties).sort()).toEqual([
+    'cache_ttl_seconds',
+    'doc_url',
+    'fetched_at',
+    'markdown',
+    'markdown_url',
+    'model',
+    'object',
+    'stale',
+  ]);
   expect(doc.paths['/v1/model-docs/{file}'].get.responses['200'].content).toHaveProperty('text/markdown');
 });
 
@@ -107,7 +119,10 @@ describe('with operator prices and a public URL', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vidgate-model-docs-'));
     const config = join(dir, 'vidgate.yaml');
-    await writeFile(config, 'prices:\n  doubao-seedance-2.0-fast:\n    per_second:\n      720p: 0.5\n    per_second_with_reference_video:\n      480p: 0.0125\n');
+    await writeFile(
+      config,
+      'prices:\n  doubao-seedance-2.0-fast:\n    per_second:\n      720p: 0.5\n    per_second_with_reference_video:\n      480p: 0.0125\n',
+    );
     configured = await startTestApp({ VIDGATE_CONFIG: config, VIDGATE_PUBLIC_URL: 'https://videos.example.org/' }, { runDispatcher: false });
   });
   afterAll(async () => {

@@ -28,7 +28,12 @@ afterAll(() => t?.close());
 
 const get = (url: string, headers: Record<string, string> = t.auth) => t.app.server.inject({ method: 'GET', url, headers });
 const submit = (body: unknown) =>
-  t.app.server.inject({ method: 'POST', url: '/v1/videos/generations', headers: { ...t.auth, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  t.app.server.inject({
+    method: 'POST',
+    url: '/v1/videos/generations',
+    headers: { ...t.auth, 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+  });
 
 describe.each(NAMES)('GET /v1/model-schema?model=%s', (name) => {
   it('answers the input schema of the model, under the name asked for', async () => {
@@ -49,7 +54,12 @@ describe('refusals', () => {
   ])('%s → %i naming the known models', async (url, status, param, message) => {
     const res = await get(url);
     expect(res.statusCode).toBe(status);
-    expect(res.json().error).toEqual({ code: status, type: status === 404 ? 'not_found_error' : 'invalid_request_error', param, message: expect.stringMatching(message) });
+    expect(res.json().error).toEqual({
+      code: status,
+      type: status === 404 ? 'not_found_error' : 'invalid_request_error',
+      param,
+      message: expect.stringMatching(message),
+    });
     expect(res.json().error.message).toMatch(KNOWN_NAMES);
   });
 
@@ -178,7 +188,9 @@ function breakersOf(schema: Schema): unknown[] {
     case 'string': {
       if (schema.pattern === undefined) return [wrongType, ...(schema.maxLength === undefined ? [] : [characters(schema.maxLength + 1)])];
       const pattern = new RegExp(schema.pattern, 'u');
-      const unlike = ['ftp://example.com/a.jpg', 'example.com/a.jpg', 'https://user:pw@example.com/a.jpg', 'asset://not an id', 'asset://asset_1'].filter((url) => !pattern.test(url));
+      const unlike = ['ftp://example.com/a.jpg', 'example.com/a.jpg', 'https://user:pw@example.com/a.jpg', 'asset://not an id', 'asset://asset_1'].filter(
+        (url) => !pattern.test(url),
+      );
       const tooLong = schema.maxLength === undefined ? [] : [`https://example.com/${'a'.repeat(schema.maxLength)}`];
       return [wrongType, ...unlike, ...tooLong];
     }

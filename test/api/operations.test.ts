@@ -94,8 +94,20 @@ describe('GET /openapi.json', () => {
     expect(body.required).toEqual(['model']);
     expect(Object.keys(body.properties).sort()).toEqual(
       [
-        'model', 'prompt', 'duration', 'size', 'resolution', 'seed', 'generate_audio', 'return_last_frame', 'tools',
-        'image_urls', 'image_with_roles', 'video_urls', 'audio_urls', 'callback_url',
+        'model',
+        'prompt',
+        'duration',
+        'size',
+        'resolution',
+        'seed',
+        'generate_audio',
+        'return_last_frame',
+        'tools',
+        'image_urls',
+        'image_with_roles',
+        'video_urls',
+        'audio_urls',
+        'callback_url',
       ].sort(),
     );
     expect(enumOf(doc, body.properties.size).sort()).toEqual(['16:9', '9:16', '1:1', '4:3', '3:4', '21:9', 'adaptive'].sort());

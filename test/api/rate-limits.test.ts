@@ -17,7 +17,12 @@ describe('rate limits', () => {
     const statuses: number[] = [];
     // All in one window: stricter than the same requests spread over the minute.
     for (let submit = 0; submit < 20; submit++) {
-      const res = await app.inject({ method: 'POST', url: '/v1/videos/generations', headers: { ...t.auth, 'content-type': 'application/json' }, payload: BODY });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/videos/generations',
+        headers: { ...t.auth, 'content-type': 'application/json' },
+        payload: BODY,
+      });
       statuses.push(res.statusCode);
       const id = res.json().data[0].task_id as string;
       for (let second = 0; second < 60; second++) {
@@ -39,7 +44,12 @@ describe('rate limits', () => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(limited.json()).toEqual({ error: { code: 429, type: 'rate_limit_error', message: expect.stringMatching(/5 reads per 60 s; retry in/) } });
     // Creating work is another allowance.
-    const submit = await t.app.server.inject({ method: 'POST', url: '/v1/videos/generations', headers: { ...t.auth, 'content-type': 'application/json' }, payload: BODY });
+    const submit = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/videos/generations',
+      headers: { ...t.auth, 'content-type': 'application/json' },
+      payload: BODY,
+    });
     expect(submit.statusCode).toBe(200);
   });
 
@@ -51,7 +61,11 @@ describe('rate limits', () => {
     const blocked = await guess(99);
     expect(blocked.statusCode).toBe(429);
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(blocked.json().error).toMatchObject({ code: 429, type: 'rate_limit_error', message: expect.stringMatching(/without a valid API key from this address: at most 4 per 60 s/) });
+    expect(blocked.json().error).toMatchObject({
+      code: 429,
+      type: 'rate_limit_error',
+      message: expect.stringMatching(/without a valid API key from this address: at most 4 per 60 s/),
+    });
     // A valid key from the same address is not held back by strangers' guesses.
     expect((await app.inject({ method: 'GET', url: '/v1/tasks', headers: t.auth })).statusCode).toBe(200);
     // Routes that need no key share the address's allowance (a separate count from refusals).

@@ -94,7 +94,11 @@ async function submitAs(version: string | null, b: Record<string, unknown>): Pro
     expect(res.headers['x-apimart-response-version']).toBeUndefined();
     return answer.data[0].task_id;
   }
-  expect(answer).toEqual({ code: 200, data: { id: expect.stringMatching(TASK_ID), object: 'generation.task', status: 'pending' }, request_id: res.headers['x-request-id'] });
+  expect(answer).toEqual({
+    code: 200,
+    data: { id: expect.stringMatching(TASK_ID), object: 'generation.task', status: 'pending' },
+    request_id: res.headers['x-request-id'],
+  });
   expect(res.headers['x-apimart-response-version']).toBe(version);
   return answer.data.id;
 }
@@ -102,7 +106,13 @@ async function submitAs(version: string | null, b: Record<string, unknown>): Pro
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vidgate-python-fixtures-'));
   await Promise.all(FIXTURES.map((f) => f.make(join(dir, f.name))));
-  for (const f of FIXTURES) digests.set(f.name, createHash('sha256').update(await readFile(join(dir, f.name))).digest('hex'));
+  for (const f of FIXTURES)
+    digests.set(
+      f.name,
+      createHash('sha256')
+        .update(await readFile(join(dir, f.name)))
+        .digest('hex'),
+    );
   for (const protocol of PYTHON_PROTOCOLS) servers[protocol] = await startPythonFileServer({ dir, protocol });
   // All 26 tasks are in flight at once, above the default per-key limit of 20.
   t = await startTestApp({ VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1', VIDGATE_DEFAULT_IN_FLIGHT: '100' });
@@ -133,18 +143,35 @@ describe.each(PYTHON_PROTOCOLS)("the seed use cases with media from Python's htt
 
     // The task as a client of this version polls it: the same shape in both versions (README: API).
     const version = VERSION[protocol];
-    const got = await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${task.id}`, headers: { ...t.auth, ...(version ? { 'x-apimart-response-version': version } : {}) } });
+    const got = await t.app.server.inject({
+      method: 'GET',
+      url: `/v1/tasks/${task.id}`,
+      headers: { ...t.auth, ...(version ? { 'x-apimart-response-version': version } : {}) },
+    });
     expect(got.headers['x-apimart-response-version']).toBe(version ?? undefined);
     const { code, data } = got.json();
     expect(code).toBe(200);
     const wantsFrame = SEED_CASES[n]!.return_last_frame === true;
-    expect(Object.keys(data).sort()).toEqual(['actual_time', 'completed', 'cost', 'created', 'credits_cost', 'estimated_time', 'id', 'progress', 'result', 'status']);
+    expect(Object.keys(data).sort()).toEqual([
+      'actual_time',
+      'completed',
+      'cost',
+      'created',
+      'credits_cost',
+      'estimated_time',
+      'id',
+      'progress',
+      'result',
+      'status',
+    ]);
     expect(data).toMatchObject({ id: task.id, status: 'completed', progress: 100, cost: task.costMicros / 1e6, credits_cost: task.costMicros / 1e6 });
     expect(data.created).toBe(Math.floor(task.createdAt / 1000));
     expect(data.completed).toBe(Math.floor(task.finishedAt! / 1000));
     expect(data.actual_time).toBe(Math.max(0, Math.round((task.finishedAt! - task.createdAt) / 1000)));
     expect(Object.keys(data.result).sort()).toEqual(wantsFrame ? ['last_frame_url', 'videos'] : ['videos']);
-    expect(data.result.videos).toEqual([{ url: [expect.stringMatching(new RegExp(`/${task.id}\\.mp4$`))], expires_at: Math.floor(task.result!.expiresAt / 1000) }]);
+    expect(data.result.videos).toEqual([
+      { url: [expect.stringMatching(new RegExp(`/${task.id}\\.mp4$`))], expires_at: Math.floor(task.result!.expiresAt / 1000) },
+    ]);
     if (wantsFrame) expect(data.result.last_frame_url).toMatch(new RegExp(`/${task.id}_last_frame\\.png$`));
     // Downloaded the way APIMart clients do: by the URL, saved under its last segment.
     const url = new URL(data.result.videos[0].url[0]);

@@ -10,7 +10,6 @@ import { seedCase as seedCaseAt } from '../helpers/seed-cases.js';
  * Submit only: the dispatcher is off, so every accepted task stays pending.
  */
 
-
 /**
  * README: Money, USD per second, written out here rather than read from src so that a wrong price table
  * fails the test. Only the rows the seed's cases use.
@@ -46,7 +45,12 @@ afterAll(async () => {
 const seedCase = (n: number) => seedCaseAt(n, fx.baseUrl);
 
 const post = (body: unknown) =>
-  t.app.server.inject({ method: 'POST', url: '/v1/videos/generations', headers: { ...t.auth, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  t.app.server.inject({
+    method: 'POST',
+    url: '/v1/videos/generations',
+    headers: { ...t.auth, 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+  });
 const taskCount = async () => (await t.app.store.listTasks({ accountId, limit: 1000 })).length;
 
 interface Accepted {
@@ -68,7 +72,12 @@ const ACCEPTED: Accepted[] = [
     ],
   },
   // No duration: the default 5 s, priced at the reference-video rate on (15.2 + 5) s.
-  { n: 4, cost: usd(withVideo720, MAX_INPUT_VIDEO_SECONDS + 5), media: [{ kind: 'video', role: 'reference_video', file: 'reference.mp4' }], request: { duration: 5, size: '16:9', resolution: '720p' } },
+  {
+    n: 4,
+    cost: usd(withVideo720, MAX_INPUT_VIDEO_SECONDS + 5),
+    media: [{ kind: 'video', role: 'reference_video', file: 'reference.mp4' }],
+    request: { duration: 5, size: '16:9', resolution: '720p' },
+  },
   {
     n: 5,
     cost: usd(withVideo720, MAX_INPUT_VIDEO_SECONDS + 11),

@@ -108,7 +108,20 @@ describe('upload image checks', () => {
 
   it('accepts the largest legal image, 6000×6000 at 16 bits, and leaves no temporary file of the refused ones', async () => {
     const deep = join(files.dir, 'deep.png');
-    await run((await ffmpegBinary()).path, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=black:s=6000x6000', '-frames:v', '1', '-pix_fmt', 'rgb48be', deep]);
+    await run((await ffmpegBinary()).path, [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=black:s=6000x6000',
+      '-frames:v',
+      '1',
+      '-pix_fmt',
+      'rgb48be',
+      deep,
+    ]);
     const res = await upload('deep.png', await readFile(deep));
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().content_type).toBe('image/png');

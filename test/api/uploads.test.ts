@@ -128,7 +128,7 @@ describe('POST /v1/uploads/images', () => {
     const huge = await upload(multipart([{ field: 'file', filename: 'huge.png', content: Buffer.alloc(25 * MB) }]));
     expect(huge.statusCode).toBe(413);
     expect(huge.json().error.type).toBe('invalid_request_error');
-    expect((await readdir(join(t.dataDir, 'uploads', '.tmp')))).toEqual([]);
+    expect(await readdir(join(t.dataDir, 'uploads', '.tmp'))).toEqual([]);
   });
 
   it('answers 413 over a real connection too, and keeps serving', async () => {

@@ -48,7 +48,13 @@ afterAll(async () => {
 describe('asset review', () => {
   it('ends failed when one asset of three fails, with the approved ones usable and the reason given', async () => {
     const review = (await get(`/v1/tasks/${reviewId}`)).json().data;
-    expect(review).toMatchObject({ id: reviewId, object: 'seedance.avatar.asset.task', status: 'failed', progress: 100, error: { code: 'asset_review_failed' } });
+    expect(review).toMatchObject({
+      id: reviewId,
+      object: 'seedance.avatar.asset.task',
+      status: 'failed',
+      progress: 100,
+      error: { code: 'asset_review_failed' },
+    });
     expect(review.result.usable_assets.map((a: { name: string }) => a.name)).toEqual(['cat', 'dancer']);
     expect(review.result.usable_assets[0]).toEqual({ asset_id: assetA, asset_url: `asset://${assetA}`, name: 'cat', status: 'active' });
     expect(review.result.failed_assets).toEqual([
@@ -103,7 +109,10 @@ describe("asset review with the files on Python's http.server, a peer we did not
       expect(review.status, JSON.stringify(review)).toBe('completed');
       expect(review.result.failed_assets).toEqual([]);
       const stored = await readdir(join(t.dataDir, 'assets'));
-      for (const [asset, file] of [[review.result.usable_assets[0], 'cat.jpg'], [review.result.usable_assets[1], 'tea_pic2.jpg']]) {
+      for (const [asset, file] of [
+        [review.result.usable_assets[0], 'cat.jpg'],
+        [review.result.usable_assets[1], 'tea_pic2.jpg'],
+      ]) {
         const copy = stored.find((name) => name.startsWith(`${asset.asset_id}.`))!;
         expect((await readFile(join(t.dataDir, 'assets', copy))).equals(await readFile(join(media.dir, file)))).toBe(true);
       }
@@ -119,7 +128,10 @@ describe('asset:// in submits', () => {
     ['case 10', { model: 'doubao-seedance-2.0', prompt: 'The character walks', image_urls: ['asset://A'], duration: 5, resolution: '720p' }],
     ['case 11', { model: 'doubao-seedance-2.0', prompt: 'Walks elegantly', image_with_roles: [{ url: 'asset://A', role: 'reference_image' }] }],
     ['case 12', { model: 'doubao-seedance-2.0-fast', prompt: 'Strolls in a park', image_urls: ['asset://A'], duration: 5 }],
-    ['case 13', { model: 'doubao-seedance-2.0', prompt: 'Dances', image_urls: ['DANCE_JPG', 'asset://A'], video_urls: ['DANCE_MP4', 'asset://V'], duration: 8 }],
+    [
+      'case 13',
+      { model: 'doubao-seedance-2.0', prompt: 'Dances', image_urls: ['DANCE_JPG', 'asset://A'], video_urls: ['DANCE_MP4', 'asset://V'], duration: 8 },
+    ],
   ])('%s is accepted with an approved asset, and the intake resolves it to the reviewed copy', async (_name, template) => {
     const body = JSON.parse(
       JSON.stringify(template)
@@ -167,13 +179,19 @@ describe('asset:// in submits', () => {
     const queued = await post('/v1/videos/generations', { model: 'doubao-seedance-2.0', prompt: 'x', image_urls: [`asset://${doomed}`] });
     expect(queued.statusCode).toBe(200);
 
-    expect((await t.app.server.inject({ method: 'DELETE', url: `/v1/assets/${doomed}`, headers: t.auth })).json()).toEqual({ code: 200, data: { id: doomed, deleted: true } });
+    expect((await t.app.server.inject({ method: 'DELETE', url: `/v1/assets/${doomed}`, headers: t.auth })).json()).toEqual({
+      code: 200,
+      data: { id: doomed, deleted: true },
+    });
     expect((await t.app.server.inject({ method: 'DELETE', url: `/v1/assets/${doomed}`, headers: t.auth })).statusCode).toBe(404);
     const after = await post('/v1/videos/generations', { model: 'doubao-seedance-2.0', prompt: 'x', image_urls: [`asset://${doomed}`] });
     expect(after.json().error).toMatchObject({ code: 400, message: expect.stringMatching(/not found among this account's approved assets/) });
 
     await t.app.dispatcher.start();
     const task = await t.settled(queued.json().data[0].task_id);
-    expect(task).toMatchObject({ status: 'failed', error: { code: 'invalid_media', params: { field: 'image_urls[0]', detail: expect.stringMatching(/was deleted/) } } });
+    expect(task).toMatchObject({
+      status: 'failed',
+      error: { code: 'invalid_media', params: { field: 'image_urls[0]', detail: expect.stringMatching(/was deleted/) } },
+    });
   });
 });

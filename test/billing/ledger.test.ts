@@ -177,7 +177,7 @@ describe('settlement', () => {
     t = await startTestApp({}, { runDispatcher: false });
     const c = await customer(t.app.store, 30, { inFlightLimit: 1000 });
     let seed = 12345;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const open: string[] = [];
     for (let step = 0; step < 300; step++) {
       const r = random();
@@ -196,7 +196,13 @@ describe('settlement', () => {
       if (!task) throw new Error(`nothing claimable at step ${step}; open ${open.length}; ${JSON.stringify((await t.app.store.getTask(id))?.status)}`);
       const guard = { id: task!.id, owner: `w${step}` };
       if (r < 0.8) await t.app.store.failTask(guard, { code: 'render_failed', params: { detail: 'random' } }, Date.now());
-      else await t.app.store.completeTask(guard, { video: { key: 'k', bytes: 1, contentType: 'video/mp4' }, lastFrame: null, expiresAt: Date.now() }, Date.now(), task!.costMicros);
+      else
+        await t.app.store.completeTask(
+          guard,
+          { video: { key: 'k', bytes: 1, contentType: 'video/mp4' }, lastFrame: null, expiresAt: Date.now() },
+          Date.now(),
+          task!.costMicros,
+        );
       if (random() < 0.3) await t.app.store.refundTask(task!.id, Date.now(), 'duplicate refund attempt');
       // The queue hands out the oldest pending task, which may not be the one picked.
       if (task!.id !== id) open.splice(open.indexOf(task!.id), 1, id);
@@ -219,7 +225,11 @@ describe('limits', () => {
     for (let i = 0; i < 3; i++) expect((await submitOne()).statusCode).toBe(200);
     const limited = await submitOne();
     expect(limited.statusCode).toBe(429);
-    expect(limited.json().error).toMatchObject({ code: 429, type: 'rate_limit_error', message: expect.stringMatching(/3 requests that create work .* per 1 s/) });
+    expect(limited.json().error).toMatchObject({
+      code: 429,
+      type: 'rate_limit_error',
+      message: expect.stringMatching(/3 requests that create work .* per 1 s/),
+    });
     // Polling is another allowance: the key's tasks can still be read.
     expect((await t.app.server.inject({ method: 'GET', url: '/v1/tasks', headers: c.headers })).statusCode).toBe(200);
     const retryAfter = Number(limited.headers['retry-after']);

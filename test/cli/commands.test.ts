@@ -18,7 +18,8 @@ describe('vidgate tasks, balance and models', () => {
     v = await startVidgate();
     dir = await mkdtemp(join(tmpdir(), 'vidgate-cli-'));
     env = { VIDGATE_BASE_URL: v.baseURL, VIDGATE_API_KEY: TEST_KEY };
-    taskId = (await v.client().videos.generate({ model: 'doubao-seedance-2.0', prompt: 'CLI task', resolution: '480p', duration: 4, return_last_frame: true })).task_id;
+    taskId = (await v.client().videos.generate({ model: 'doubao-seedance-2.0', prompt: 'CLI task', resolution: '480p', duration: 4, return_last_frame: true }))
+      .task_id;
   });
   afterAll(async () => {
     await v?.close();
@@ -90,7 +91,10 @@ describe('vidgate tasks, balance and models', () => {
   });
 
   it('--base-url and --api-key override the environment', async () => {
-    const r = await runCli(['balance', '--base-url', v.baseURL, '--api-key', TEST_KEY, '--json'], { VIDGATE_BASE_URL: 'http://127.0.0.1:1', VIDGATE_API_KEY: 'wrong' });
+    const r = await runCli(['balance', '--base-url', v.baseURL, '--api-key', TEST_KEY, '--json'], {
+      VIDGATE_BASE_URL: 'http://127.0.0.1:1',
+      VIDGATE_API_KEY: 'wrong',
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).success).toBe(true);
   });

@@ -62,7 +62,13 @@ describe('vidgate generate against a running vidgate', () => {
     const r = await runCli([...KITTEN, '--wait', '--out', out, '--json'], env);
     expect(r.code).toBe(0);
     const task = JSON.parse(r.stdout);
-    expect(task).toMatchObject({ id: expect.stringMatching(/^task_/), status: 'completed', progress: 100, output: out, result: { videos: [{ url: [expect.any(String)] }] } });
+    expect(task).toMatchObject({
+      id: expect.stringMatching(/^task_/),
+      status: 'completed',
+      progress: 100,
+      output: out,
+      result: { videos: [{ url: [expect.any(String)] }] },
+    });
     expect((await stat(out)).size).toBeGreaterThan(1000);
   });
 

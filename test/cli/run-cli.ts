@@ -71,7 +71,11 @@ export const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' })
 /** Runs the CLI attached to a pseudo-terminal (stdout and stderr both go to it). */
 export function runCliInTerminal(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
   const command = ['node', '--import', 'tsx', 'src/cli/main.ts', ...args].map(quote).join(' ');
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: cliEnv({ ...env, PATH: `${join(process.execPath, '..')}:${process.env.PATH}` }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    cwd: ROOT,
+    env: cliEnv({ ...env, PATH: `${join(process.execPath, '..')}:${process.env.PATH}` }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));

@@ -15,7 +15,9 @@ describe('clientSafeDetail', () => {
 
   it('keeps what is not a local path', () => {
     expect(clientSafeDetail('broken graph')).toBe('broken graph');
-    expect(clientSafeDetail('the upstream answered https://example.com/v1/tasks/abc with 500')).toBe('the upstream answered https://example.com/v1/tasks/abc with 500');
+    expect(clientSafeDetail('the upstream answered https://example.com/v1/tasks/abc with 500')).toBe(
+      'the upstream answered https://example.com/v1/tasks/abc with 500',
+    );
     expect(clientSafeDetail('expected image/png')).toBe('expected image/png');
   });
 

@@ -50,18 +50,51 @@ describe.each(NAMES)('the docs of %s', (name) => {
     const requests = examples.map(submitChecks);
     const some = (test: (r: TaskRequest) => boolean) => requests.some(test);
     const roles = (r: TaskRequest) => r.media.map((m) => m.role);
-    expect(some((r) => r.media.length === 0 && !r.generateAudio && r.tools.length === 0), 'text to video').toBe(true);
-    expect(some((r) => roles(r).join() === 'first_frame'), 'first frame').toBe(true);
-    expect(some((r) => roles(r).join() === 'first_frame,last_frame'), 'first and last frame').toBe(true);
-    expect(some((r) => roles(r).length > 1 && roles(r).every((role) => role === 'reference_image')), 'reference images').toBe(true);
-    expect(some((r) => roles(r).join() === 'reference_video'), 'reference video').toBe(true);
-    expect(some((r) => roles(r).includes('reference_audio')), 'reference audio').toBe(true);
+    expect(
+      some((r) => r.media.length === 0 && !r.generateAudio && r.tools.length === 0),
+      'text to video',
+    ).toBe(true);
+    expect(
+      some((r) => roles(r).join() === 'first_frame'),
+      'first frame',
+    ).toBe(true);
+    expect(
+      some((r) => roles(r).join() === 'first_frame,last_frame'),
+      'first and last frame',
+    ).toBe(true);
+    expect(
+      some((r) => roles(r).length > 1 && roles(r).every((role) => role === 'reference_image')),
+      'reference images',
+    ).toBe(true);
+    expect(
+      some((r) => roles(r).join() === 'reference_video'),
+      'reference video',
+    ).toBe(true);
+    expect(
+      some((r) => roles(r).includes('reference_audio')),
+      'reference audio',
+    ).toBe(true);
     expect(some((r) => r.media.some((m) => m.assetId !== null))).toBe(spec.assetUrls);
-    expect(some((r) => r.generateAudio), 'generate_audio').toBe(true);
-    expect(some((r) => r.returnLastFrame), 'return_last_frame').toBe(true);
-    expect(some((r) => r.tools.some((tool) => tool.type === 'web_search')), 'web_search').toBe(true);
-    expect(some((r) => r.requestedSeed >= 0), 'seed').toBe(true);
-    expect(some((r) => r.resolution === spec.resolutions.at(-1)), 'highest resolution').toBe(true);
+    expect(
+      some((r) => r.generateAudio),
+      'generate_audio',
+    ).toBe(true);
+    expect(
+      some((r) => r.returnLastFrame),
+      'return_last_frame',
+    ).toBe(true);
+    expect(
+      some((r) => r.tools.some((tool) => tool.type === 'web_search')),
+      'web_search',
+    ).toBe(true);
+    expect(
+      some((r) => r.requestedSeed >= 0),
+      'seed',
+    ).toBe(true);
+    expect(
+      some((r) => r.resolution === spec.resolutions.at(-1)),
+      'highest resolution',
+    ).toBe(true);
     expect(requests.every((r) => r.model === spec.id)).toBe(true);
   });
 
@@ -90,7 +123,9 @@ describe.each(NAMES)('the docs of %s', (name) => {
     const row = DEFAULT_PRICES[spec.id];
     for (const resolution of spec.resolutions) {
       const usd = (micros: number) => `$${Number((micros / 1e6).toFixed(6))}`;
-      expect(prices).toContain(`| ${resolution} | ${usd(row.perSecond[resolution]!)} | ${usd(row.perSecondWithVideo[resolution]!)} | ${usd(row.perSecond[resolution]! * 5)} |`);
+      expect(prices).toContain(
+        `| ${resolution} | ${usd(row.perSecond[resolution]!)} | ${usd(row.perSecondWithVideo[resolution]!)} | ${usd(row.perSecond[resolution]! * 5)} |`,
+      );
     }
     expect(prices.match(/^\| (480p|720p|1080p|4k) \|/gm)).toHaveLength(spec.resolutions.length);
   });
@@ -130,7 +165,13 @@ describe('the media rules the docs state are the ones the media checks apply', (
     }
   };
   const prepared = (kind: MediaKind, over: Partial<MediaProbe>, i: number): PreparedMedia => ({
-    input: { kind, role: kind === 'video' ? 'reference_video' : 'reference_audio', url: `https://example.com/${i}`, field: `${kind}_urls[${i}]`, assetId: null },
+    input: {
+      kind,
+      role: kind === 'video' ? 'reference_video' : 'reference_audio',
+      url: `https://example.com/${i}`,
+      field: `${kind}_urls[${i}]`,
+      assetId: null,
+    },
     path: `/nowhere/${i}`,
     probe: probe(kind, over),
   });

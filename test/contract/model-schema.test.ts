@@ -20,7 +20,11 @@ describe.each(MODEL_IDS)('the input schema of %s', (id) => {
 
   it('is draft 2020-12 and has every field of the submit body but model', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    expect(Object.keys(properties).sort()).toEqual(Object.keys(SubmitBody.shape).filter((k) => k !== 'model').sort());
+    expect(Object.keys(properties).sort()).toEqual(
+      Object.keys(SubmitBody.shape)
+        .filter((k) => k !== 'model')
+        .sort(),
+    );
     expect(schema.required).toBeUndefined();
   });
 
@@ -53,7 +57,9 @@ describe.each(MODEL_IDS)('the input schema of %s', (id) => {
   });
 
   it('states the defaults', () => {
-    expect(Object.fromEntries(['duration', 'size', 'resolution', 'seed', 'generate_audio', 'return_last_frame'].map((k) => [k, properties[k]!.default]))).toEqual({
+    expect(
+      Object.fromEntries(['duration', 'size', 'resolution', 'seed', 'generate_audio', 'return_last_frame'].map((k) => [k, properties[k]!.default])),
+    ).toEqual({
       duration: 5,
       size: '16:9',
       resolution: '720p',
@@ -70,9 +76,23 @@ describe.each(MODEL_IDS)('the input schema of %s', (id) => {
     expect(valid({ prompt: null, image_urls: [url(1)] })).toBe(true);
     expect(valid({ prompt: 'x', image_urls: [url(1)], image_with_roles: [{ url: url(2), role: 'first_frame' }] })).toBe(false);
     expect(valid({ prompt: 'x', image_urls: [], image_with_roles: [{ url: url(2), role: 'first_frame' }] })).toBe(true);
-    expect(valid({ image_with_roles: [{ url: url(1), role: 'first_frame' }, { url: url(2), role: 'first_frame' }] })).toBe(false);
+    expect(
+      valid({
+        image_with_roles: [
+          { url: url(1), role: 'first_frame' },
+          { url: url(2), role: 'first_frame' },
+        ],
+      }),
+    ).toBe(false);
     expect(valid({ image_with_roles: [{ url: url(1), role: 'last_frame' }] })).toBe(false);
-    expect(valid({ image_with_roles: [{ url: url(1), role: 'first_frame' }, { url: url(2), role: 'reference_image' }] })).toBe(false);
+    expect(
+      valid({
+        image_with_roles: [
+          { url: url(1), role: 'first_frame' },
+          { url: url(2), role: 'reference_image' },
+        ],
+      }),
+    ).toBe(false);
     expect(valid({ image_with_roles: [{ url: url(1), role: 'first_frame' }], video_urls: ['https://example.com/v.mp4'] })).toBe(false);
     expect(valid({ prompt: 'x', audio_urls: ['https://example.com/a.mp3'] })).toBe(false);
     expect(valid({ prompt: 'x', image_urls: [url(1)], audio_urls: ['https://example.com/a.mp3'] })).toBe(true);
@@ -86,4 +106,3 @@ describe.each(MODEL_IDS)('the input schema of %s', (id) => {
     }
   });
 });
-

@@ -86,14 +86,19 @@ describe('size', () => {
   it.each(['16:9', '9:16', '1:1', '4:3', '3:4', '21:9', 'adaptive'])('accepts %s', async (size) => {
     expect((await accepted({ ...base, size })).request.size).toBe(size);
   });
-  it('rejects other ratios and names the allowed ones', () => rejected({ ...base, size: '2:1' }, 'size', /size must be one of 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive/));
+  it('rejects other ratios and names the allowed ones', () =>
+    rejected({ ...base, size: '2:1' }, 'size', /size must be one of 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive/));
 });
 
 describe('resolution', () => {
   it('defaults to 720p', async () => expect((await accepted(base)).request.resolution).toBe('720p'));
   it('offers 4k on the standard model', async () => expect((await accepted({ ...base, resolution: '4k' })).request.resolution).toBe('4k'));
   it('refuses 1080p on the fast model, naming what it offers', () =>
-    rejected({ ...base, model: 'doubao-seedance-2.0-fast', resolution: '1080p' }, 'resolution', /not available for doubao-seedance-2.0-fast: use one of 480p, 720p/));
+    rejected(
+      { ...base, model: 'doubao-seedance-2.0-fast', resolution: '1080p' },
+      'resolution',
+      /not available for doubao-seedance-2.0-fast: use one of 480p, 720p/,
+    ));
   it('offers 1080p but not 4k on the face model', async () => {
     await accepted({ ...base, model: 'doubao-seedance-2.0-face', resolution: '1080p' });
     await rejected({ ...base, model: 'doubao-seedance-2.0-face', resolution: '4k' }, 'resolution', /480p, 720p, 1080p/);
@@ -149,23 +154,64 @@ describe('image_urls and image_with_roles', () => {
   it('never both fields at once', () =>
     rejected({ ...base, image_urls: [img(1)], image_with_roles: [{ url: img(2), role: 'first_frame' }] }, 'image_with_roles', /cannot be used together/));
   it('at most one first_frame', () =>
-    rejected({ ...base, image_with_roles: [{ url: img(1), role: 'first_frame' }, { url: img(2), role: 'first_frame' }] }, 'image_with_roles', /at most one first_frame/));
+    rejected(
+      {
+        ...base,
+        image_with_roles: [
+          { url: img(1), role: 'first_frame' },
+          { url: img(2), role: 'first_frame' },
+        ],
+      },
+      'image_with_roles',
+      /at most one first_frame/,
+    ));
   it('at most one last_frame', () =>
     rejected(
-      { ...base, image_with_roles: [{ url: img(1), role: 'first_frame' }, { url: img(2), role: 'last_frame' }, { url: img(3), role: 'last_frame' }] },
+      {
+        ...base,
+        image_with_roles: [
+          { url: img(1), role: 'first_frame' },
+          { url: img(2), role: 'last_frame' },
+          { url: img(3), role: 'last_frame' },
+        ],
+      },
       'image_with_roles',
       /at most one last_frame/,
     ));
   it('a last_frame needs a first_frame', () =>
     rejected({ ...base, image_with_roles: [{ url: img(1), role: 'last_frame' }] }, 'image_with_roles', /last_frame needs a first_frame/));
   it('first/last frames do not mix with reference images', () =>
-    rejected({ ...base, image_with_roles: [{ url: img(1), role: 'first_frame' }, { url: img(2), role: 'reference_image' }] }, 'image_with_roles', /cannot be mixed with reference_image/));
+    rejected(
+      {
+        ...base,
+        image_with_roles: [
+          { url: img(1), role: 'first_frame' },
+          { url: img(2), role: 'reference_image' },
+        ],
+      },
+      'image_with_roles',
+      /cannot be mixed with reference_image/,
+    ));
   it('first/last frames do not mix with video_urls', () =>
-    rejected({ ...base, image_with_roles: [{ url: img(1), role: 'first_frame' }], video_urls: ['https://media.example/v.mp4'] }, 'video_urls', /first_frame\/last_frame/));
+    rejected(
+      { ...base, image_with_roles: [{ url: img(1), role: 'first_frame' }], video_urls: ['https://media.example/v.mp4'] },
+      'video_urls',
+      /first_frame\/last_frame/,
+    ));
   it('first/last frames do not mix with audio_urls', () =>
-    rejected({ ...base, image_with_roles: [{ url: img(1), role: 'first_frame' }], audio_urls: ['https://media.example/a.mp3'] }, 'audio_urls', /first_frame\/last_frame/));
+    rejected(
+      { ...base, image_with_roles: [{ url: img(1), role: 'first_frame' }], audio_urls: ['https://media.example/a.mp3'] },
+      'audio_urls',
+      /first_frame\/last_frame/,
+    ));
   it('accepts a first and a last frame', async () => {
-    const { request } = await accepted({ ...base, image_with_roles: [{ url: img(1), role: 'first_frame' }, { url: img(2), role: 'last_frame' }] });
+    const { request } = await accepted({
+      ...base,
+      image_with_roles: [
+        { url: img(1), role: 'first_frame' },
+        { url: img(2), role: 'last_frame' },
+      ],
+    });
     expect(request.media.map((m) => m.role)).toEqual(['first_frame', 'last_frame']);
   });
 });
@@ -176,7 +222,8 @@ describe('video_urls and audio_urls', () => {
   it('allows at most 3 videos', () => rejected({ ...base, video_urls: [video(1), video(2), video(3), video(4)] }, 'video_urls', /at most 3 videos/));
   it('allows at most 3 audio files', () =>
     rejected({ ...base, video_urls: [video(1)], audio_urls: [audio(1), audio(2), audio(3), audio(4)] }, 'audio_urls', /at most 3 audio/));
-  it('audio needs an image or video reference', () => rejected({ ...base, audio_urls: [audio(1)] }, 'audio_urls', /needs at least one reference image or reference video/));
+  it('audio needs an image or video reference', () =>
+    rejected({ ...base, audio_urls: [audio(1)] }, 'audio_urls', /needs at least one reference image or reference video/));
   it('audio with one image makes that image a reference', async () => {
     const { request } = await accepted({ ...base, image_urls: [img(1)], audio_urls: [audio(1)] });
     expect(request.media.map((m) => m.role)).toEqual(['reference_image', 'reference_audio']);
@@ -204,9 +251,23 @@ describe('URLs', () => {
   ])('rejects %s', (url, message) => rejected({ ...base, image_urls: [url] }, 'image_urls[0]', message));
   it('rejects over-long URLs', () => rejected({ ...base, video_urls: [`https://media.example/${'a'.repeat(5000)}`] }, 'video_urls[0]', /longer than 4096/));
   it('names the failing entry of image_with_roles', () =>
-    rejected({ ...base, image_with_roles: [{ url: img(1), role: 'first_frame' }, { url: 'gopher://x', role: 'last_frame' }] }, 'image_with_roles[1].url', /gopher/));
+    rejected(
+      {
+        ...base,
+        image_with_roles: [
+          { url: img(1), role: 'first_frame' },
+          { url: 'gopher://x', role: 'last_frame' },
+        ],
+      },
+      'image_with_roles[1].url',
+      /gopher/,
+    ));
   it('asset URLs are refused on models without asset support, naming the model', () =>
-    rejected({ ...base, model: 'doubao-seedance-2.0-face', image_urls: ['asset://asset_a'] }, 'image_urls[0]', /only supported by doubao-seedance-2.0 and doubao-seedance-2.0-fast, not doubao-seedance-2.0-face/));
+    rejected(
+      { ...base, model: 'doubao-seedance-2.0-face', image_urls: ['asset://asset_a'] },
+      'image_urls[0]',
+      /only supported by doubao-seedance-2.0 and doubao-seedance-2.0-fast, not doubao-seedance-2.0-face/,
+    ));
   it('asset URLs of assets the account does not have are refused', () =>
     rejected({ ...base, image_urls: ['asset://asset_a'] }, 'image_urls[0]', /asset "asset_a" was not found among this account's approved assets/));
 });

@@ -20,7 +20,9 @@ async function finished(store: Store, owner: { accountId: string; keyId: string 
   const [claimed] = await store.claimTasks({ owner: 'history', now: createdAt, leaseMs: 3_600_000 * 2, limit: 1, providers: [provider] });
   expect(claimed!.id).toBe(task.id);
   const file = { key: 'x', bytes: 1, contentType: 'video/mp4' };
-  expect(await store.completeTask({ id: task.id, owner: 'history' }, { video: file, lastFrame: null, expiresAt: Date.now() + 1000 }, createdAt + seconds * 1000, 0)).toBe(true);
+  expect(
+    await store.completeTask({ id: task.id, owner: 'history' }, { video: file, lastFrame: null, expiresAt: Date.now() + 1000 }, createdAt + seconds * 1000, 0),
+  ).toBe(true);
 }
 
 async function estimate(body: object): Promise<number> {

@@ -43,7 +43,18 @@ const URL_LIKE = fc.oneof(
 /** A value of any JSON type, biased towards the shapes the submit rules expect. */
 const ANY = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(null), fc.integer(), fc.double(), fc.boolean(), fc.string({ unit: 'binary', maxLength: 30 }));
 const SUBMIT_FIELDS = {
-  model: fc.oneof(fc.constantFrom('doubao-seedance-2.0', 'doubao-seedance-2.0-fast', 'doubao-seedance-2.0-face', 'doubao-seedance-2.0-fast-face', 'doubao-seedance-2.0-mini', 'seedance-2.0', 'gpt-4'), ANY),
+  model: fc.oneof(
+    fc.constantFrom(
+      'doubao-seedance-2.0',
+      'doubao-seedance-2.0-fast',
+      'doubao-seedance-2.0-face',
+      'doubao-seedance-2.0-fast-face',
+      'doubao-seedance-2.0-mini',
+      'seedance-2.0',
+      'gpt-4',
+    ),
+    ANY,
+  ),
   prompt: fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ minLength: 3990, maxLength: 4010 }), ANY),
   duration: fc.oneof(fc.integer({ min: -2, max: 20 }), fc.double(), ANY),
   size: fc.oneof(fc.constantFrom('16:9', '9:16', '1:1', '4:3', '3:4', '21:9', 'adaptive', '2:1'), ANY),
@@ -54,7 +65,9 @@ const SUBMIT_FIELDS = {
   tools: fc.oneof(fc.constant([{ type: 'web_search' }]), fc.array(ANY, { maxLength: 3 }), ANY),
   image_urls: fc.oneof(fc.array(URL_LIKE, { maxLength: 11 }), ANY),
   image_with_roles: fc.oneof(
-    fc.array(fc.record({ url: URL_LIKE, role: fc.oneof(fc.constantFrom('first_frame', 'last_frame', 'reference_image'), ANY) }, { requiredKeys: [] }), { maxLength: 11 }),
+    fc.array(fc.record({ url: URL_LIKE, role: fc.oneof(fc.constantFrom('first_frame', 'last_frame', 'reference_image'), ANY) }, { requiredKeys: [] }), {
+      maxLength: 11,
+    }),
     ANY,
   ),
   video_urls: fc.oneof(fc.array(URL_LIKE, { maxLength: 5 }), ANY),
@@ -74,7 +87,11 @@ describe('fuzz: generated requests never get a 5xx or an answer outside the enve
         const res = await t.app.server.inject({
           method: 'POST',
           url: '/v1/videos/generations',
-          headers: { ...t.auth, 'content-type': 'application/json', ...(idempotencyKey !== undefined ? { 'idempotency-key': idempotencyKey.replace(/[^\x21-\x7e]/g, 'x') } : {}) },
+          headers: {
+            ...t.auth,
+            'content-type': 'application/json',
+            ...(idempotencyKey !== undefined ? { 'idempotency-key': idempotencyKey.replace(/[^\x21-\x7e]/g, 'x') } : {}),
+          },
           payload: JSON.stringify(body),
         });
         assertAnswer(res.statusCode, res.body);
@@ -88,11 +105,26 @@ describe('fuzz: generated requests never get a 5xx or an answer outside the enve
   it('bodies that are not JSON, with any content type', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1'))),
-        fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', ''),
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 300 }),
+          fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+        ),
+        fc.constantFrom(
+          'application/json',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/json; charset=utf-16',
+          '',
+        ),
         fc.constantFrom('/v1/videos/generations', '/v1/seedance2/private-avatar', '/v1/uploads/images', '/v1/tasks/task_01KMCGF6BQGN3X28H3KSR50X5T/cancel'),
         async (payload, contentType, url) => {
-          const res = await t.app.server.inject({ method: 'POST', url, headers: { ...t.auth, ...(contentType ? { 'content-type': contentType } : {}) }, payload });
+          const res = await t.app.server.inject({
+            method: 'POST',
+            url,
+            headers: { ...t.auth, ...(contentType ? { 'content-type': contentType } : {}) },
+            payload,
+          });
           assertAnswer(res.statusCode, res.body);
         },
       ),
@@ -102,13 +134,31 @@ describe('fuzz: generated requests never get a 5xx or an answer outside the enve
   });
 
   it('paths, query strings and headers', async () => {
-    const segment = fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }).map(encodeURIComponent), fc.constantFrom('%', '%ff', '%zz', '..', '%2e%2e', '%00', `task_${'A'.repeat(300)}`));
+    const segment = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 20 }).map(encodeURIComponent),
+      fc.constantFrom('%', '%ff', '%zz', '..', '%2e%2e', '%00', `task_${'A'.repeat(300)}`),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'),
-        fc.constantFrom('/v1/tasks/', '/v1/tasks', '/v1/models', '/v1/balance', '/v1/assets/', '/files/', '/uploads/', '/admin/v1/accounts/', '/v1/model-docs', '/'),
+        fc.constantFrom(
+          '/v1/tasks/',
+          '/v1/tasks',
+          '/v1/models',
+          '/v1/balance',
+          '/v1/assets/',
+          '/files/',
+          '/uploads/',
+          '/admin/v1/accounts/',
+          '/v1/model-docs',
+          '/',
+        ),
         fc.array(segment, { maxLength: 3 }),
-        fc.dictionary(fc.constantFrom('limit', 'after', 'status', 'model', 'language', 'variant', 'expires', 'signature'), fc.string({ unit: 'binary', maxLength: 30 }), { maxKeys: 4 }),
+        fc.dictionary(
+          fc.constantFrom('limit', 'after', 'status', 'model', 'language', 'variant', 'expires', 'signature'),
+          fc.string({ unit: 'binary', maxLength: 30 }),
+          { maxKeys: 4 },
+        ),
         fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.string({ unit: 'grapheme-ascii', maxLength: 100 }), { maxKeys: 6 }),
         fc.boolean(),
         async (method, base, segments, query, headers, authed) => {
@@ -126,22 +176,52 @@ describe('fuzz: generated requests never get a 5xx or an answer outside the enve
 
   it('raw HTTP bytes on a real socket', async () => {
     // Mostly well-formed, so that requests get past the parser and reach routes, hooks and parsers.
-    const mostly = <T,>(usual: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: usual }, { weight: 1, arbitrary: odd });
+    const mostly = <T>(usual: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: usual }, { weight: 1, arbitrary: odd });
     const line = mostly(
-      fc.constantFrom('Content-Length: 5', 'Content-Length: 0', 'Transfer-Encoding: chunked', 'Expect: 100-continue', 'Connection: close', 'Connection: upgrade', 'Upgrade: websocket', `Authorization: Bearer ${TEST_KEY}`, 'Authorization: Bearer', 'Content-Type: application/json', 'Content-Type: multipart/form-data; boundary=zz', 'Accept-Encoding: gzip', 'Range: bytes=0-', 'If-None-Match: *'),
-      fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 60 }), fc.constantFrom('Content-Length: -1', 'Content-Length: 99999999999', 'Transfer-Encoding: gzip, chunked', 'Host:', 'X: \u0000')),
+      fc.constantFrom(
+        'Content-Length: 5',
+        'Content-Length: 0',
+        'Transfer-Encoding: chunked',
+        'Expect: 100-continue',
+        'Connection: close',
+        'Connection: upgrade',
+        'Upgrade: websocket',
+        `Authorization: Bearer ${TEST_KEY}`,
+        'Authorization: Bearer',
+        'Content-Type: application/json',
+        'Content-Type: multipart/form-data; boundary=zz',
+        'Accept-Encoding: gzip',
+        'Range: bytes=0-',
+        'If-None-Match: *',
+      ),
+      fc.oneof(
+        fc.string({ unit: 'binary-ascii', maxLength: 60 }),
+        fc.constantFrom('Content-Length: -1', 'Content-Length: 99999999999', 'Transfer-Encoding: gzip, chunked', 'Host:', 'X: \u0000'),
+      ),
     );
     await fc.assert(
       fc.asyncProperty(
         mostly(fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'HEAD', 'OPTIONS'), fc.constantFrom('PRI', 'G\u0000T', 'CONNECT', '', 'get')),
         mostly(
-          fc.constantFrom('/v1/models', '/v1/videos/generations', '/v1/tasks', '/v1/tasks/task_01KMCGF6BQGN3X28H3KSR50X5T/events', '/v1/uploads/images', '/healthz', '/files/x/y.mp4?expires=1&signature=x', '/admin/v1/accounts'),
+          fc.constantFrom(
+            '/v1/models',
+            '/v1/videos/generations',
+            '/v1/tasks',
+            '/v1/tasks/task_01KMCGF6BQGN3X28H3KSR50X5T/events',
+            '/v1/uploads/images',
+            '/healthz',
+            '/files/x/y.mp4?expires=1&signature=x',
+            '/admin/v1/accounts',
+          ),
           fc.oneof(fc.constantFrom('*', '/%ff', 'http://x/v1/models', ''), fc.string({ unit: 'binary-ascii', maxLength: 30 })),
         ),
         mostly(fc.constant('HTTP/1.1'), fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1 ', '')),
         fc.array(line, { maxLength: 6 }),
         mostly(fc.constant('\r\n'), fc.constantFrom('\n', '\r')),
-        mostly(fc.constantFrom('', '{}', '{"model":"doubao-seedance-2.0","prompt":"x"}', '5\r\nhello\r\n0\r\n\r\n', '--zz\r\n'), fc.string({ unit: 'binary-ascii', maxLength: 40 })),
+        mostly(
+          fc.constantFrom('', '{}', '{"model":"doubao-seedance-2.0","prompt":"x"}', '5\r\nhello\r\n0\r\n\r\n', '--zz\r\n'),
+          fc.string({ unit: 'binary-ascii', maxLength: 40 }),
+        ),
         async (method, target, version, headers, eol, body) => {
           const bytes = `${method} ${target} ${version}${eol}Host: x${eol}${headers.join(eol)}${eol}${eol}${body}`;
           const answer = await rawRequest(port, bytes).catch((err: Error) => ({ status: 0, body: '', error: err.message }));

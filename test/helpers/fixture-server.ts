@@ -24,14 +24,29 @@ export interface FixtureFile {
   make: (out: string) => Promise<void>;
 }
 
-const ffmpeg = (...args: string[]) => async (out: string) => {
-  await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-y', ...args, out], { timeoutMs: 60_000 });
-};
+const ffmpeg =
+  (...args: string[]) =>
+  async (out: string) => {
+    await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-y', ...args, out], { timeoutMs: 60_000 });
+  };
 /** `source` is a lavfi source filter with its options, e.g. `testsrc2` or `color=c=red`. */
 const lavfi = (source: string, options: string) => `${source}${source.includes('=') ? ':' : '='}${options}`;
 const still = (w: number, h: number, source: string) => ffmpeg('-f', 'lavfi', '-i', lavfi(source, `s=${w}x${h}:r=1`), '-frames:v', '1', '-q:v', '4');
 const clip = (w: number, h: number, source: string) =>
-  ffmpeg('-f', 'lavfi', '-i', lavfi(source, `s=${w}x${h}:r=24:d=3`), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart');
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    lavfi(source, `s=${w}x${h}:r=24:d=3`),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
+  );
 
 export const FIXTURES: readonly FixtureFile[] = [
   { name: 'cat.jpg', contentType: 'image/jpeg', make: still(1024, 576, 'testsrc2') },
@@ -97,7 +112,10 @@ export async function startFixtureServer(): Promise<FixtureServer> {
         (s) => {
           res.writeHead(200, { 'content-type': file.contentType, 'content-length': s.size });
           if (req.method === 'HEAD') res.end();
-          else createReadStream(filePath).on('error', () => res.destroy()).pipe(res);
+          else
+            createReadStream(filePath)
+              .on('error', () => res.destroy())
+              .pipe(res);
         },
         () => res.writeHead(500).end(),
       );

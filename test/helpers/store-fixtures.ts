@@ -7,7 +7,16 @@ export async function seedAccount(store: Store, now = Date.now()): Promise<{ acc
   const accountId = `acct_${ulid()}`;
   const keyId = `key_${ulid()}`;
   await store.createAccount({ id: accountId, name: 'test', unlimited: true, balanceMicros: 0, createdAt: now });
-  await store.createApiKey({ id: keyId, accountId, hash: `${keyId}-hash`, prefix: 'sk-test', name: 'test', disabled: false, createdAt: now, limits: { spendCapMicros: null, rpmLimit: null, inFlightLimit: null } });
+  await store.createApiKey({
+    id: keyId,
+    accountId,
+    hash: `${keyId}-hash`,
+    prefix: 'sk-test',
+    name: 'test',
+    disabled: false,
+    createdAt: now,
+    limits: { spendCapMicros: null, rpmLimit: null, inFlightLimit: null },
+  });
   return { accountId, keyId };
 }
 

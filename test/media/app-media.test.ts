@@ -77,7 +77,13 @@ describe('tasks whose image comes from a raw socket server that writes the body 
   const run = async (framing: Framing) => {
     const raw = await startRawHttpServer({ framing, body: image, contentType: 'image/bmp' });
     try {
-      const id = await t.submit({ model: 'doubao-seedance-2.0', prompt: 'a framed picture', image_urls: [`${raw.url}/frame.bmp`], resolution: '480p', duration: 4 });
+      const id = await t.submit({
+        model: 'doubao-seedance-2.0',
+        prompt: 'a framed picture',
+        image_urls: [`${raw.url}/frame.bmp`],
+        resolution: '480p',
+        duration: 4,
+      });
       const task = await t.settled(id);
       const ledger = (await t.app.store.listLedger(task.accountId, 1000)).filter((e) => e.taskId === id).map((e) => e.kind);
       return { task, ledger: ledger.sort(), requests: raw.requests };

@@ -33,8 +33,18 @@ export class MediaFiles {
   /** An H.264 MP4 of a cheap-to-encode source. */
   video(name: string, width: number, height: number, seconds: number, fps = 24): Promise<string> {
     return this.ffmpeg(name, [
-      '-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-movflags',
+      '+faststart',
     ]);
   }
 
@@ -61,7 +71,10 @@ export class TestServer {
   private readonly routes = new Map<string, Handler>();
   private readonly sockets = new Set<Socket>();
 
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
 
   static async start(host = '127.0.0.1'): Promise<TestServer> {
     let self: TestServer | undefined;

@@ -34,7 +34,7 @@ describe('MediaCache', () => {
     const b = await put(cache, 'same bytes');
     expect(b.path).toBe(a.path);
     expect((await readdir(dir)).filter((n) => n.endsWith('.png'))).toHaveLength(1);
-    expect((await readdir(join(dir, '.tmp')))).toEqual([]);
+    expect(await readdir(join(dir, '.tmp'))).toEqual([]);
   });
 
   it('evicts the least recently used files nobody uses once over its bound', async () => {

@@ -155,10 +155,9 @@ describe('MediaIntake', () => {
     });
 
     it('adds up durations over all reference videos', async () => {
-      const ok = await intake.prepare(
-        [input('video', server.url('/ok.mp4'), 'video_urls[0]'), input('video', server.url('/ok.mp4'), 'video_urls[1]')],
-        { signal: signal() },
-      );
+      const ok = await intake.prepare([input('video', server.url('/ok.mp4'), 'video_urls[0]'), input('video', server.url('/ok.mp4'), 'video_urls[1]')], {
+        signal: signal(),
+      });
       expect(ok).toHaveLength(2);
       // 3 s and 16 s: 19 s in total, whichever one is "too long".
       const failure = await failureOf(

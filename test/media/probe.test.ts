@@ -18,15 +18,30 @@ describe('probe', () => {
 
   beforeAll(async () => {
     files = await MediaFiles.create();
-    const [clip, tone, cover] = await Promise.all([
-      files.video('clip.mp4', 864, 480, 2, 30),
-      files.audio('tone.mp3', 3),
-      files.image('cover.jpg', 300, 300),
-    ]);
+    const [clip, tone, cover] = await Promise.all([files.video('clip.mp4', 864, 480, 2, 30), files.audio('tone.mp3', 3), files.image('cover.jpg', 300, 300)]);
     video = clip;
     // An mp3 with cover art: ffprobe lists the picture as a video stream, which must not count as video.
     withCover = join(files.dir, 'cover.mp3');
-    await run((await ffmpegBinary()).path, ['-loglevel', 'error', '-y', '-i', tone, '-i', cover, '-map', '0', '-map', '1', '-c', 'copy', '-id3v2_version', '3', '-disposition:v', 'attached_pic', withCover]);
+    await run((await ffmpegBinary()).path, [
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      tone,
+      '-i',
+      cover,
+      '-map',
+      '0',
+      '-map',
+      '1',
+      '-c',
+      'copy',
+      '-id3v2_version',
+      '3',
+      '-disposition:v',
+      'attached_pic',
+      withCover,
+    ]);
     text = join(files.dir, 'notes.mp4');
     await writeFile(text, 'not a video at all');
   });

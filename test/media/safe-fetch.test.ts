@@ -288,16 +288,19 @@ describe('SafeFetcher against peers we did not write', () => {
     }
   });
 
-  it.each(['content-length', 'chunked', 'eof'] as Framing[])('a raw socket server answering with %s framing, then FIN: the body arrives whole', async (framing) => {
-    const raw = await startRawHttpServer({ framing, body });
-    try {
-      const path = dest();
-      expect(await fetcher.download(`${raw.url}/big.bin`, path, opts())).toMatchObject({ bytes: body.length, sha256 });
-      expect((await readFile(path)).equals(body)).toBe(true);
-    } finally {
-      await raw.close();
-    }
-  });
+  it.each(['content-length', 'chunked', 'eof'] as Framing[])(
+    'a raw socket server answering with %s framing, then FIN: the body arrives whole',
+    async (framing) => {
+      const raw = await startRawHttpServer({ framing, body });
+      try {
+        const path = dest();
+        expect(await fetcher.download(`${raw.url}/big.bin`, path, opts())).toMatchObject({ bytes: body.length, sha256 });
+        expect((await readFile(path)).equals(body)).toBe(true);
+      } finally {
+        await raw.close();
+      }
+    },
+  );
 
   it.each([
     ['short-content-length', 'the body did not match its Content-Length'],

@@ -59,7 +59,20 @@ describe('MediaIntake: images header first, decoded, normalised', () => {
     prober = new CountingProber(new FfprobeProber((await locateFfprobe()).path));
     const photo = await readFile(await files.image('photo.png', 800, 600));
     const deep = join(files.dir, 'deep.png');
-    await run((await ffmpegBinary()).path, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=black:s=6000x6000', '-frames:v', '1', '-pix_fmt', 'rgb48be', deep]);
+    await run((await ffmpegBinary()).path, [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=black:s=6000x6000',
+      '-frames:v',
+      '1',
+      '-pix_fmt',
+      'rgb48be',
+      deep,
+    ]);
     server.file('/photo.png', photo);
     server.file('/photo.jpg', await readFile(await files.image('photo.jpg', 1024, 576)));
     server.file('/cut.png', photo.subarray(0, Math.floor(photo.length / 2)));
@@ -84,7 +97,10 @@ describe('MediaIntake: images header first, decoded, normalised', () => {
   it('refuses a picture too large by its header before any decoder sees it', async () => {
     const before = prober.seen.length;
     const failure = await failureOf(intake.prepare([input('image', server.url('/bomb.png'), 'image_urls[0]')], { signal: signal() }));
-    expect(failure).toEqual({ code: 'invalid_media', params: { field: 'image_urls[0]', detail: 'is 16000×16000 px; each side of an image must be 300–6000 px' } });
+    expect(failure).toEqual({
+      code: 'invalid_media',
+      params: { field: 'image_urls[0]', detail: 'is 16000×16000 px; each side of an image must be 300–6000 px' },
+    });
     expect(prober.seen.slice(before)).toEqual([]);
   });
 

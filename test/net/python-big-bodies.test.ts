@@ -29,7 +29,23 @@ let server: ServerProcess;
 beforeAll(async () => {
   [media, dataDir] = await Promise.all([mkdtemp(join(tmpdir(), 'vidgate-big-media-')), mkdtemp(join(tmpdir(), 'vidgate-big-data-'))]);
   // Random pixels do not compress: a 2048×1640 PNG of ~10 MB, within every image rule of README: Media.
-  await run((await ffmpegBinary()).path, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '2048x1640', '-i', '/dev/urandom', '-frames:v', '1', join(media, 'big.png')]);
+  await run((await ffmpegBinary()).path, [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    '2048x1640',
+    '-i',
+    '/dev/urandom',
+    '-frames:v',
+    '1',
+    join(media, 'big.png'),
+  ]);
   python = await startPythonFileServer({ dir: media, protocol: 'HTTP/1.0' });
   server = await startServerProcess({
     VIDGATE_DATA_DIR: dataDir,

@@ -65,7 +65,7 @@ describe('assertUndiciPatched', () => {
     const dir = await mkdtemp(join(tmpdir(), 'vidgate-undici-'));
     try {
       const file = join(dir, 'client-h1.js');
-      await writeFile(file, "finish () { assert(!this.paused) }\n");
+      await writeFile(file, 'finish () { assert(!this.paused) }\n');
       expect(() => assertUndiciPatched(file)).toThrow(/nodejs\/undici#5360/);
     } finally {
       await rm(dir, { recursive: true, force: true });

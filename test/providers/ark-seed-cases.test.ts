@@ -104,53 +104,59 @@ describe('the 13 seed use cases through an ark channel', () => {
     const videos = (b.video_urls as string[] | undefined) ?? [];
     const audios = (b.audio_urls as string[] | undefined) ?? [];
     if (b.image_with_roles) {
-      for (const i of b.image_with_roles as Array<{ url: string; role: string }>) content.push({ type: 'image_url', image_url: { url: target(i.url, 'jpg') }, role: i.role });
+      for (const i of b.image_with_roles as Array<{ url: string; role: string }>)
+        content.push({ type: 'image_url', image_url: { url: target(i.url, 'jpg') }, role: i.role });
     } else if (b.image_urls) {
       const images = b.image_urls as string[];
       const firstFrame = images.length === 1 && !videos.length && !audios.length && !images[0]!.startsWith('asset://');
-      for (const url of images) content.push({ type: 'image_url', image_url: { url: target(url, 'jpg') }, role: firstFrame ? 'first_frame' : 'reference_image' });
+      for (const url of images)
+        content.push({ type: 'image_url', image_url: { url: target(url, 'jpg') }, role: firstFrame ? 'first_frame' : 'reference_image' });
     }
     for (const url of videos) content.push({ type: 'video_url', video_url: { url: target(url, 'mp4') }, role: 'reference_video' });
     for (const url of audios) content.push({ type: 'audio_url', audio_url: { url }, role: 'reference_audio' });
     return content;
   }
 
-  it.each(Object.keys(SEED_CASES).map(Number))('case %i: the Ark request is README: Configuration field by field, and the task completes', async (n) => {
-    const b = body(n);
-    const id = await t.submit(b);
-    const done = await t.settled(id);
-    expect(done.status, JSON.stringify(done.error)).toBe('completed');
-    expect(done.provider).toBe('ark-cn');
-    if (b.return_last_frame) expect(done.result!.lastFrame).toMatchObject({ contentType: 'image/png' });
-    else expect(done.result!.lastFrame).toBeFalsy();
+  it.each(Object.keys(SEED_CASES).map(Number))(
+    'case %i: the Ark request is README: Configuration field by field, and the task completes',
+    async (n) => {
+      const b = body(n);
+      const id = await t.submit(b);
+      const done = await t.settled(id);
+      expect(done.status, JSON.stringify(done.error)).toBe('completed');
+      expect(done.provider).toBe('ark-cn');
+      if (b.return_last_frame) expect(done.result!.lastFrame).toMatchObject({ contentType: 'image/png' });
+      else expect(done.result!.lastFrame).toBeFalsy();
 
-    const upstream = ark.task(await upstreamIdOf(t, id))!;
-    expect(upstream.key).toBe('ark-key');
-    const sent = upstream.request;
-    // Exactly these fields: no tools (none given), watermark always false.
-    expect(Object.keys(sent).sort()).toEqual(
-      ['content', 'duration', 'generate_audio', 'model', 'ratio', 'resolution', 'return_last_frame', 'seed', 'watermark'].sort(),
-    );
-    expect(sent.model).toBe(UPSTREAM_MODEL[b.model as string]);
-    expect(sent.content).toEqual(expectedContent(b));
-    expect(sent.ratio).toBe(b.size ?? '16:9');
-    expect(sent.resolution).toBe(b.resolution ?? '720p');
-    expect(sent.duration).toBe(b.duration ?? 5);
-    expect(sent.seed).toBe(done.seed);
-    if (typeof b.seed === 'number') expect(sent.seed).toBe(b.seed);
-    expect(sent.generate_audio).toBe(b.generate_audio ?? false);
-    expect(sent.return_last_frame).toBe(b.return_last_frame ?? false);
-    expect(sent.watermark).toBe(false);
+      const upstream = ark.task(await upstreamIdOf(t, id))!;
+      expect(upstream.key).toBe('ark-key');
+      const sent = upstream.request;
+      // Exactly these fields: no tools (none given), watermark always false.
+      expect(Object.keys(sent).sort()).toEqual(
+        ['content', 'duration', 'generate_audio', 'model', 'ratio', 'resolution', 'return_last_frame', 'seed', 'watermark'].sort(),
+      );
+      expect(sent.model).toBe(UPSTREAM_MODEL[b.model as string]);
+      expect(sent.content).toEqual(expectedContent(b));
+      expect(sent.ratio).toBe(b.size ?? '16:9');
+      expect(sent.resolution).toBe(b.resolution ?? '720p');
+      expect(sent.duration).toBe(b.duration ?? 5);
+      expect(sent.seed).toBe(done.seed);
+      if (typeof b.seed === 'number') expect(sent.seed).toBe(b.seed);
+      expect(sent.generate_audio).toBe(b.generate_audio ?? false);
+      expect(sent.return_last_frame).toBe(b.return_last_frame ?? false);
+      expect(sent.watermark).toBe(false);
 
-    // Asset links handed upstream are real signed links to the reviewed copies.
-    for (const item of sent.content as ArkContentItem[]) {
-      const url = item.image_url?.url ?? item.video_url?.url;
-      if (!url?.startsWith(PUBLIC_URL)) continue;
-      const u = new URL(url);
-      const file = await t.app.server.inject({ method: 'GET', url: u.pathname + u.search });
-      expect(file.statusCode).toBe(200);
-    }
-  }, 60_000);
+      // Asset links handed upstream are real signed links to the reviewed copies.
+      for (const item of sent.content as ArkContentItem[]) {
+        const url = item.image_url?.url ?? item.video_url?.url;
+        if (!url?.startsWith(PUBLIC_URL)) continue;
+        const u = new URL(url);
+        const file = await t.app.server.inject({ method: 'GET', url: u.pathname + u.search });
+        expect(file.statusCode).toBe(200);
+      }
+    },
+    60_000,
+  );
 
   it('passes tools only when given', async () => {
     const id = await t.submit({ model: 'doubao-seedance-2.0', prompt: 'Latest news montage', tools: [{ type: 'web_search' }] });
@@ -223,7 +229,12 @@ describe('every Ark status is mapped', () => {
     expect(shown.status).toBe('failed');
     expect(shown.error.message).toMatch(message);
     const ledger = await t.app.store.listLedger(before.accountId, 1000);
-    expect(ledger.filter((e) => e.taskId === id).map((e) => e.kind).sort()).toEqual(['refund', 'reserve']);
+    expect(
+      ledger
+        .filter((e) => e.taskId === id)
+        .map((e) => e.kind)
+        .sort(),
+    ).toEqual(['refund', 'reserve']);
   });
 
   it('cancelled → cancelled, with the reason, refunded', async () => {
@@ -236,6 +247,11 @@ describe('every Ark status is mapped', () => {
     expect(shown.status).toBe('cancelled');
     expect(shown.error.message).toMatch(/provider cancelled the task/);
     const ledger = await t.app.store.listLedger(before.accountId, 1000);
-    expect(ledger.filter((e) => e.taskId === id).map((e) => e.kind).sort()).toEqual(['refund', 'reserve']);
+    expect(
+      ledger
+        .filter((e) => e.taskId === id)
+        .map((e) => e.kind)
+        .sort(),
+    ).toEqual(['refund', 'reserve']);
   });
 });

@@ -47,16 +47,30 @@ function capturingLogger(): { logger: pino.Logger; lines: () => Array<Record<str
       done();
     },
   });
-  return { logger: pino({ level: 'info' }, sink), lines: () => raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    logger: pino({ level: 'info' }, sink),
+    lines: () =>
+      raw
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+  };
 }
 
 describe('a render stopped by an input file', () => {
   it('fails the task as invalid_media naming the field, with ffmpeg’s words in the log only', async () => {
     // The intake's own decode check would refuse this file first; here it is handed to the renderer as if it
     // had passed, like any file that probes and decodes its start but breaks further in.
-    const request = checkSubmitRules(SubmitBody.parse({ model: 'doubao-seedance-2.0', prompt: 'a cat', resolution: '480p', duration: 4, image_urls: ['https://example.com/cat.png'] }));
+    const request = checkSubmitRules(
+      SubmitBody.parse({ model: 'doubao-seedance-2.0', prompt: 'a cat', resolution: '480p', duration: 4, image_urls: ['https://example.com/cat.png'] }),
+    );
     const prepared: PreparedMedia[] = [
-      { input: request.media[0]!, path: cutPng, probe: { format: 'png', mime: 'image/png', bytes: 1000, width: 800, height: 800, hasVideo: false, hasAudio: false } },
+      {
+        input: request.media[0]!,
+        path: cutPng,
+        probe: { format: 'png', mime: 'image/png', bytes: 1000, width: 800, height: 800, hasVideo: false, hasAudio: false },
+      },
     ];
     const intake = { prepare: async () => prepared } as unknown as MediaIntake;
     const { logger, lines } = capturingLogger();

@@ -15,7 +15,15 @@ import { startRawHttpServer, type Framing } from '../helpers/foreign/raw-http.js
 import { holdSamples, sampleFrame, sampleVideo } from '../helpers/upstreams/sample-video.js';
 
 const FAST_POLLING = 'first_poll_ms: 5\n    max_poll_ms: 20';
-const CASE_1 = { model: 'doubao-seedance-2.0', prompt: 'A kitten yawning at the camera', resolution: '720p', size: '16:9', duration: 5, seed: 42, generate_audio: true };
+const CASE_1 = {
+  model: 'doubao-seedance-2.0',
+  prompt: 'A kitten yawning at the camera',
+  resolution: '720p',
+  size: '16:9',
+  duration: 5,
+  seed: 42,
+  generate_audio: true,
+};
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -75,8 +83,7 @@ async function submitStillOnItsWay(ark: FakeArk): Promise<{ t: TestApp; id: stri
   return { t, id };
 }
 
-const view = async (t: TestApp, id: string, headers = t.auth) =>
-  (await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${id}`, headers })).json().data;
+const view = async (t: TestApp, id: string, headers = t.auth) => (await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${id}`, headers })).json().data;
 
 describe('ark channel', () => {
   it('submits the Ark request, polls, and copies the result into vidgate storage', async () => {
@@ -322,7 +329,9 @@ describe('ark channel', () => {
     const [weird, , fine] = ark.tasks().map((task) => task.id) as [string, string, string];
     ark.advance(weird, 'running', { status: 'paused' as never });
     await expect
-      .poll(() => ark.requests.some((r) => r.route === 'list' && r.query.getAll('filter.task_ids').includes(weird) && r.query.getAll('filter.task_ids').includes(fine)))
+      .poll(() =>
+        ark.requests.some((r) => r.route === 'list' && r.query.getAll('filter.task_ids').includes(weird) && r.query.getAll('filter.task_ids').includes(fine)),
+      )
       .toBe(true);
     ark.advance(fine, 'succeeded');
     expect(await t.settled(ids[2]!)).toMatchObject({ status: 'completed' });
@@ -400,7 +409,14 @@ describe('ark channel', () => {
     // Another worker takes the task over while the upstream's answer is still on its way.
     const held = (await t.app.store.getTask(id))!;
     expect(await t.app.store.expireLease({ id, owner: held.leaseOwner! })).toBe(true);
-    const [taken] = await t.app.store.claimTasks({ owner: 'other-worker', now: Date.now(), leaseMs: 60_000, limit: 1, providers: ['ark-cn'], markProcessing: false });
+    const [taken] = await t.app.store.claimTasks({
+      owner: 'other-worker',
+      now: Date.now(),
+      leaseMs: 60_000,
+      limit: 1,
+      providers: ['ark-cn'],
+      markProcessing: false,
+    });
     expect(taken?.id).toBe(id);
     // This worker cannot store the upstream id any more, so it does not leave that task running upstream.
     await expect.poll(() => ark.tasks()[0]!.status).toBe('cancelled');
@@ -447,7 +463,14 @@ describe('apimart channel', () => {
     const [submission] = apimart.submissions();
     expect(submission!.headers['idempotency-key']).toBe(id);
     expect(submission!.headers['x-apimart-response-version']).toBe('2026-07-27');
-    expect(submission!.body).toMatchObject({ model: 'doubao-seedance-2.0', prompt: CASE_1.prompt, duration: 5, size: '16:9', resolution: '720p', generate_audio: true });
+    expect(submission!.body).toMatchObject({
+      model: 'doubao-seedance-2.0',
+      prompt: CASE_1.prompt,
+      duration: 5,
+      size: '16:9',
+      resolution: '720p',
+      generate_audio: true,
+    });
   });
 
   // The seed-era client's cascade is 'cascades: vidgate → vidgate → local' further down; this is the current client's.
@@ -466,7 +489,10 @@ describe('apimart channel', () => {
     const id: string = version ? res.json().data.id : res.json().data[0].task_id;
     expect(await t.settled(id)).toMatchObject({ status: 'completed', provider: 'relay' });
     // One task downstream, completed, whatever version the client spoke (the hop between speaks the current one).
-    const below = await downstream.app.store.listTasks({ accountId: (await downstream.app.store.findApiKeyByHash(hashApiKey(TEST_KEY)))!.accountId, limit: 10 });
+    const below = await downstream.app.store.listTasks({
+      accountId: (await downstream.app.store.findApiKeyByHash(hashApiKey(TEST_KEY)))!.accountId,
+      limit: 10,
+    });
     expect(below.map((b) => b.status)).toEqual(['completed']);
     const view = (await t.app.server.inject({ method: 'GET', url: `/v1/tasks/${id}`, headers: t.auth })).json().data;
     const url = new URL(view.result.videos[0].url[0]);
@@ -486,7 +512,10 @@ describe('apimart channel', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
-        const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name !== 'host' && name !== 'content-length')) as Record<string, string>;
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name !== 'host' && name !== 'content-length')) as Record<
+          string,
+          string
+        >;
         const answer = await fetch(new URL(req.url!, target), { method: req.method, headers, body: req.method === 'POST' ? Buffer.concat(chunks) : undefined });
         const body = Buffer.from(await answer.arrayBuffer());
         if (req.method === 'POST' && ++submits === 1) return req.socket.destroy();
@@ -571,24 +600,36 @@ describe('ark results hosted by peers we did not write', () => {
       startRawHttpServer({ framing, body: video, contentType: 'video/mp4' }),
       startRawHttpServer({ framing: 'content-length', body: frame, contentType: 'image/png' }),
     ]);
-    cleanups.push(() => videoHost.close(), () => frameHost.close());
+    cleanups.push(
+      () => videoHost.close(),
+      () => frameHost.close(),
+    );
     return { video_url: `${videoHost.url}/result.mp4`, last_frame_url: `${frameHost.url}/last_frame.png` };
   };
 
   // `chunked` is chunked encoding with `Connection: close`: the body's end and the FIN arrive together.
-  it.each(['content-length', 'chunked', 'eof'] as Framing[])('a raw socket server answering with %s framing, then FIN: copied byte for byte', async (framing) => {
-    const { t, task } = await finishedWith(await rawHosts(framing));
-    await expectCopied(t, task);
-  });
+  it.each(['content-length', 'chunked', 'eof'] as Framing[])(
+    'a raw socket server answering with %s framing, then FIN: copied byte for byte',
+    async (framing) => {
+      const { t, task } = await finishedWith(await rawHosts(framing));
+      await expectCopied(t, task);
+    },
+  );
 
   it.each([
     ['short-content-length', 'the body did not match its Content-Length'],
     ['truncated-chunked', 'the connection was closed before the file was complete'],
     ['reset', 'the connection was closed before the file was complete'],
-  ] as Array<[Framing, string]>)('a raw socket server answering with %s framing: the task fails with a clear error, refunded, the service alive', async (framing, detail) => {
-    const { t, task } = await finishedWith(await rawHosts(framing));
-    expect(task).toMatchObject({ status: 'failed', error: { code: 'provider_error', params: { detail: `could not copy the result from the upstream: ${detail}` } } });
-    expect(await ledgerKinds(t, task)).toEqual(['refund', 'reserve']);
-    expect((await t.app.server.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-  });
+  ] as Array<[Framing, string]>)(
+    'a raw socket server answering with %s framing: the task fails with a clear error, refunded, the service alive',
+    async (framing, detail) => {
+      const { t, task } = await finishedWith(await rawHosts(framing));
+      expect(task).toMatchObject({
+        status: 'failed',
+        error: { code: 'provider_error', params: { detail: `could not copy the result from the upstream: ${detail}` } },
+      });
+      expect(await ledgerKinds(t, task)).toEqual(['refund', 'reserve']);
+      expect((await t.app.server.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    },
+  );
 });

@@ -26,7 +26,12 @@ describe('gateway restart with upstream tasks in flight', () => {
     });
     cleanups.push(config.remove);
     const configFile = config.file;
-    const env = { VIDGATE_CONFIG: configFile, VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1', VIDGATE_SHUTDOWN_GRACE_SECONDS: '600', VIDGATE_DEFAULT_IN_FLIGHT: '1000' };
+    const env = {
+      VIDGATE_CONFIG: configFile,
+      VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1',
+      VIDGATE_SHUTDOWN_GRACE_SECONDS: '600',
+      VIDGATE_DEFAULT_IN_FLIGHT: '1000',
+    };
     const first: TestApp = await startTestApp(env);
     const dataDir = first.dataDir;
     cleanups.push(() => rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
@@ -71,8 +76,14 @@ describe('gateway restart with upstream tasks in flight', () => {
     const ledger = await again.app.store.listLedger(customer.key.accountId, 10_000);
     for (const id of ids) {
       const kinds = ledger.filter((e) => e.taskId === id).map((e) => e.kind);
-      expect(kinds.filter((k) => k === 'reserve'), id).toHaveLength(1);
-      expect(kinds.filter((k) => k === 'refund'), id).toHaveLength(0);
+      expect(
+        kinds.filter((k) => k === 'reserve'),
+        id,
+      ).toHaveLength(1);
+      expect(
+        kinds.filter((k) => k === 'refund'),
+        id,
+      ).toHaveLength(0);
     }
     expect(done.every((task) => task.costMicros === price)).toBe(true);
     expect((await again.app.store.getAccount(customer.key.accountId))!.balanceMicros).toBe(100_000_000 - TASKS * price);

@@ -54,7 +54,9 @@ describe('parked upstream tasks when their instance dies', () => {
     const db = new Database(join(dataDir, 'vidgate.db'), { readonly: true });
     cleanups.push(async () => db.close());
     const rows = () =>
-      db.prepare(`SELECT id, status, lease_owner AS owner, provider_state AS state FROM tasks WHERE id IN (${ids.map(() => '?').join(', ')})`).all(...ids) as Array<{
+      db
+        .prepare(`SELECT id, status, lease_owner AS owner, provider_state AS state FROM tasks WHERE id IN (${ids.map(() => '?').join(', ')})`)
+        .all(...ids) as Array<{
         id: string;
         status: string;
         owner: string | null;
@@ -85,8 +87,14 @@ describe('parked upstream tasks when their instance dies', () => {
     expect(new Set(upstreamIds).size).toBe(TASKS);
     const ledger = db.prepare(`SELECT task_id AS task, kind FROM ledger WHERE task_id IS NOT NULL`).all() as Array<{ task: string; kind: string }>;
     for (const id of ids) {
-      expect(ledger.filter((e) => e.task === id && e.kind === 'reserve'), id).toHaveLength(1);
-      expect(ledger.filter((e) => e.task === id && e.kind === 'refund'), id).toHaveLength(0);
+      expect(
+        ledger.filter((e) => e.task === id && e.kind === 'reserve'),
+        id,
+      ).toHaveLength(1);
+      expect(
+        ledger.filter((e) => e.task === id && e.kind === 'refund'),
+        id,
+      ).toHaveLength(0);
     }
     const res = await fetch(`${second.baseUrl}/v1/tasks/${ids[0]}`, { headers });
     const shown = ((await res.json()) as { data: { status: string; result: { videos: Array<{ url: string[] }> } } }).data;

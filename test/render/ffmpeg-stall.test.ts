@@ -21,7 +21,9 @@ describe('ffmpeg runs that stop advancing', () => {
     const fifo = join(dir, 'never.raw');
     await run('mkfifo', [fifo]);
     const started = Date.now();
-    const failure = await runFfmpeg(ffmpeg, ['-f', 'rawvideo', '-s', '16x16', '-pix_fmt', 'gray', '-i', fifo, '-f', 'null', '-'], { stallMs: 400 }).catch((e: unknown) => e);
+    const failure = await runFfmpeg(ffmpeg, ['-f', 'rawvideo', '-s', '16x16', '-pix_fmt', 'gray', '-i', fifo, '-f', 'null', '-'], { stallMs: 400 }).catch(
+      (e: unknown) => e,
+    );
     expect(failure).toBeInstanceOf(FfmpegError);
     expect((failure as FfmpegError).message).toBe('ffmpeg failed (no progress for 400 ms)');
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -30,6 +32,8 @@ describe('ffmpeg runs that stop advancing', () => {
   it('a run that keeps advancing is left alone, however long it takes beyond the stall time', async () => {
     const out = join(dir, 'ok.mp4');
     // Real time (-re) for 3 s: every progress report advances the output time.
-    await runFfmpeg(ffmpeg, ['-re', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=24:d=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-y', out], { stallMs: 1_500 });
+    await runFfmpeg(ffmpeg, ['-re', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=24:d=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-y', out], {
+      stallMs: 1_500,
+    });
   }, 30_000);
 });

@@ -34,7 +34,11 @@ export async function ssimOfFrame(video: string, frameIndex: number, image: stri
     `[1:v]${fit},format=yuv420p[still]`,
     '[frame][still]ssim',
   ].join(';');
-  const { stderr } = await run((await ffmpegBinary()).path, ['-hide_banner', '-nostats', '-i', video, '-i', image, '-filter_complex', graph, '-f', 'null', '-'], { maxBuffer: MAX_BUFFER });
+  const { stderr } = await run(
+    (await ffmpegBinary()).path,
+    ['-hide_banner', '-nostats', '-i', video, '-i', image, '-filter_complex', graph, '-f', 'null', '-'],
+    { maxBuffer: MAX_BUFFER },
+  );
   const match = /All:(\d+(?:\.\d+)?)/.exec(stderr);
   if (!match?.[1]) throw new Error(`no SSIM in ffmpeg output: ${stderr.slice(-2000)}`);
   return Number(match[1]);
@@ -47,7 +51,9 @@ export async function ssimOfFrames(a: string, aIndex: number, b: string, bFilter
     `[1:v]select=eq(n\\,${bIndex}),setpts=0,${bFilters},format=yuv420p[b]`,
     '[a][b]ssim',
   ].join(';');
-  const { stderr } = await run((await ffmpegBinary()).path, ['-hide_banner', '-nostats', '-i', a, '-i', b, '-filter_complex', graph, '-f', 'null', '-'], { maxBuffer: MAX_BUFFER });
+  const { stderr } = await run((await ffmpegBinary()).path, ['-hide_banner', '-nostats', '-i', a, '-i', b, '-filter_complex', graph, '-f', 'null', '-'], {
+    maxBuffer: MAX_BUFFER,
+  });
   const match = /All:(\d+(?:\.\d+)?)/.exec(stderr);
   if (!match?.[1]) throw new Error(`no SSIM in ffmpeg output: ${stderr.slice(-2000)}`);
   return Number(match[1]);
@@ -96,7 +102,18 @@ export async function bandLevelDb(file: string, hz: number, fromSec: number, toS
 export async function saturationOfFrame(video: string, frameIndex: number): Promise<number> {
   const { stderr } = await run(
     (await ffmpegBinary()).path,
-    ['-hide_banner', '-nostats', '-i', video, '-vf', `select=eq(n\\,${frameIndex}),signalstats,metadata=print:key=lavfi.signalstats.SATAVG`, '-an', '-f', 'null', '-'],
+    [
+      '-hide_banner',
+      '-nostats',
+      '-i',
+      video,
+      '-vf',
+      `select=eq(n\\,${frameIndex}),signalstats,metadata=print:key=lavfi.signalstats.SATAVG`,
+      '-an',
+      '-f',
+      'null',
+      '-',
+    ],
     { maxBuffer: MAX_BUFFER },
   );
   const match = /lavfi\.signalstats\.SATAVG=(\d+(?:\.\d+)?)/.exec(stderr);
@@ -121,13 +138,40 @@ const hex = (c: Rgb) => `0x${[c.r, c.g, c.b].map((v) => v.toString(16).padStart(
 /** Media made with the server's ffmpeg; every file obeys the media rules of README: Media. */
 export async function makeModeMedia(dir: string): Promise<void> {
   const ffmpegPath = (await ffmpegBinary()).path;
-  const ffmpeg = (out: string, ...args: string[]) => run(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', ...args, join(dir, out)], { timeout: 60_000 });
-  const still = (out: string, w: number, h: number, source: string) => ffmpeg(out, '-f', 'lavfi', '-i', `${source}${source.includes('=') ? ':' : '='}s=${w}x${h}:r=1`, '-frames:v', '1');
+  const ffmpeg = (out: string, ...args: string[]) =>
+    run(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', ...args, join(dir, out)], { timeout: 60_000 });
+  const still = (out: string, w: number, h: number, source: string) =>
+    ffmpeg(out, '-f', 'lavfi', '-i', `${source}${source.includes('=') ? ':' : '='}s=${w}x${h}:r=1`, '-frames:v', '1');
   const clip = (out: string, w: number, h: number, fps: number, seconds: number, source: string, extra: string[] = []) =>
-    ffmpeg(out, '-f', 'lavfi', '-i', `${source}=s=${w}x${h}:r=${fps}:d=${seconds}`, ...extra, '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-pix_fmt', 'yuv420p');
+    ffmpeg(
+      out,
+      '-f',
+      'lavfi',
+      '-i',
+      `${source}=s=${w}x${h}:r=${fps}:d=${seconds}`,
+      ...extra,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-crf',
+      '18',
+      '-pix_fmt',
+      'yuv420p',
+    );
   const tone = (out: string, hz: number, seconds: number, codec: string[]) =>
     ffmpeg(out, '-f', 'lavfi', '-i', `sine=frequency=${hz}:duration=${seconds}:sample_rate=44100`, '-ac', '1', ...codec);
-  const sizes: Array<[number, number]> = [[800, 800], [600, 800], [1000, 500], [640, 480], [480, 640], [1024, 576], [576, 1024], [900, 600], [700, 700]];
+  const sizes: Array<[number, number]> = [
+    [800, 800],
+    [600, 800],
+    [1000, 500],
+    [640, 480],
+    [480, 640],
+    [1024, 576],
+    [576, 1024],
+    [900, 600],
+    [700, 700],
+  ];
   await Promise.all([
     still('first.png', 1024, 576, 'testsrc2'),
     still('last.png', 1024, 576, 'smptehdbars'),

@@ -12,18 +12,7 @@ import { styleFor } from '../../src/render/modes/styles.js';
 import { renderVideo, type RenderMedia, type VideoJob } from '../../src/render/render-video.js';
 import { frameHashes, probe } from '../helpers/ffprobe.js';
 import { ffmpegBinary } from '../helpers/media-tools.js';
-import {
-  bandLevelDb,
-  colourShares,
-  COLOURS,
-  contain,
-  cover,
-  makeModeMedia,
-  saturationOfFrame,
-  ssimOfFrame,
-  ssimOfFrames,
-  type Rgb,
-} from './modes-helpers.js';
+import { bandLevelDb, colourShares, COLOURS, contain, cover, makeModeMedia, saturationOfFrame, ssimOfFrame, ssimOfFrames, type Rgb } from './modes-helpers.js';
 
 const RENDER_TIMEOUT = { timeout: 90_000 };
 
@@ -66,8 +55,15 @@ const video = (name: string, width: number, height: number, durationSec: number)
 const audio = (name: string, durationSec: number): RenderMedia => ({ kind: 'audio', role: 'reference_audio', path: file(name), durationSec });
 const colourImage = (name: keyof typeof COLOURS): RenderMedia => {
   const sizes: Record<keyof typeof COLOURS, [number, number]> = {
-    red: [800, 800], green: [600, 800], blue: [1000, 500], yellow: [640, 480], magenta: [480, 640],
-    cyan: [1024, 576], orange: [576, 1024], violet: [900, 600], azure: [700, 700],
+    red: [800, 800],
+    green: [600, 800],
+    blue: [1000, 500],
+    yellow: [640, 480],
+    magenta: [480, 640],
+    cyan: [1024, 576],
+    orange: [576, 1024],
+    violet: [900, 600],
+    azure: [700, 700],
   };
   return image(`${name}.png`, ...sizes[name]);
 };
@@ -336,7 +332,11 @@ describe('awkward file names', () => {
     const nasty = await mkdtemp(path.join(root, "it's [a], b; c:d %03d *? "));
     await Promise.all(['first.png', 'red.png', 'grey.mp4', 'tone1000.wav'].map((name) => copyFile(file(name), path.join(nasty, `x%d[${name}`))));
     const at = (media: RenderMedia, name: string): RenderMedia => ({ ...media, path: path.join(nasty, `x%d[${name}`) });
-    const still = await jobIn('nasty-i2v', { workDir: nasty, outVideo: path.join(nasty, 'o,u:t.mp4'), media: [at(image('first.png', 1024, 576, 'first_frame'), 'first.png')] });
+    const still = await jobIn('nasty-i2v', {
+      workDir: nasty,
+      outVideo: path.join(nasty, 'o,u:t.mp4'),
+      media: [at(image('first.png', 1024, 576, 'first_frame'), 'first.png')],
+    });
     await renderVideo(locatedFfmpeg, still, {});
     expect(await ssimOfFrame(still.outVideo, 0, file('first.png'), cover(864, 480))).toBeGreaterThanOrEqual(0.9);
     const mixed = await jobIn('nasty-ref', {

@@ -67,9 +67,17 @@ async function processesMentioning(text: string): Promise<string[]> {
 /** PSNR between one decoded frame of a video and a still image, in dB. */
 async function psnrDb(video: string, frameIndex: number, image: string): Promise<number> {
   const { stderr } = await runLocatedFfmpeg([
-    '-hide_banner', '-nostats', '-i', video, '-i', image, '-filter_complex',
+    '-hide_banner',
+    '-nostats',
+    '-i',
+    video,
+    '-i',
+    image,
+    '-filter_complex',
     `[0:v]select=eq(n\\,${frameIndex}),format=rgb24[frame];[1:v]format=rgb24[still];[frame][still]psnr`,
-    '-f', 'null', '-',
+    '-f',
+    'null',
+    '-',
   ]);
   const match = /average:(\d+(?:\.\d+)?|inf)/.exec(stderr);
   if (!match?.[1]) throw new Error(`no PSNR in ffmpeg output: ${stderr}`);
@@ -107,7 +115,10 @@ describe('locateFfmpeg / runFfmpeg', () => {
 
   it('keeps the stderr tail for the log, out of the message', async () => {
     const args = ['-f', 'lavfi', '-i', 'nosuchfilter=x=1', '-f', 'null', '-'];
-    const failure = await runFfmpeg(locatedFfmpeg, args).then(() => null, (err: unknown) => err);
+    const failure = await runFfmpeg(locatedFfmpeg, args).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(failure).toBeInstanceOf(FfmpegError);
     expect((failure as FfmpegError).message).toMatch(/^ffmpeg failed \(exit code \d+\)$/);
     expect((failure as FfmpegError).stderr).toMatch(/nosuchfilter/);
@@ -142,12 +153,7 @@ describe('locateTts', () => {
 describe('quotedDialogue', () => {
   it('extracts straight, curly and CJK quotes in order', () => {
     expect(quotedDialogue(MOON)).toEqual(['Remember, you must never point your finger at the moon.']);
-    expect(quotedDialogue('She says “hello” then 「こんにちは」 and 『さようなら』, "bye"')).toEqual([
-      'hello',
-      'こんにちは',
-      'さようなら',
-      'bye',
-    ]);
+    expect(quotedDialogue('She says “hello” then 「こんにちは」 and 『さようなら』, "bye"')).toEqual(['hello', 'こんにちは', 'さようなら', 'bye']);
     expect(quotedDialogue('no dialogue here, "" nor "   "')).toEqual([]);
   });
 });
@@ -220,10 +226,7 @@ describe('renderTextToVideo', () => {
 
     const png = await probe(job.outLastFrame);
     expect(png).toMatchObject({ width: 1248, height: 704, frames: 1, videoCodec: 'png' });
-    const [matchLast, matchPrevious] = await Promise.all([
-      psnrDb(job.outVideo, 119, job.outLastFrame),
-      psnrDb(job.outVideo, 118, job.outLastFrame),
-    ]);
+    const [matchLast, matchPrevious] = await Promise.all([psnrDb(job.outVideo, 119, job.outLastFrame), psnrDb(job.outVideo, 118, job.outLastFrame)]);
     expect(matchLast).toBeGreaterThan(38);
     expect(matchLast).toBeGreaterThan(matchPrevious + 3);
 
@@ -326,10 +329,7 @@ describe('renderTextToVideo', () => {
     });
     expect(info.audioDurationSec).toBeCloseTo(4, 2);
     expect(await probe(job.outLastFrame)).toMatchObject({ width: 1248, height: 704 });
-    const [matchLast, matchPrevious] = await Promise.all([
-      psnrDb(job.outVideo, 95, job.outLastFrame),
-      psnrDb(job.outVideo, 94, job.outLastFrame),
-    ]);
+    const [matchLast, matchPrevious] = await Promise.all([psnrDb(job.outVideo, 95, job.outLastFrame), psnrDb(job.outVideo, 94, job.outLastFrame)]);
     expect(matchLast).toBeGreaterThan(matchPrevious + 3);
     const hashes = await frameHashes(job.outVideo);
     expect(new Set(hashes).size).toBe(96);

@@ -33,7 +33,9 @@ describe('SDK retries', () => {
 
   it('503 then 200 on a GET', async () => {
     server = await tinyServer((_req, res) =>
-      server!.requests.length === 1 ? json(res, 503, { error: { code: 503, message: 'busy', type: 'server_error' } }) : json(res, 200, { success: true, remain_balance: 1, used_balance: 0, unlimited_quota: false }),
+      server!.requests.length === 1
+        ? json(res, 503, { error: { code: 503, message: 'busy', type: 'server_error' } })
+        : json(res, 200, { success: true, remain_balance: 1, used_balance: 0, unlimited_quota: false }),
     );
     expect((await client().balance()).remain_balance).toBe(1);
     expect(server.requests).toHaveLength(2);
@@ -46,8 +48,12 @@ describe('SDK retries', () => {
   });
 
   it('gives up after maxRetries and throws the last error', async () => {
-    server = await tinyServer((_req, res) => json(res, 502, { error: { code: 502, message: 'bad gateway', type: 'server_error' } }, { 'x-request-id': 'req-1' }));
-    const err = await client(1).tasks.get(TASK.id).catch((e: unknown) => e);
+    server = await tinyServer((_req, res) =>
+      json(res, 502, { error: { code: 502, message: 'bad gateway', type: 'server_error' } }, { 'x-request-id': 'req-1' }),
+    );
+    const err = await client(1)
+      .tasks.get(TASK.id)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 502, type: 'server_error', message: 'bad gateway', requestId: 'req-1' });
     expect(server.requests).toHaveLength(2);
   });
@@ -59,7 +65,9 @@ describe('SDK retries', () => {
     await server.close();
 
     server = await tinyServer((_req, res) =>
-      server!.requests.length === 1 ? json(res, 429, { error: { code: 429, message: 'slow down', type: 'rate_limit_error' } }, { 'retry-after': '0' }) : json(res, 200, { code: 200, data: { ...TASK, status: 'cancelled' } }),
+      server!.requests.length === 1
+        ? json(res, 429, { error: { code: 429, message: 'slow down', type: 'rate_limit_error' } }, { 'retry-after': '0' })
+        : json(res, 200, { code: 200, data: { ...TASK, status: 'cancelled' } }),
     );
     expect((await client().tasks.cancel(TASK.id)).status).toBe('cancelled');
     expect(server.requests).toHaveLength(2);
@@ -81,14 +89,18 @@ describe('SDK retries', () => {
 
   it('an unreachable server is a VidgateConnectionError naming the cause', async () => {
     const port = await closedPort();
-    const err = await createClient({ baseURL: `http://127.0.0.1:${port}`, apiKey: 'k', maxRetries: 1 }).balance().catch((e: unknown) => e);
+    const err = await createClient({ baseURL: `http://127.0.0.1:${port}`, apiKey: 'k', maxRetries: 1 })
+      .balance()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VidgateConnectionError);
     expect(err).toMatchObject({ status: 0, type: 'connection_error', message: expect.stringContaining('ECONNREFUSED') });
   });
 
   it('a request that takes longer than timeout fails as a connection error', async () => {
     server = await tinyServer(() => undefined); // never answers
-    const err = await createClient({ baseURL: server.url, apiKey: 'k', maxRetries: 0, timeout: 300 }).balance().catch((e: unknown) => e);
+    const err = await createClient({ baseURL: server.url, apiKey: 'k', maxRetries: 0, timeout: 300 })
+      .balance()
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'connection_error', message: expect.stringContaining('timed out') });
   });
 
@@ -98,7 +110,10 @@ describe('SDK retries', () => {
     let cut: (() => void) | undefined;
     server = await tinyServer((req, res, raw) => {
       if (req.url.startsWith('/v1/tasks/')) {
-        return json(res, 200, { code: 200, data: { ...TASK, status: 'completed', result: { videos: [{ url: `${server!.url}/files/v.mp4`, expires_at: 2e9 }] } } });
+        return json(res, 200, {
+          code: 200,
+          data: { ...TASK, status: 'completed', result: { videos: [{ url: `${server!.url}/files/v.mp4`, expires_at: 2e9 }] } },
+        });
       }
       const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
       if (!range) {
@@ -109,7 +124,11 @@ describe('SDK retries', () => {
         return;
       }
       const start = Number(range[1]);
-      res.writeHead(206, { 'content-type': 'video/mp4', 'content-range': `bytes ${start}-${video.length - 1}/${video.length}`, 'content-length': String(video.length - start) });
+      res.writeHead(206, {
+        'content-type': 'video/mp4',
+        'content-range': `bytes ${start}-${video.length - 1}/${video.length}`,
+        'content-length': String(video.length - start),
+      });
       res.end(video.subarray(start));
     });
     const dir = await mkdtemp(join(tmpdir(), 'vidgate-sdk-'));
@@ -228,7 +247,10 @@ describe('SDK wait: polling schedule', () => {
     server = await tinyServer((_req, res) => {
       times.push(Date.now());
       const done = times.length === 10;
-      json(res, 200, { code: 200, data: { ...TASK, status: done ? 'completed' : 'processing', progress: times.length * 10, estimated_time: 3600, created: Math.floor(Date.now() / 1000) } });
+      json(res, 200, {
+        code: 200,
+        data: { ...TASK, status: done ? 'completed' : 'processing', progress: times.length * 10, estimated_time: 3600, created: Math.floor(Date.now() / 1000) },
+      });
     });
     const client = createClient({ baseURL: server.url, apiKey: 'k' });
     const task = await client.tasks.wait(TASK.id, { pollInterval: 50, maxPollInterval: 100 });

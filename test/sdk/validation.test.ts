@@ -55,11 +55,38 @@ const CASES: Array<[string, GenerateParams, string | null]> = [
   ['asset on mini, second video', ok({ model: 'doubao-seedance-2.0-mini', video_urls: ['https://example.com/v.mp4', 'asset://x'] }), 'video_urls[1]'],
   ['malformed asset', ok({ image_urls: ['asset://a b'] }), 'image_urls[0]'],
   ['image_urls with image_with_roles', ok({ image_urls: img(1), image_with_roles: [{ url: img(1)[0]!, role: 'first_frame' }] }), 'image_with_roles'],
-  ['first and last frame', ok({ image_with_roles: [{ url: img(1)[0]!, role: 'first_frame' }, { url: img(2)[1]!, role: 'last_frame' }] }), null],
+  [
+    'first and last frame',
+    ok({
+      image_with_roles: [
+        { url: img(1)[0]!, role: 'first_frame' },
+        { url: img(2)[1]!, role: 'last_frame' },
+      ],
+    }),
+    null,
+  ],
   ['last frame alone', ok({ image_with_roles: [{ url: img(1)[0]!, role: 'last_frame' }] }), 'image_with_roles'],
-  ['two first frames', ok({ image_with_roles: [{ url: img(1)[0]!, role: 'first_frame' }, { url: img(2)[1]!, role: 'first_frame' }] }), 'image_with_roles'],
+  [
+    'two first frames',
+    ok({
+      image_with_roles: [
+        { url: img(1)[0]!, role: 'first_frame' },
+        { url: img(2)[1]!, role: 'first_frame' },
+      ],
+    }),
+    'image_with_roles',
+  ],
   ['bad role', ok({ image_with_roles: [{ url: img(1)[0]!, role: 'cover' as never }] }), 'image_with_roles[0].role'],
-  ['first frame with reference image', ok({ image_with_roles: [{ url: img(1)[0]!, role: 'first_frame' }, { url: img(2)[1]!, role: 'reference_image' }] }), 'image_with_roles'],
+  [
+    'first frame with reference image',
+    ok({
+      image_with_roles: [
+        { url: img(1)[0]!, role: 'first_frame' },
+        { url: img(2)[1]!, role: 'reference_image' },
+      ],
+    }),
+    'image_with_roles',
+  ],
   ['first frame with video', ok({ image_with_roles: [{ url: img(1)[0]!, role: 'first_frame' }], video_urls: ['https://example.com/v.mp4'] }), 'video_urls'],
   ['first frame with audio', ok({ image_with_roles: [{ url: img(1)[0]!, role: 'first_frame' }], audio_urls: ['https://example.com/a.mp3'] }), 'audio_urls'],
   ['4 videos', ok({ video_urls: ['https://e.com/1.mp4', 'https://e.com/2.mp4', 'https://e.com/3.mp4', 'https://e.com/4.mp4'] }), 'video_urls'],
@@ -67,7 +94,11 @@ const CASES: Array<[string, GenerateParams, string | null]> = [
   ['audio with one (first-frame) image', ok({ image_urls: img(1), audio_urls: ['https://example.com/a.mp3'] }), null],
   ['audio with a video', ok({ video_urls: ['https://example.com/v.mp4'], audio_urls: ['https://example.com/a.mp3'] }), null],
   ['case 9: images, video, audio', ok({ image_urls: img(2), video_urls: ['https://e.com/v.mp4'], audio_urls: ['https://e.com/a.mp3'] }), null],
-  ['13 references', ok({ image_urls: img(9), video_urls: ['https://e.com/1.mp4', 'https://e.com/2.mp4'], audio_urls: ['https://e.com/a.mp3', 'https://e.com/b.mp3'] }), 'image_urls'],
+  [
+    '13 references',
+    ok({ image_urls: img(9), video_urls: ['https://e.com/1.mp4', 'https://e.com/2.mp4'], audio_urls: ['https://e.com/a.mp3', 'https://e.com/b.mp3'] }),
+    'image_urls',
+  ],
   ['image_urls not an array', ok({ image_urls: 'https://example.com/a.jpg' as never }), 'image_urls'],
 ];
 

@@ -62,7 +62,11 @@ describe('SDK against a running vidgate', () => {
   it('get answers the task; a failed task carries its error, translated with language', async () => {
     const client = v.client();
     // A loopback reference is refused when the task runs: the task fails (invalid_media / media_fetch_failed).
-    const { task_id } = await client.videos.generate({ model: 'doubao-seedance-2.0', prompt: 'x', image_urls: [`http://127.0.0.1:${await closedPort()}/cat.png`] });
+    const { task_id } = await client.videos.generate({
+      model: 'doubao-seedance-2.0',
+      prompt: 'x',
+      image_urls: [`http://127.0.0.1:${await closedPort()}/cat.png`],
+    });
     await v.settled(task_id);
     const failed = await client.tasks.get(task_id);
     expect(failed).toMatchObject({ id: task_id, status: 'failed', error: { code: expect.any(String), message: expect.any(String) } });
@@ -74,11 +78,17 @@ describe('SDK against a running vidgate', () => {
   });
 
   it('typed errors carry status, type, param and the request id', async () => {
-    const err = await v.client().tasks.get('task_01ZZZZZZZZZZZZZZZZZZZZZZZZ').catch((e: unknown) => e);
+    const err = await v
+      .client()
+      .tasks.get('task_01ZZZZZZZZZZZZZZZZZZZZZZZZ')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VidgateError);
     expect(err).toMatchObject({ status: 404, type: 'not_found_error', requestId: expect.any(String) });
 
-    const bad = await v.client({ apiKey: 'sk-wrong' }).balance().catch((e: unknown) => e);
+    const bad = await v
+      .client({ apiKey: 'sk-wrong' })
+      .balance()
+      .catch((e: unknown) => e);
     expect(bad).toMatchObject({ status: 401, type: 'authentication_error', name: 'VidgateError' });
 
     // With the client-side checks off, the server's own 400 names the field.
@@ -90,7 +100,10 @@ describe('SDK against a running vidgate', () => {
     expect(server).not.toBeInstanceOf(VidgateValidationError);
 
     // The same rule client-side: thrown before anything is sent.
-    const client = await v.client().videos.generate({ model: 'doubao-seedance-2.0', prompt: 'x', duration: 20 }).catch((e: unknown) => e);
+    const client = await v
+      .client()
+      .videos.generate({ model: 'doubao-seedance-2.0', prompt: 'x', duration: 20 })
+      .catch((e: unknown) => e);
     expect(client).toBeInstanceOf(VidgateValidationError);
     expect(client).toMatchObject({ status: 400, param: 'duration', requestId: undefined });
   });
@@ -101,7 +114,12 @@ describe('SDK against a running vidgate', () => {
     const bytes = await readFile(path);
 
     const fromPath = await client.uploads.image(path);
-    expect(fromPath).toMatchObject({ filename: 'cat.png', content_type: 'image/png', bytes: bytes.length, url: expect.stringMatching(/^http:\/\/127\.0\.0\.1/) });
+    expect(fromPath).toMatchObject({
+      filename: 'cat.png',
+      content_type: 'image/png',
+      bytes: bytes.length,
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1/),
+    });
     expect(Buffer.from(await (await fetch(fromPath.url)).arrayBuffer()).equals(bytes)).toBe(true);
 
     const fromBuffer = await client.uploads.image(bytes, { filename: 'buffer.png' });

@@ -3,7 +3,11 @@ import { UrlSigner } from '../../src/storage/signed-urls.js';
 
 const parse = (path: string) => {
   const url = new URL(path, 'http://x');
-  return { key: decodeURIComponent(url.pathname.slice('/files/'.length)), expires: url.searchParams.get('expires')!, signature: url.searchParams.get('signature')! };
+  return {
+    key: decodeURIComponent(url.pathname.slice('/files/'.length)),
+    expires: url.searchParams.get('expires')!,
+    signature: url.searchParams.get('signature')!,
+  };
 };
 
 describe('UrlSigner', () => {

@@ -39,9 +39,7 @@ describe('sqlite store', () => {
     for (let i = 0; i < 20; i++) await insertTask(store, newTask(owner));
     const now = Date.now();
     const claims = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        (i % 2 ? other : store).claimTasks({ owner: `w${i}`, now, leaseMs: 60_000, limit: 3, providers: ['local'] }),
-      ),
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? other : store).claimTasks({ owner: `w${i}`, now, leaseMs: 60_000, limit: 3, providers: ['local'] })),
     );
     const ids = claims.flat().map((t) => t.id);
     expect(ids).toHaveLength(20);

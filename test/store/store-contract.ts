@@ -18,8 +18,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     });
     afterEach(() => dispose());
 
-    const claim = (who: string, now: number, limit = 10) =>
-      store.claimTasks({ owner: who, now, leaseMs: lease, limit, providers: ['local'] });
+    const claim = (who: string, now: number, limit = 10) => store.claimTasks({ owner: who, now, leaseMs: lease, limit, providers: ['local'] });
 
     it('claims due tasks oldest first, up to the limit, under a lease', async () => {
       const ids = [];
@@ -125,13 +124,21 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect(fifth).toMatchObject({ interruptedRuns: 2, attempts: 4 });
     });
 
-    it('changes a key\'s status, limits and callback URL in one step, or nothing for a missing key', async () => {
+    it("changes a key's status, limits and callback URL in one step, or nothing for a missing key", async () => {
       const before = await store.keysVersion();
-      const updated = await store.updateApiKey(owner.keyId, { disabled: true, limits: { rpmLimit: 7, inFlightLimit: 2 }, callbackUrl: 'https://hooks.example.com/x' });
+      const updated = await store.updateApiKey(owner.keyId, {
+        disabled: true,
+        limits: { rpmLimit: 7, inFlightLimit: 2 },
+        callbackUrl: 'https://hooks.example.com/x',
+      });
       expect(updated).toMatchObject({ id: owner.keyId, disabled: true, limits: { rpmLimit: 7, inFlightLimit: 2 }, callbackUrl: 'https://hooks.example.com/x' });
       expect(await store.keysVersion()).toBeGreaterThan(before);
       // Only what is named changes.
-      expect(await store.updateApiKey(owner.keyId, { disabled: false })).toMatchObject({ disabled: false, limits: { rpmLimit: 7 }, callbackUrl: 'https://hooks.example.com/x' });
+      expect(await store.updateApiKey(owner.keyId, { disabled: false })).toMatchObject({
+        disabled: false,
+        limits: { rpmLimit: 7 },
+        callbackUrl: 'https://hooks.example.com/x',
+      });
       expect(await store.updateApiKey('key_missing', { disabled: true })).toBeNull();
     });
 
@@ -207,7 +214,12 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       for (const task of tasks) await insertTask(store, task);
       await claim('A', Date.now());
       const [a, b] = tasks.map((t) => ({ id: t.id, owner: 'A' }));
-      expect(await store.reportProgressMany([{ guard: a!, progress: 30 }, { guard: b!, progress: 20 }])).toEqual([a!.id, b!.id]);
+      expect(
+        await store.reportProgressMany([
+          { guard: a!, progress: 30 },
+          { guard: b!, progress: 20 },
+        ]),
+      ).toEqual([a!.id, b!.id]);
       expect(
         await store.reportProgressMany([
           { guard: a!, progress: 10 },

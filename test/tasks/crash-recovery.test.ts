@@ -13,7 +13,14 @@ const POISON_PRELOAD = new URL('./fixtures/poison-pill.mjs', import.meta.url).hr
 const POISON_PILL = 'POISON-PILL-7f3a';
 const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
 // Long enough that the render is surely still running when the process is killed.
-const LONG_TASK = { model: 'doubao-seedance-2.0', prompt: 'A lighthouse in a storm, waves crashing', resolution: '1080p', duration: 15, seed: 99, generate_audio: true };
+const LONG_TASK = {
+  model: 'doubao-seedance-2.0',
+  prompt: 'A lighthouse in a storm, waves crashing',
+  resolution: '1080p',
+  duration: 15,
+  seed: 99,
+  generate_audio: true,
+};
 
 let dataDir: string;
 const servers: ServerProcess[] = [];
@@ -52,7 +59,12 @@ async function untilRendering(server: ServerProcess, id: string): Promise<void> 
 function dbRow(id: string) {
   const db = new Database(join(dataDir, 'vidgate.db'), { readonly: true });
   try {
-    return db.prepare('SELECT status, attempts, lease_owner, error FROM tasks WHERE id = ?').get(id) as { status: string; attempts: number; lease_owner: string | null; error: string | null };
+    return db.prepare('SELECT status, attempts, lease_owner, error FROM tasks WHERE id = ?').get(id) as {
+      status: string;
+      attempts: number;
+      lease_owner: string | null;
+      error: string | null;
+    };
   } finally {
     db.close();
   }
@@ -159,7 +171,9 @@ describe('durable tasks across process deaths', () => {
     const row = dbRow(poison);
     expect(row.status).toBe('failed');
     expect(JSON.parse(row.error!)).toMatchObject({ code: 'run_crashed' });
-    const failed = await fetch(`${third.baseUrl}/v1/tasks/${poison}`, { headers }).then((r) => r.json() as Promise<{ data: { status: string; cost: number; error: { code: string; message: string; type: string } } }>);
+    const failed = await fetch(`${third.baseUrl}/v1/tasks/${poison}`, { headers }).then(
+      (r) => r.json() as Promise<{ data: { status: string; cost: number; error: { code: string; message: string; type: string } } }>,
+    );
     expect(failed.data).toMatchObject({ status: 'failed', cost: 0 });
     expect(failed.data.error.message).toMatch(/stopped the server twice/);
     expect(ledgerOf(poison).rows).toEqual([

@@ -44,10 +44,7 @@ export function verify(secret: string, id: string, timestamp: string, body: stri
 }
 
 /** A delivery as any receiver saw it: its Standard Webhooks headers parsed, its signatures tried. */
-export function receivedDelivery(
-  seen: { n: number; body: string; header: (name: string) => string | undefined },
-  secrets: readonly string[],
-): Received {
+export function receivedDelivery(seen: { n: number; body: string; header: (name: string) => string | undefined }, secrets: readonly string[]): Received {
   const id = seen.header('webhook-id') ?? '';
   const timestamp = seen.header('webhook-timestamp') ?? '';
   const signatures = (seen.header('webhook-signature') ?? '').split(' ').filter(Boolean);

@@ -66,7 +66,11 @@ describe('webhook deliveries across process deaths', () => {
 
     const first = await start();
     const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
-    const submitted = await fetch(`${first.baseUrl}/v1/videos/generations`, { method: 'POST', headers, body: JSON.stringify({ ...TASK, callback_url: hook.url }) });
+    const submitted = await fetch(`${first.baseUrl}/v1/videos/generations`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ ...TASK, callback_url: hook.url }),
+    });
     expect(submitted.status).toBe(200);
     const id = ((await submitted.json()) as { data: Array<{ task_id: string }> }).data[0]!.task_id;
 

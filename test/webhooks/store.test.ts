@@ -83,7 +83,15 @@ describe('the webhook outbox (SQLite)', () => {
     const attempt = { startedAt: now, durationMs: 5, statusCode: 500, error: 'HTTP 500' };
     expect(await store.recordWebhookAttempt(guardA, attempt, { delivered: false, statusCode: 500, error: 'HTTP 500', retryAt: now + 50 })).toBe(true);
     let d = (await store.getWebhookDelivery(mine!.id))!;
-    expect(d).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: now + 50, leaseOwner: null, lastStatus: 500, lastError: 'HTTP 500', body: '{"code":200}' });
+    expect(d).toMatchObject({
+      state: 'pending',
+      attempts: 1,
+      nextAttemptAt: now + 50,
+      leaseOwner: null,
+      lastStatus: 500,
+      lastError: 'HTTP 500',
+      body: '{"code":200}',
+    });
 
     // A's lease ran out and B took the delivery: A's late write lands nowhere.
     const [taken] = await store.claimWebhookDeliveries({ owner: 'B', now: now + 50, leaseMs: 1000, limit: 10 });
@@ -98,7 +106,9 @@ describe('the webhook outbox (SQLite)', () => {
     expect(await store.expireWebhookLeases('C')).toBe(1);
     const [finalClaim] = await store.claimWebhookDeliveries({ owner: 'D', now: now + 60, leaseMs: 1000, limit: 10 });
     expect(finalClaim!.id).toBe(again!.id);
-    expect(await store.recordWebhookAttempt({ id: again!.id, owner: 'D' }, { ...attempt, statusCode: 204, error: null }, { delivered: true, statusCode: 204 })).toBe(true);
+    expect(
+      await store.recordWebhookAttempt({ id: again!.id, owner: 'D' }, { ...attempt, statusCode: 204, error: null }, { delivered: true, statusCode: 204 }),
+    ).toBe(true);
     d = (await store.getWebhookDelivery(mine!.id))!;
     expect(d).toMatchObject({ state: 'delivered', attempts: 2, nextAttemptAt: null, lastStatus: 204, lastError: null });
     expect(await store.nextWebhookDue()).toBeNull();

@@ -105,7 +105,15 @@ describe.each(RECEIVERS)('webhooks received by $peer', ({ start }) => {
     expect(log.status).toBe(200);
     expect(log.body.data).toHaveLength(2);
     for (const d of log.body.data) {
-      expect(d).toMatchObject({ task_id: id, account_id: t.key.accountId, url: hook.url, state: 'delivered', attempts: 1, last_status: 200, next_attempt_at: null });
+      expect(d).toMatchObject({
+        task_id: id,
+        account_id: t.key.accountId,
+        url: hook.url,
+        state: 'delivered',
+        attempts: 1,
+        last_status: 200,
+        next_attempt_at: null,
+      });
       expect(d.attempt_log).toEqual([expect.objectContaining({ attempt: 1, status: 200, error: null })]);
     }
     expect(log.body.data.map((d: { event: string }) => d.event)).toEqual(['completed', 'processing']);

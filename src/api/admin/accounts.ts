@@ -10,9 +10,13 @@ import { AccountView, LedgerView, accountView, ledgerView } from './views.js';
 const AccountParams = z.object({ account_id: z.string().max(64) });
 const Page = { limit: z.coerce.number().int().min(1).max(500).default(100) };
 const usdAmount = (what: string) =>
-  z.number({ error: () => `${what} must be a number of USD` }).min(0, { error: () => `${what} cannot be negative` }).max(1e9);
+  z
+    .number({ error: () => `${what} must be a number of USD` })
+    .min(0, { error: () => `${what} cannot be negative` })
+    .max(1e9);
 
-export const adminAccountRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const adminAccountRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     const tags = ['admin'];
     const mustExist = async (id: string) => {
@@ -55,7 +59,14 @@ export const adminAccountRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
 
     app.get(
       '/accounts/:account_id',
-      { schema: { summary: 'One account', tags, params: AccountParams, response: { 200: z.object({ code: z.literal(200), data: AccountView }), 404: ErrorResponse } } },
+      {
+        schema: {
+          summary: 'One account',
+          tags,
+          params: AccountParams,
+          response: { 200: z.object({ code: z.literal(200), data: AccountView }), 404: ErrorResponse },
+        },
+      },
       async (request) => ({ code: 200 as const, data: accountView(await mustExist(request.params.account_id)) }),
     );
 

@@ -4,7 +4,8 @@ import { notFound } from '../api-error.js';
 import type { ApiContext } from '../context.js';
 import { assetView } from '../assets.js';
 
-export const adminAssetRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const adminAssetRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/accounts/:account_id/assets',

@@ -25,7 +25,8 @@ function limitsFrom(body: LimitsBody): Partial<KeyLimits> {
   return limits;
 }
 
-export const adminKeyRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const adminKeyRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     const tags = ['admin'];
 
@@ -78,7 +79,11 @@ export const adminKeyRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       },
       async (request) => {
         const { key_id } = request.params;
-        const updated = await ctx.store.updateApiKey(key_id, { disabled: request.body.disabled, limits: limitsFrom(request.body), callbackUrl: request.body.callback_url });
+        const updated = await ctx.store.updateApiKey(key_id, {
+          disabled: request.body.disabled,
+          limits: limitsFrom(request.body),
+          callbackUrl: request.body.callback_url,
+        });
         if (!updated) throw notFound(`key ${key_id} was not found`);
         ctx.keyCache.clear();
         return { code: 200 as const, data: keyView(updated) };

@@ -25,7 +25,8 @@ const SecretState = z.object({
   previous_valid_until: z.number().int().nullable().meta({ description: 'while a rotation overlaps, the old secret still signs until then' }),
 });
 
-export const adminWebhookRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+export const adminWebhookRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
     const tags = ['admin', 'webhooks'];
     const accountMustExist = async (id: string) => {

@@ -113,6 +113,8 @@ export class ApimartAdapter implements UpstreamAdapter {
 function toStatus(task: ApimartTask | undefined): UpstreamStatus {
   const state = task?.status ? STATES[task.status] : undefined;
   if (!task || !state) throw new UpstreamError('unavailable', 200, 'malformed_response', `unknown task status "${task?.status}"`);
-  const error = task.error ? { code: String(task.error.code ?? task.error.type ?? 'failed'), message: task.error.message ?? 'the upstream task failed' } : undefined;
+  const error = task.error
+    ? { code: String(task.error.code ?? task.error.type ?? 'failed'), message: task.error.message ?? 'the upstream task failed' }
+    : undefined;
   return { state, videoUrl: firstUrl(task.result?.videos?.[0]?.url), lastFrameUrl: task.result?.last_frame_url, ...(error ? { error } : {}) };
 }

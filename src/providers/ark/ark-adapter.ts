@@ -91,7 +91,12 @@ export class ArkAdapter implements UpstreamAdapter {
   async pollOne(id: string, apiKey: string, signal: AbortSignal): Promise<UpstreamStatus | undefined> {
     let answer: ArkTask | null;
     try {
-      answer = (await callJson(`${this.baseUrl}/contents/generations/tasks/${encodeURIComponent(id)}`, { method: 'GET', apiKey, timeoutMs: this.timeoutMs, signal })) as ArkTask | null;
+      answer = (await callJson(`${this.baseUrl}/contents/generations/tasks/${encodeURIComponent(id)}`, {
+        method: 'GET',
+        apiKey,
+        timeoutMs: this.timeoutMs,
+        signal,
+      })) as ArkTask | null;
     } catch (err) {
       if (err instanceof UpstreamError && err.kind === 'not_found') return undefined;
       throw err;

@@ -69,7 +69,7 @@ export async function callJson(url: string, o: CallOptions): Promise<unknown> {
   } catch (err) {
     if (o.signal?.aborted) throw o.signal.reason;
     if (err instanceof TooLarge) throw new UpstreamError('unavailable', null, 'malformed_response', err.message);
-    const reason = limit.expired ? `no answer within ${o.timeoutMs} ms` : ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+    const reason = limit.expired ? `no answer within ${o.timeoutMs} ms` : (((err as Error).cause as Error | undefined)?.message ?? (err as Error).message);
     throw new UpstreamError('unavailable', null, 'connection_failed', reason);
   } finally {
     limit.dispose();

@@ -113,7 +113,14 @@ export class UpstreamProvider implements Provider {
     this.concurrency = o.concurrency;
     this.watch = new StatusWatch(
       adapter,
-      { firstPollMs: o.firstPollMs, maxPollMs: o.maxPollMs, maxPollErrors: o.maxPollErrors, windowMs: POLL_WINDOW_MS, maxConcurrentCalls: 8, clock: deps.clock },
+      {
+        firstPollMs: o.firstPollMs,
+        maxPollMs: o.maxPollMs,
+        maxPollErrors: o.maxPollErrors,
+        windowMs: POLL_WINDOW_MS,
+        maxConcurrentCalls: 8,
+        clock: deps.clock,
+      },
       this.lifetime.signal,
     );
   }
@@ -286,7 +293,10 @@ export class UpstreamProvider implements Provider {
       throw failure(status.error ? `${status.error.code}: ${status.error.message}` : 'the upstream reports the task failed');
     }
     if (status.state === 'cancelled') {
-      throw new TaskCancelledError({ code: 'cancelled_upstream', params: { detail: status.error?.message ?? `task ${state.upstreamId} was cancelled upstream` } });
+      throw new TaskCancelledError({
+        code: 'cancelled_upstream',
+        params: { detail: status.error?.message ?? `task ${state.upstreamId} was cancelled upstream` },
+      });
     }
     if (!status.videoUrl) throw failure('the upstream reports success but gives no video URL');
     const video = join(ctx.workDir, 'video.mp4');

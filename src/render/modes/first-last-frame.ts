@@ -26,7 +26,13 @@ export function firstLastFrame(ctx: ModeContext, first: RenderMedia, last: Rende
   const a = fittedStill(ctx, first, 'first');
   const b = fittedStill(ctx, last, 'last');
   const [a1, a2, b1, b2] = ['a', 'a', 'b', 'b'].map((n) => graph.label(n)) as [string, string, string, string];
-  const [head, fadingA, fadingB, middle, tail] = ['head', 'outgoing', 'incoming', 'middle', 'tail'].map((n) => graph.label(n)) as [string, string, string, string, string];
+  const [head, fadingA, fadingB, middle, tail] = ['head', 'outgoing', 'incoming', 'middle', 'tail'].map((n) => graph.label(n)) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   graph.add(`${a}split=2${a1}${a2}`);
   graph.add(`${b}split=2${b1}${b2}`);
   graph.add(`${a1}${zoompanFilter(ctx, moveA, { firstFrame: 0, count: fadeStart, ...spanA })}${head}`);

@@ -14,7 +14,8 @@ export function frameShares(totalFrames: number, durations: readonly number[]): 
   let seen = 0;
   return durations.map((duration, i) => {
     seen += Math.max(duration, 0);
-    const upTo = i === durations.length - 1 ? totalFrames : total > 0 ? Math.round((totalFrames * seen) / total) : Math.round((totalFrames * (i + 1)) / durations.length);
+    const upTo =
+      i === durations.length - 1 ? totalFrames : total > 0 ? Math.round((totalFrames * seen) / total) : Math.round((totalFrames * (i + 1)) / durations.length);
     const share = upTo - before;
     before = upTo;
     return share;
@@ -29,7 +30,10 @@ export function frameShares(totalFrames: number, durations: readonly number[]): 
 export function referenceVideoBase(ctx: ModeContext, videos: readonly RenderMedia[], style: Style | null): string {
   const { graph, job, totalFrames } = ctx;
   const frame = { width: job.width, height: job.height };
-  const shares = frameShares(totalFrames, videos.map((v) => v.durationSec ?? 0));
+  const shares = frameShares(
+    totalFrames,
+    videos.map((v) => v.durationSec ?? 0),
+  );
   const clips = videos
     .map((video, i) => ({ video, share: shares[i]! }))
     .filter(({ share }) => share > 0)

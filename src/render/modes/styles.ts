@@ -54,7 +54,9 @@ export function restyle(graph: FilterGraph, style: Style, input: string, output:
     case 'pixel': {
       const w = Math.max(16, 2 * Math.round(size.width / 16));
       const h = Math.max(16, 2 * Math.round(size.height / 16));
-      graph.add(`${input}scale=${w}:${h}:flags=area,lutyuv=y=${filterValue('floor(val/32)*32+16')},scale=${size.width}:${size.height}:flags=neighbor,setsar=1,format=yuv420p${output}`);
+      graph.add(
+        `${input}scale=${w}:${h}:flags=area,lutyuv=y=${filterValue('floor(val/32)*32+16')},scale=${size.width}:${size.height}:flags=neighbor,setsar=1,format=yuv420p${output}`,
+      );
       return;
     }
   }

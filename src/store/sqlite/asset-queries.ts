@@ -77,9 +77,13 @@ export class SqliteAssetQueries implements AssetStore {
 
   constructor(protected readonly db: Database.Database) {
     this.s = {
-      insertGroup: db.prepare('INSERT INTO asset_groups (id, account_id, name, description, created_at) VALUES (@id, @accountId, @name, @description, @createdAt)'),
+      insertGroup: db.prepare(
+        'INSERT INTO asset_groups (id, account_id, name, description, created_at) VALUES (@id, @accountId, @name, @description, @createdAt)',
+      ),
       group: db.prepare('SELECT id, account_id AS accountId, name, description, created_at AS createdAt FROM asset_groups WHERE id = ?'),
-      insertReview: db.prepare(`INSERT INTO asset_reviews (id, account_id, group_id, status, created_at) VALUES (@id, @accountId, @groupId, 'pending', @createdAt)`),
+      insertReview: db.prepare(
+        `INSERT INTO asset_reviews (id, account_id, group_id, status, created_at) VALUES (@id, @accountId, @groupId, 'pending', @createdAt)`,
+      ),
       insertAsset: db.prepare(`
         INSERT INTO assets (id, account_id, group_id, review_id, project_name, kind, name, source_url, status, created_at)
         VALUES (@id, @accountId, @groupId, @reviewId, @projectName, @kind, @name, @sourceUrl, 'pending', @createdAt)`),
@@ -107,10 +111,12 @@ export class SqliteAssetQueries implements AssetStore {
   }
 
   async createAssetReview(review: Omit<AssetReview, 'status' | 'progress' | 'finishedAt'>, assets: AssetRecord[]): Promise<void> {
-    this.db.transaction(() => {
-      this.s.insertReview.run(review);
-      for (const asset of assets) this.s.insertAsset.run(asset);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.s.insertReview.run(review);
+        for (const asset of assets) this.s.insertAsset.run(asset);
+      })
+      .immediate();
   }
 
   async getAssetReview(id: string): Promise<AssetReview | null> {

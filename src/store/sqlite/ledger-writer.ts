@@ -67,9 +67,7 @@ export class LedgerWriter {
     if (inserted.changes === 0) return false;
     // Top-ups are not spending; everything else moves "spent" opposite to the balance.
     const spentDelta = m.kind === 'topup' ? 0 : -m.amountMicros;
-    const row = this.s.account.get({ accountId: m.accountId, amountMicros: m.amountMicros, spentDelta }) as
-      | { unlimited: number; balance: number }
-      | undefined;
+    const row = this.s.account.get({ accountId: m.accountId, amountMicros: m.amountMicros, spentDelta }) as { unlimited: number; balance: number } | undefined;
     if (!row) throw new Error(`account ${m.accountId} does not exist`);
     if (m.keyId && spentDelta !== 0) this.s.key.run({ keyId: m.keyId, spentDelta });
     if (row.unlimited === 0) this.s.fixBalanceAfter.run(row.balance, inserted.lastInsertRowid);

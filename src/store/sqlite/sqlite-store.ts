@@ -217,7 +217,9 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
         VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @costMicros, @createdAt, @callbackUrl)`),
       getTask: db.prepare('SELECT * FROM tasks WHERE id = ?'),
       renew: db.prepare(`UPDATE tasks SET lease_expires_at = @until WHERE ${HELD}`),
-      renewAll: db.prepare(`UPDATE tasks SET lease_expires_at = @until WHERE lease_owner = @owner AND status IN ('pending', 'processing') RETURNING id`).pluck(),
+      renewAll: db
+        .prepare(`UPDATE tasks SET lease_expires_at = @until WHERE lease_owner = @owner AND status IN ('pending', 'processing') RETURNING id`)
+        .pluck(),
       progress: db.prepare(`UPDATE tasks SET progress = MAX(progress, @progress) WHERE ${HELD} AND progress < @progress`),
       start: db.prepare(`UPDATE tasks SET status = 'processing', started_at = COALESCE(started_at, @now) WHERE ${HELD} AND status = 'pending'`),
       complete: db.prepare(`
@@ -228,8 +230,12 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
         UPDATE tasks SET status = @status, error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL, open_run = 0
         WHERE ${HELD}`),
       // A run handed back cleanly (shutdown) was not an interrupted attempt: it does not count.
-      release: db.prepare(`UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, open_run = 0, attempts = MAX(attempts - 1, 0) WHERE ${HELD}`),
-      releaseKeepingStatus: db.prepare(`UPDATE tasks SET lease_owner = NULL, lease_expires_at = NULL, open_run = 0, attempts = MAX(attempts - 1, 0) WHERE ${HELD}`),
+      release: db.prepare(
+        `UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, open_run = 0, attempts = MAX(attempts - 1, 0) WHERE ${HELD}`,
+      ),
+      releaseKeepingStatus: db.prepare(
+        `UPDATE tasks SET lease_owner = NULL, lease_expires_at = NULL, open_run = 0, attempts = MAX(attempts - 1, 0) WHERE ${HELD}`,
+      ),
       openRun: db.prepare(`UPDATE tasks SET open_run = @mode WHERE ${HELD}`),
       saveState: db.prepare(`UPDATE tasks SET provider_state = @state WHERE ${HELD}`),
       move: db.prepare(`
@@ -264,20 +270,22 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
   }
 
   async createAccount(account: Omit<Account, 'spentMicros'>): Promise<void> {
-    this.db.transaction(() => {
-      this.stmt.insertAccount.run({ ...account, unlimited: account.unlimited ? 1 : 0, balanceMicros: 0 });
-      if (!account.unlimited && account.balanceMicros > 0) {
-        this.money.move({
-          accountId: account.id,
-          keyId: null,
-          taskId: null,
-          kind: 'topup',
-          amountMicros: account.balanceMicros,
-          note: 'opening balance',
-          now: account.createdAt,
-        });
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.stmt.insertAccount.run({ ...account, unlimited: account.unlimited ? 1 : 0, balanceMicros: 0 });
+        if (!account.unlimited && account.balanceMicros > 0) {
+          this.money.move({
+            accountId: account.id,
+            keyId: null,
+            taskId: null,
+            kind: 'topup',
+            amountMicros: account.balanceMicros,
+            note: 'opening balance',
+            now: account.createdAt,
+          });
+        }
+      })
+      .immediate();
   }
 
   async getAccount(id: string): Promise<Account | null> {
@@ -291,10 +299,12 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
 
   async topUp(accountId: string, amountMicros: number, note: string | null, now: number): Promise<number> {
     if (!Number.isSafeInteger(amountMicros) || amountMicros <= 0) throw new Error('a top-up must be a positive amount');
-    return this.db.transaction(() => {
-      this.money.move({ accountId, keyId: null, taskId: null, kind: 'topup', amountMicros, note, now });
-      return (this.stmt.getAccount.get(accountId) as AccountRow).balance_micros;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        this.money.move({ accountId, keyId: null, taskId: null, kind: 'topup', amountMicros, note, now });
+        return (this.stmt.getAccount.get(accountId) as AccountRow).balance_micros;
+      })
+      .immediate();
   }
 
   async listLedger(accountId: string, limit: number, afterId = 0): Promise<LedgerEntry[]> {
@@ -337,15 +347,18 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
 
   async updateApiKey(id: string, change: { disabled?: boolean; limits?: Partial<KeyLimits>; callbackUrl?: string | null }): Promise<ApiKeyRecord | null> {
     // Synchronous statements inside one transaction: the async wrappers only return their results.
-    return this.db.transaction(() => {
-      if (!this.stmt.getKey.get(id)) return false;
-      if (change.disabled !== undefined) this.stmt.disableKey.run(change.disabled ? 1 : 0, id);
-      const columns: Record<keyof KeyLimits, string> = { spendCapMicros: 'spend_cap_micros', rpmLimit: 'rpm_limit', inFlightLimit: 'in_flight_limit' };
-      const set = (Object.keys(change.limits ?? {}) as Array<keyof KeyLimits>).filter((k) => k in columns);
-      if (set.length) this.statement(`UPDATE api_keys SET ${set.map((k) => `${columns[k]} = @${k}`).join(', ')} WHERE id = @id`).run({ ...change.limits, id });
-      if (change.callbackUrl !== undefined) this.statement('UPDATE api_keys SET callback_url = ? WHERE id = ?').run(change.callbackUrl, id);
-      return true;
-    }).immediate()
+    return this.db
+      .transaction(() => {
+        if (!this.stmt.getKey.get(id)) return false;
+        if (change.disabled !== undefined) this.stmt.disableKey.run(change.disabled ? 1 : 0, id);
+        const columns: Record<keyof KeyLimits, string> = { spendCapMicros: 'spend_cap_micros', rpmLimit: 'rpm_limit', inFlightLimit: 'in_flight_limit' };
+        const set = (Object.keys(change.limits ?? {}) as Array<keyof KeyLimits>).filter((k) => k in columns);
+        if (set.length)
+          this.statement(`UPDATE api_keys SET ${set.map((k) => `${columns[k]} = @${k}`).join(', ')} WHERE id = @id`).run({ ...change.limits, id });
+        if (change.callbackUrl !== undefined) this.statement('UPDATE api_keys SET callback_url = ? WHERE id = ?').run(change.callbackUrl, id);
+        return true;
+      })
+      .immediate()
       ? this.getApiKey(id)
       : null;
   }
@@ -370,15 +383,17 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     const batch = this.submitQueue.splice(0);
     const outcomes: Array<{ ok: true; value: SubmitOutcome } | { ok: false; error: unknown }> = [];
     try {
-      this.db.transaction(() => {
-        for (const item of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.submitOne(item.task, item.options) });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
+      this.db
+        .transaction(() => {
+          for (const item of batch) {
+            try {
+              outcomes.push({ ok: true, value: this.submitOne(item.task, item.options) });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
           }
-        }
-      }).immediate();
+        })
+        .immediate();
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
@@ -394,9 +409,7 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
   private submitOne(task: NewTask, o: SubmitOptions): SubmitOutcome {
     return this.db.transaction((): SubmitOutcome => {
       if (o.idempotency) {
-        const seen = this.stmt.idempotent.get(task.accountId, o.idempotency.key) as
-          | { body_hash: string; task_id: string; created_at: number }
-          | undefined;
+        const seen = this.stmt.idempotent.get(task.accountId, o.idempotency.key) as { body_hash: string; task_id: string; created_at: number } | undefined;
         if (seen && seen.created_at >= o.idempotency.since) {
           return seen.body_hash === o.idempotency.bodyHash ? { kind: 'replayed', taskId: seen.task_id } : { kind: 'idempotency_conflict' };
         }
@@ -424,7 +437,13 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
         now: task.createdAt,
       });
       if (o.idempotency) {
-        this.stmt.rememberIdempotent.run({ accountId: task.accountId, key: o.idempotency.key, bodyHash: o.idempotency.bodyHash, taskId: task.id, now: task.createdAt });
+        this.stmt.rememberIdempotent.run({
+          accountId: task.accountId,
+          key: o.idempotency.key,
+          bodyHash: o.idempotency.bodyHash,
+          taskId: task.id,
+          now: task.createdAt,
+        });
       }
       return { kind: 'created' };
     })();
@@ -481,9 +500,9 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     const { pick, take } = this.claimStatements(o.providers.length, o.interrupted);
     // Pick, then take each row, in one write transaction: no other writer runs in between, the same
     // guarantee PostgreSQL gets from SELECT … FOR UPDATE SKIP LOCKED before its UPDATE.
-    const rows = this.db.transaction(() =>
-      (pick.all(params) as string[]).map((id) => take.get({ ...params, id }) as TaskRow | undefined).filter((r) => r !== undefined),
-    ).immediate();
+    const rows = this.db
+      .transaction(() => (pick.all(params) as string[]).map((id) => take.get({ ...params, id }) as TaskRow | undefined).filter((r) => r !== undefined))
+      .immediate();
     return rows.map(toTask);
   }
 
@@ -491,9 +510,11 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
     if (providers.length === 0) return false;
     const placeholders = providers.map(() => '?').join(', ');
     const due = DUE.replace('@now', '?');
-    return this.statement(`SELECT 1 FROM tasks WHERE open_run > 0 AND provider IN (${placeholders}) AND ${due} LIMIT 1`)
-      .pluck()
-      .get(...providers, now) === 1;
+    return (
+      this.statement(`SELECT 1 FROM tasks WHERE open_run > 0 AND provider IN (${placeholders}) AND ${due} LIMIT 1`)
+        .pluck()
+        .get(...providers, now) === 1
+    );
   }
 
   async setRunOpen(g: LeaseGuard, open: 'alone' | 'shared' | false): Promise<boolean> {
@@ -526,19 +547,29 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
   }
 
   async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean> {
-    return this.db.transaction(() => {
-      if (this.stmt.complete.run({ ...g, result: JSON.stringify(result), expiresAt: result.expiresAt, finishedAt }).changes !== 1) return false;
-      this.stmt.leaveFlight.run(g.id);
-      const task = toTask(this.stmt.getTask.get(g.id) as TaskRow);
-      // Never charge more than was reserved: the reservation is the price the client agreed to.
-      const cost = Math.min(Math.max(0, Math.round(finalCostMicros)), task.reservedMicros);
-      const giveBack = task.reservedMicros - cost;
-      if (giveBack > 0) {
-        this.money.move({ accountId: task.accountId, keyId: task.keyId, taskId: task.id, kind: 'settle', amountMicros: giveBack, note: 'settled to the exact price', now: finishedAt });
-      }
-      this.stmt.setCost.run(cost, task.id);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if (this.stmt.complete.run({ ...g, result: JSON.stringify(result), expiresAt: result.expiresAt, finishedAt }).changes !== 1) return false;
+        this.stmt.leaveFlight.run(g.id);
+        const task = toTask(this.stmt.getTask.get(g.id) as TaskRow);
+        // Never charge more than was reserved: the reservation is the price the client agreed to.
+        const cost = Math.min(Math.max(0, Math.round(finalCostMicros)), task.reservedMicros);
+        const giveBack = task.reservedMicros - cost;
+        if (giveBack > 0) {
+          this.money.move({
+            accountId: task.accountId,
+            keyId: task.keyId,
+            taskId: task.id,
+            kind: 'settle',
+            amountMicros: giveBack,
+            note: 'settled to the exact price',
+            now: finishedAt,
+          });
+        }
+        this.stmt.setCost.run(cost, task.id);
+        return true;
+      })
+      .immediate();
   }
 
   async failTask(g: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean> {
@@ -551,25 +582,29 @@ export class SqliteStore extends SqliteWebhookQueries implements Store {
 
   /** Ends a held task without a result: the status, its reason, out of flight and refunded, together. */
   private endHeldTask(g: LeaseGuard, status: 'failed' | 'cancelled', reason: TaskFailure, finishedAt: number): boolean {
-    return this.db.transaction(() => {
-      if (this.stmt.fail.run({ ...g, status, error: JSON.stringify(reason), finishedAt }).changes !== 1) return false;
-      this.stmt.leaveFlight.run(g.id);
-      this.refundInside(g.id, finishedAt, `task ${status}: ${reason.code}`);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if (this.stmt.fail.run({ ...g, status, error: JSON.stringify(reason), finishedAt }).changes !== 1) return false;
+        this.stmt.leaveFlight.run(g.id);
+        this.refundInside(g.id, finishedAt, `task ${status}: ${reason.code}`);
+        return true;
+      })
+      .immediate();
   }
 
   async cancelTask(id: string, accountId: string, now: number): Promise<CancelOutcome> {
-    return this.db.transaction((): CancelOutcome => {
-      if (this.stmt.cancel.run({ id, accountId, now }).changes === 1) {
-        this.stmt.leaveFlight.run(id);
-        this.refundInside(id, now, 'task cancelled');
-        return { kind: 'cancelled', task: toTask(this.stmt.getTask.get(id) as TaskRow) };
-      }
-      const row = this.stmt.getTask.get(id) as TaskRow | undefined;
-      if (!row || row.account_id !== accountId) return { kind: 'not_found' };
-      return { kind: 'already_finished', status: row.status };
-    }).immediate();
+    return this.db
+      .transaction((): CancelOutcome => {
+        if (this.stmt.cancel.run({ id, accountId, now }).changes === 1) {
+          this.stmt.leaveFlight.run(id);
+          this.refundInside(id, now, 'task cancelled');
+          return { kind: 'cancelled', task: toTask(this.stmt.getTask.get(id) as TaskRow) };
+        }
+        const row = this.stmt.getTask.get(id) as TaskRow | undefined;
+        if (!row || row.account_id !== accountId) return { kind: 'not_found' };
+        return { kind: 'already_finished', status: row.status };
+      })
+      .immediate();
   }
 
   async refundTask(id: string, now: number, note: string): Promise<number> {

@@ -86,9 +86,7 @@ export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookS
     this.wh = {
       keyCallback: db.prepare('UPDATE api_keys SET callback_url = ? WHERE id = ?'),
       secret: db.prepare('SELECT * FROM webhook_secrets WHERE account_id = ?'),
-      insertSecret: db.prepare(
-        'INSERT INTO webhook_secrets (account_id, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (account_id) DO NOTHING',
-      ),
+      insertSecret: db.prepare('INSERT INTO webhook_secrets (account_id, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (account_id) DO NOTHING'),
       rotateSecret: db.prepare(`
         INSERT INTO webhook_secrets (account_id, secret, previous, previous_until, created_at) VALUES (@accountId, @secret, NULL, NULL, @now)
         ON CONFLICT (account_id) DO UPDATE SET
@@ -105,12 +103,8 @@ export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookS
           last_error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL
         WHERE ${HELD}`),
       release: db.prepare(`UPDATE webhook_deliveries SET next_attempt_at = @dueAt, lease_owner = NULL, lease_expires_at = NULL WHERE ${HELD}`),
-      nextDue: db
-        .prepare(`SELECT MIN(MAX(next_attempt_at, COALESCE(lease_expires_at, 0))) FROM webhook_deliveries WHERE state = 'pending'`)
-        .pluck(),
-      leaseOwners: db
-        .prepare(`SELECT DISTINCT lease_owner FROM webhook_deliveries WHERE state = 'pending' AND lease_owner LIKE ? ESCAPE '\\'`)
-        .pluck(),
+      nextDue: db.prepare(`SELECT MIN(MAX(next_attempt_at, COALESCE(lease_expires_at, 0))) FROM webhook_deliveries WHERE state = 'pending'`).pluck(),
+      leaseOwners: db.prepare(`SELECT DISTINCT lease_owner FROM webhook_deliveries WHERE state = 'pending' AND lease_owner LIKE ? ESCAPE '\\'`).pluck(),
       expireLeases: db.prepare(`UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL WHERE state = 'pending' AND lease_owner = ?`),
       delivery: db.prepare('SELECT * FROM webhook_deliveries WHERE id = ?'),
       retry: db.prepare(`
@@ -145,10 +139,12 @@ export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookS
   }
 
   async rotateWebhookSecret(accountId: string, secret: string, now: number, previousUntil: number | null): Promise<WebhookSecret> {
-    return this.db.transaction(() => {
-      this.wh.rotateSecret.run({ accountId, secret, now, previousUntil });
-      return toSecret(this.wh.secret.get(accountId) as SecretRow);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        this.wh.rotateSecret.run({ accountId, secret, now, previousUntil });
+        return toSecret(this.wh.secret.get(accountId) as SecretRow);
+      })
+      .immediate();
   }
 
   async claimWebhookDeliveries(o: { owner: string; now: number; leaseMs: number; limit: number }): Promise<WebhookDelivery[]> {
@@ -172,15 +168,17 @@ export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookS
     outcome: WebhookAttemptOutcome,
   ): Promise<boolean> {
     const finishedAt = attempt.startedAt + attempt.durationMs;
-    return this.db.transaction(() => {
-      if (this.wh.insertAttempt.run({ ...g, ...attempt }).changes !== 1) return false;
-      const change = outcome.delivered
-        ? { state: 'delivered', next: null, statusCode: outcome.statusCode, error: null, finishedAt }
-        : outcome.retryAt === null
-          ? { state: 'failed', next: null, statusCode: outcome.statusCode, error: outcome.error, finishedAt }
-          : { state: 'pending', next: outcome.retryAt, statusCode: outcome.statusCode, error: outcome.error, finishedAt: null };
-      return this.wh.settle.run({ ...g, ...change }).changes === 1;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if (this.wh.insertAttempt.run({ ...g, ...attempt }).changes !== 1) return false;
+        const change = outcome.delivered
+          ? { state: 'delivered', next: null, statusCode: outcome.statusCode, error: null, finishedAt }
+          : outcome.retryAt === null
+            ? { state: 'failed', next: null, statusCode: outcome.statusCode, error: outcome.error, finishedAt }
+            : { state: 'pending', next: outcome.retryAt, statusCode: outcome.statusCode, error: outcome.error, finishedAt: null };
+        return this.wh.settle.run({ ...g, ...change }).changes === 1;
+      })
+      .immediate();
   }
 
   async releaseWebhookDelivery(g: LeaseGuard, dueAt: number): Promise<boolean> {

@@ -224,7 +224,17 @@ export async function startFakeApimart(options: FakeApimartOptions = {}): Promis
 
   function read(task: FakeApimartTask): ApimartTaskObject {
     const { pending, processing, end } = self.lifecycle;
-    if (observe<ApimartStatus>(task, [['pending', pending], ['processing', processing]], end)) entered(task);
+    if (
+      observe<ApimartStatus>(
+        task,
+        [
+          ['pending', pending],
+          ['processing', processing],
+        ],
+        end,
+      )
+    )
+      entered(task);
     if (task.status === 'processing') task.progress = Math.min(95, task.progress + 20);
     return view(task);
   }
@@ -257,7 +267,11 @@ export async function startFakeApimart(options: FakeApimartOptions = {}): Promis
     };
     tasks.set(task.id, task);
     if (version === '2026-07-27') {
-      return jsonReply(200, { code: 200, data: { id: task.id, object: 'generation.task', status: 'pending' }, request_id: `req_${ulid()}` }, { 'x-apimart-response-version': version });
+      return jsonReply(
+        200,
+        { code: 200, data: { id: task.id, object: 'generation.task', status: 'pending' }, request_id: `req_${ulid()}` },
+        { 'x-apimart-response-version': version },
+      );
     }
     const submitted = { status: 'submitted', task_id: task.id };
     return jsonReply(200, { code: 200, data: self.variant === 'object' ? submitted : [submitted] });
@@ -286,7 +300,8 @@ export async function startFakeApimart(options: FakeApimartOptions = {}): Promis
     notFound: (req) => apiError(404, `no route ${req.method} ${req.path}`),
     match(req) {
       const { method, path } = req;
-      if (path === '/v1/videos/generations' && method === 'POST') return { route: 'submit', handle: authed(req, (key) => submit(key, req.body, req.headers['x-apimart-response-version'])) };
+      if (path === '/v1/videos/generations' && method === 'POST')
+        return { route: 'submit', handle: authed(req, (key) => submit(key, req.body, req.headers['x-apimart-response-version'])) };
       const task = /^\/v1\/tasks\/([^/]+)(\/cancel)?$/.exec(path);
       const id = task ? decodeURIComponent(task[1]!) : '';
       if (task && !task[2] && method === 'GET') {

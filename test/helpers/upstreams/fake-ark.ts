@@ -227,14 +227,28 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
   /** A read by the upstream's client: counts, and moves the task along the lifecycle. */
   function read(task: FakeArkTask): ArkTaskObject {
     const { queued, running, end } = self.lifecycle;
-    if (observe<ArkStatus>(task, [['queued', queued], ['running', running]], end)) entered(task);
+    if (
+      observe<ArkStatus>(
+        task,
+        [
+          ['queued', queued],
+          ['running', running],
+        ],
+        end,
+      )
+    )
+      entered(task);
     return view(task);
   }
 
   function submit(key: string, body: unknown): Reply {
     if (!isObject(body)) return arkError(400, 'The request body is not valid JSON.');
     if (typeof body.model !== 'string' || !self.models.has(body.model)) {
-      return arkError(400, `The parameter \`model\` specified in the request is not valid: model ${JSON.stringify(body.model)} does not exist or you do not have access to it.`, 'model');
+      return arkError(
+        400,
+        `The parameter \`model\` specified in the request is not valid: model ${JSON.stringify(body.model)} does not exist or you do not have access to it.`,
+        'model',
+      );
     }
     const content = body.content;
     const usable = (item: unknown) => isObject(item) && ((item.type === 'text' && typeof item.text === 'string') || item.type === 'image_url');
@@ -269,7 +283,8 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
   function list(key: string, query: URLSearchParams): Reply {
     const pageNum = intParam(query.get('page_num'), 1);
     const pageSize = intParam(query.get('page_size'), 10);
-    if (pageNum === null || pageNum < 1) return arkError(400, 'The parameter `page_num` specified in the request is not valid: it must be a positive integer.', 'page_num');
+    if (pageNum === null || pageNum < 1)
+      return arkError(400, 'The parameter `page_num` specified in the request is not valid: it must be a positive integer.', 'page_num');
     if (pageSize === null || pageSize < 1 || pageSize > 500) {
       return arkError(400, 'The parameter `page_size` specified in the request is not valid: it must be an integer from 1 to 500.', 'page_size');
     }
@@ -306,9 +321,7 @@ export async function startFakeArk(options: FakeArkOptions = {}): Promise<FakeAr
   /** Runs `handle` with the caller's key, or answers 401. */
   const authed = (req: RecordedRequest<ArkRoute>, handle: (key: string) => Reply) => () => {
     const key = bearer(req.headers);
-    return key !== null && self.keys.has(key)
-      ? handle(key)
-      : arkError(401, 'The API key or AK/SK in the request is missing or invalid.');
+    return key !== null && self.keys.has(key) ? handle(key) : arkError(401, 'The API key or AK/SK in the request is missing or invalid.');
   };
 
   const core = await startFakeServer<ArkRoute>({

@@ -86,8 +86,7 @@ export interface ResultFiles {
 /** Answers `GET /files/<id>.mp4|.png` with a small real file (see sample-video.ts), or 404. */
 export async function resultFileReply(ext: string, files: ResultFiles | null): Promise<Reply> {
   const size = sampleSize(files?.ratio);
-  const path =
-    files && ext === 'mp4' ? sampleVideo({ ...size, audio: files.audio }) : files?.lastFrame && ext === 'png' ? sampleFrame(size) : null;
+  const path = files && ext === 'mp4' ? sampleVideo({ ...size, audio: files.audio }) : files?.lastFrame && ext === 'png' ? sampleFrame(size) : null;
   if (!path) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'file not found or expired' };
   return { status: 200, headers: { 'content-type': ext === 'mp4' ? 'video/mp4' : 'image/png' }, body: await readFile(await path) };
 }

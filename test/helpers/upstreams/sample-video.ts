@@ -39,22 +39,22 @@ export interface SampleVideoOptions extends Partial<Size> {
 export function sampleVideo(o: SampleVideoOptions = {}): Promise<string> {
   const { width = 320, height = 180, seconds = 1, audio = false } = o;
   return cached(`video-${width}x${height}-${seconds}s${audio ? '-aac' : ''}.mp4`, (out) =>
-    ffmpeg([
-      ['-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=24:d=${seconds}`],
-      audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}:sample_rate=44100`] : [],
-      ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
-      audio ? ['-c:a', 'aac', '-ac', '2', '-b:a', '64k', '-shortest'] : [],
-      ['-movflags', '+faststart', out],
-    ].flat()),
+    ffmpeg(
+      [
+        ['-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=24:d=${seconds}`],
+        audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}:sample_rate=44100`] : [],
+        ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
+        audio ? ['-c:a', 'aac', '-ac', '2', '-b:a', '64k', '-shortest'] : [],
+        ['-movflags', '+faststart', out],
+      ].flat(),
+    ),
   );
 }
 
 /** Path of a PNG still (what a last frame looks like). */
 export function sampleFrame(o: Partial<Size> = {}): Promise<string> {
   const { width = 320, height = 180 } = o;
-  return cached(`frame-${width}x${height}.png`, (out) =>
-    ffmpeg(['-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=1`, '-frames:v', '1', out]),
-  );
+  return cached(`frame-${width}x${height}.png`, (out) => ffmpeg(['-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=1`, '-frames:v', '1', out]));
 }
 
 let dir: string | undefined;
