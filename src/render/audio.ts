@@ -1,4 +1,5 @@
-import { AAC_FRAME_SAMPLES, filterValue, num, SAMPLE_RATE } from './filters.js';
+import { AAC_FRAME_SAMPLES, SAMPLE_RATE } from './output-format.js';
+import { filterValue, num } from './filter-syntax.js';
 import type { Scene } from './scene.js';
 
 const BED_RATE = 12_000;

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { drawtext, num, type FontChoice } from './filters.js';
+import { drawtext, num } from './filter-syntax.js';
+import type { FontChoice } from './fonts.js';
 
 const CAPTION_MAX_LINES = 4;
 

@@ -1,4 +1,4 @@
-import { FPS } from './filters.js';
+import { FPS } from './output-format.js';
 
 /** The x264 settings of every render; the benchmark's ffmpeg floor uses the same ones. */
 export const X264_PRESET = 'ultrafast';

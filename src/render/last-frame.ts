@@ -1,5 +1,6 @@
 import { runFfmpeg, type FfmpegBinary } from './ffmpeg.js';
-import { FPS, num } from './filters.js';
+import { FPS } from './output-format.js';
+import { num } from './filter-syntax.js';
 
 /**
  * Writes the final frame of a finished render as a PNG, decoded from the MP4 itself, so it is exactly

@@ -1,4 +1,6 @@
-import { drawtext, filterValue, FPS, hex, num, signed, type FontChoice } from './filters.js';
+import { drawtext, filterValue, hex, num, signed } from './filter-syntax.js';
+import { FPS } from './output-format.js';
+import type { FontChoice } from './fonts.js';
 import type { Rgb, Scene, Shape } from './scene.js';
 
 /** The plasma is evaluated at this rate and blended up to FPS: geq is the dominant cost and the field moves slowly. */

@@ -1,4 +1,4 @@
-import { fontChoice } from '../../src/render/filters.js';
+import { fontChoice } from '../../src/render/fonts.js';
 import { ffmpegBinary, ffprobeBinary, ttsEngine } from './media-tools.js';
 import { machineProvisionDeps, provisionSystemTools } from './system-tools.js';
 

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drawtext, fontChoice, packagedFontFile } from '../../src/render/filters.js';
+import { drawtext } from '../../src/render/filter-syntax.js';
+import { fontChoice, packagedFontFile } from '../../src/render/fonts.js';
 import { locateFfmpeg } from '../../src/render/ffmpeg.js';
 import { ffmpegBinary } from '../helpers/media-tools.js';
 

@@ -1,4 +1,4 @@
-import { FPS } from '../filters.js';
+import { FPS } from '../output-format.js';
 import { reversed, stillMove, fittedStill, zoompanFilter } from './still.js';
 import type { ModeContext, RenderMedia } from './types.js';
 

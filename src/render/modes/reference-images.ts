@@ -1,4 +1,4 @@
-import { FPS } from '../filters.js';
+import { FPS } from '../output-format.js';
 import { containSize, type Size } from '../fit.js';
 import { stillInputOptions } from '../graph.js';
 import type { ModeContext, RenderMedia } from './types.js';

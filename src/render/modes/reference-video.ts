@@ -1,4 +1,4 @@
-import { FPS } from '../filters.js';
+import { FPS } from '../output-format.js';
 import { fitChains, fitFor } from '../fit.js';
 import { restyle, type Style } from './styles.js';
 import type { ModeContext, RenderMedia } from './types.js';

@@ -1,4 +1,5 @@
-import { filterValue, FPS, num, signed } from '../filters.js';
+import { filterValue, num, signed } from '../filter-syntax.js';
+import { FPS } from '../output-format.js';
 import { coverFilters, fitChains, fitFor } from '../fit.js';
 import { stillInputOptions } from '../graph.js';
 import { seededRandom } from '../scene.js';

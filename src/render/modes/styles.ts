@@ -1,4 +1,4 @@
-import { filterValue } from '../filters.js';
+import { filterValue } from '../filter-syntax.js';
 import type { FilterGraph } from '../graph.js';
 
 /** Looks a prompt can ask the reference video to take; simple keyword matching. */

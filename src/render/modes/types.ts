@@ -1,6 +1,6 @@
 import type { MediaKind, MediaRole } from '../../contract/submit.js';
 import type { CaptionFiles } from '../captions.js';
-import type { FontChoice } from '../filters.js';
+import type { FontChoice } from '../fonts.js';
 import type { FilterGraph } from '../graph.js';
 import type { TextToVideoJob } from '../text-to-video.js';
 
