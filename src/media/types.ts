@@ -1,17 +1,12 @@
 import type { MediaInput } from '../contract/submit.js';
+import type { ProbeResult } from './probe.js';
 
-/** What probing a media file found. Absent fields did not apply (an image has no duration). */
-export interface MediaProbe {
+/** What probing a media file found: ffprobe's findings, and what its bytes said. Absent fields did not apply (an image has no duration). */
+export interface MediaProbe extends Pick<ProbeResult, 'width' | 'height' | 'durationSec' | 'fps' | 'hasVideo' | 'hasAudio'> {
   /** Container/format family sniffed from the bytes, e.g. 'jpeg', 'png', 'mp4', 'mov', 'mp3', 'wav'. */
   format: string;
   mime: string;
   bytes: number;
-  width?: number;
-  height?: number;
-  durationSec?: number;
-  fps?: number;
-  hasVideo: boolean;
-  hasAudio: boolean;
 }
 
 /** A submitted media reference, fetched (or read from local storage), checked and probed. */
