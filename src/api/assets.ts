@@ -58,7 +58,7 @@ export const assetView = (a: AssetRecord): z.infer<typeof AssetView> => ({
 const nameFrom = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').pop() || 'asset').slice(0, 200);
 
 export const assetRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'assets' | 'store'>): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/v1/seedance2/private-avatar',

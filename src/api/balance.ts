@@ -23,7 +23,7 @@ const answer = (remain: number | null, used: number): Balance => ({
 });
 
 export const balanceRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'store'>): FastifyPluginAsyncZod =>
   async (app) => {
     const schema = (summary: string) => ({
       summary,

@@ -52,12 +52,12 @@ export interface HttpLimits {
 }
 
 /** How this request sees tasks: result URLs on the address it used, its language, the operator's credits. */
-export function taskViewOptions(ctx: ApiContext, request: FastifyRequest, language: Language = 'en'): ViewOptions {
+export function taskViewOptions(ctx: Pick<ApiContext, 'publicUrl' | 'signer' | 'prices'>, request: FastifyRequest, language: Language = 'en'): ViewOptions {
   const base = publicBase(ctx, request);
   return { language, fileUrl: (key, expiresAt) => base + ctx.signer.resultPath(key, expiresAt), creditsPerUsd: ctx.prices.creditsPerUsd };
 }
 
 /** VIDGATE_PUBLIC_URL when set, else the address the client used to reach us. */
-export function publicBase(ctx: ApiContext, request: FastifyRequest): string {
+export function publicBase(ctx: Pick<ApiContext, 'publicUrl'>, request: FastifyRequest): string {
   return ctx.publicUrl ?? `${request.protocol}://${request.host}`;
 }

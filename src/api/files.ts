@@ -7,7 +7,7 @@ import type { ApiContext } from './context.js';
 
 /** Result files behind signed, expiring URLs: the signature is the credential, no API key needed. */
 export const fileRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'assets' | 'clock' | 'signer' | 'storage'>): FastifyPluginAsyncZod =>
   async (app) => {
     const send = (reply: FastifyReply, key: string, expires: string | undefined, signature: string | undefined) =>
       sendSignedFile(reply, { verdict: ctx.signer.verify(key, expires, signature, ctx.clock()), path: ctx.storage.pathOf(key), what: 'result' });

@@ -5,7 +5,7 @@ import type { ApiContext } from './context.js';
 const Health = z.object({ status: z.string(), checks: z.record(z.string(), z.string()).optional() });
 
 export const healthRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'readiness'>): FastifyPluginAsyncZod =>
   async (app) => {
     app.get('/healthz', { schema: { summary: 'Liveness', tags: ['operations'], response: { 200: Health } } }, async () => ({ status: 'ok' }));
     app.get(

@@ -77,7 +77,7 @@ const usdRow = (row: Partial<Record<string, number>>) =>
   Object.fromEntries(Object.entries(row).map(([resolution, micros]) => [resolution, microsToUsd(micros ?? 0)]));
 
 export const modelRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'clock' | 'prices' | 'publicUrl'>): FastifyPluginAsyncZod =>
   async (app) => {
     const prices = ctx.prices;
     const markdownFor = (name: string, spec: ModelSpec, baseUrl: string) => modelDocMarkdown({ name, spec, prices: prices.table[spec.id], baseUrl });

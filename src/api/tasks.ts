@@ -42,7 +42,7 @@ const ContentQuery = z.object({
 });
 
 export const taskRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'prices' | 'publicUrl' | 'signer' | 'storage' | 'store' | 'tasks'>): FastifyPluginAsyncZod =>
   async (app) => {
     const view = (request: FastifyRequest, task: TaskRecord, language: (typeof LANGUAGES)[number]) =>
       toTaskObject(task, taskViewOptions(ctx, request, language));

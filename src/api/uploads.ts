@@ -30,7 +30,7 @@ const tooLarge = () => new ApiError(413, `the file is larger than the ${UPLOAD_M
  * Multipart parsing is registered here only, so no other route accepts multipart bodies.
  */
 export const uploadRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'publicUrl' | 'uploads'>): FastifyPluginAsyncZod =>
   async (app) => {
     await app.register(fastifyMultipart, {
       limits: { fileSize: UPLOAD_MAX_BYTES, files: 1, fields: 16, parts: 32, fieldSize: 16 * 1024, headerPairs: 64 },
@@ -64,7 +64,7 @@ export const uploadRoutes =
 
 /** `GET /uploads/<name>?expires=&signature=`: the signature is the credential, as for result files. */
 export const uploadFileRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'publicUrl' | 'uploads'>): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/uploads/:name',
@@ -94,7 +94,7 @@ function screen(request: FastifyRequest): void {
   if (declared > UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD) throw tooLarge();
 }
 
-async function receive(ctx: ApiContext, request: FastifyRequest): Promise<StoredUpload> {
+async function receive(ctx: Pick<ApiContext, 'uploads'>, request: FastifyRequest): Promise<StoredUpload> {
   try {
     const part = await request.file();
     if (!part) throw badRequest(`no file was sent: put the image in the multipart field "${FIELD}"`, FIELD);

@@ -7,7 +7,7 @@ import type { ApiContext } from './context.js';
 import { callerOf } from './auth.js';
 
 export const videoRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'tasks'>): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/v1/videos/generations',

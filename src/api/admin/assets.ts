@@ -5,7 +5,7 @@ import type { ApiContext } from '../context.js';
 import { assetView } from '../assets.js';
 
 export const adminAssetRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'assets' | 'store'>): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/accounts/:account_id/assets',

@@ -26,7 +26,7 @@ function limitsFrom(body: LimitsBody): Partial<KeyLimits> {
 }
 
 export const adminKeyRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'clock' | 'keyCache' | 'store'>): FastifyPluginAsyncZod =>
   async (app) => {
     const tags = ['admin'];
 

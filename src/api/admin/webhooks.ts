@@ -26,7 +26,7 @@ const SecretState = z.object({
 });
 
 export const adminWebhookRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'store' | 'webhooks'>): FastifyPluginAsyncZod =>
   async (app) => {
     const tags = ['admin', 'webhooks'];
     const accountMustExist = async (id: string) => {
