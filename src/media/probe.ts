@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { invalidMedia } from './errors.js';
+import { isExecutable, locateBinary } from '../tools/binary-lookup.js';
 
 /** What ffprobe says about a file. Absent fields did not apply or were not reported. */
 export interface ProbeResult {
@@ -55,36 +53,15 @@ const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
 /** VIDGATE_FFPROBE, else `ffprobe` on PATH, else the binary of @ffprobe-installer/ffprobe. */
 export async function locateFfprobe(envPath?: string, searchPath = process.env.PATH ?? ''): Promise<FfprobeBinary> {
-  if (envPath) {
-    // An explicit setting that does not work is a configuration error, not a hint to fall back.
-    if (!(await isExecutable(envPath))) throw new Error(`VIDGATE_FFPROBE=${envPath} is not an executable file`);
-    return { path: envPath, source: 'env' };
-  }
-  for (const dir of searchPath.split(path.delimiter)) {
-    const candidate = dir && path.join(dir, 'ffprobe');
-    if (candidate && (await isExecutable(candidate))) return { path: candidate, source: 'path' };
-  }
-  const bundled = bundledFfprobePath();
-  if (bundled && (await isExecutable(bundled))) return { path: bundled, source: 'npm' };
-  throw new Error('ffprobe not found: set VIDGATE_FFPROBE, put ffprobe on PATH, or install @ffprobe-installer/ffprobe');
-}
-
-function bundledFfprobePath(): string | null {
-  try {
-    const require = createRequire(import.meta.url);
-    const installer = require('@ffprobe-installer/ffprobe') as { path?: unknown };
-    return typeof installer.path === 'string' ? installer.path : null;
-  } catch {
-    // The installer throws when no binary package exists for this platform.
-    return null;
-  }
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  return access(file, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
+  const { path, source } = await locateBinary({
+    name: 'ffprobe',
+    setting: 'VIDGATE_FFPROBE',
+    configured: envPath,
+    searchPath,
+    npmPackage: '@ffprobe-installer/ffprobe',
+    check: async (file) => ((await isExecutable(file)) ? true : null),
+  });
+  return { path, source };
 }
 
 /** Runs ffprobe directly (argument array, no shell) with a time limit. */

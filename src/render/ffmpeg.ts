@@ -1,7 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { locateBinary } from '../tools/binary-lookup.js';
 
 export interface FfmpegBinary {
   path: string;
@@ -56,52 +54,15 @@ export class FfmpegError extends Error {
 
 /** VIDGATE_FFMPEG, else `ffmpeg` on `searchPath` (the PATH), else the binary of @ffmpeg-installer/ffmpeg. */
 export async function locateFfmpeg(envPath?: string, searchPath = process.env.PATH ?? ''): Promise<FfmpegBinary> {
-  if (envPath) {
-    // An explicit override that does not work is a configuration error, not a hint to fall back.
-    const version = await readVersion(envPath);
-    if (version === null) throw new Error(`VIDGATE_FFMPEG=${envPath} is not a runnable ffmpeg binary`);
-    return { path: envPath, version, source: 'env' };
-  }
-  const onPath = await findOnPath('ffmpeg', searchPath);
-  if (onPath) {
-    const version = await readVersion(onPath);
-    if (version !== null) return { path: onPath, version, source: 'path' };
-  }
-  const bundled = bundledFfmpegPath();
-  if (bundled) {
-    const version = await readVersion(bundled);
-    if (version !== null) return { path: bundled, version, source: 'npm' };
-  }
-  throw new Error('ffmpeg not found: set VIDGATE_FFMPEG, put ffmpeg on PATH, or install @ffmpeg-installer/ffmpeg for this platform');
-}
-
-export async function findOnPath(name: string, searchPath = process.env.PATH ?? ''): Promise<string | null> {
-  for (const dir of searchPath.split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return null;
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function bundledFfmpegPath(): string | null {
-  try {
-    const require = createRequire(import.meta.url);
-    const installer = require('@ffmpeg-installer/ffmpeg') as { path?: unknown };
-    return typeof installer.path === 'string' ? installer.path : null;
-  } catch {
-    // The installer throws when no binary package exists for this platform.
-    return null;
-  }
+  const { path, source, found } = await locateBinary({
+    name: 'ffmpeg',
+    setting: 'VIDGATE_FFMPEG',
+    configured: envPath,
+    searchPath,
+    npmPackage: '@ffmpeg-installer/ffmpeg',
+    check: readVersion,
+  });
+  return { path, version: found, source };
 }
 
 function readVersion(binary: string): Promise<string | null> {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { SPEECH_DELAY_MS } from './audio.js';
-import { findOnPath } from './ffmpeg.js';
+import { findOnPath } from '../tools/binary-lookup.js';
 
 export interface TtsEngine {
   /** `espeak-ng-wasm`: the WebAssembly build of the `espeak-ng` npm package, run by Node. */

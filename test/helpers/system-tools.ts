@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { findOnPath } from '../../src/render/ffmpeg.js';
+import { findOnPath } from '../../src/tools/binary-lookup.js';
 
 /**
  * Programs some tests run that no npm package ships. Fresh machines of this project's kind (Debian,

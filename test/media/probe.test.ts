@@ -55,7 +55,7 @@ describe('probe', () => {
     expect(npm.source).toBe('npm');
     expect(npm.path).toContain('@ffprobe-installer');
     expect(await locateFfprobe(npm.path)).toEqual({ path: npm.path, source: 'env' });
-    await expect(locateFfprobe('/nonexistent/ffprobe')).rejects.toThrow('VIDGATE_FFPROBE=/nonexistent/ffprobe is not an executable file');
+    await expect(locateFfprobe('/nonexistent/ffprobe')).rejects.toThrow('VIDGATE_FFPROBE=/nonexistent/ffprobe is not a runnable ffprobe binary');
     // A PATH of its own, so the PATH lookup is tested whether or not the machine has an ffprobe.
     const bin = join(files.dir, 'bin');
     await mkdir(bin);
