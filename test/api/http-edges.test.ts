@@ -129,3 +129,31 @@ describe('a JSON Content-Type with no body', () => {
     expectEnvelope(answer, 400, /body/);
   });
 });
+
+describe('connection cap', () => {
+  it('past VIDGATE_MAX_CONNECTIONS a new connection is closed at once, and served again once one is free', async () => {
+    const capped = await startTestApp({ VIDGATE_MAX_CONNECTIONS: '2' }, { runDispatcher: false });
+    try {
+      await capped.app.server.listen({ host: '127.0.0.1', port: 0 });
+      const cappedPort = (capped.app.server.server.address() as AddressInfo).port;
+      const open = async () => {
+        const socket = connect(cappedPort, '127.0.0.1');
+        await once(socket, 'connect');
+        return socket;
+      };
+      const held = [await open(), await open()];
+      const third = await open();
+      // The server drops it without reading a byte of it.
+      await new Promise((resolve) => third.on('close', resolve).on('error', () => {}));
+      held[0]!.destroy();
+      // Until the server has seen that close too, it still counts two.
+      const connections = () => new Promise<number>((resolve, reject) => capped.app.server.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+      while ((await connections()) >= 2) await new Promise((resolve) => setImmediate(resolve));
+      const answer = await rawRequest(cappedPort, `GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(answer.status).toBe(200);
+      held[1]!.destroy();
+    } finally {
+      await capped.close();
+    }
+  });
+});
