@@ -6,6 +6,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { VidgateConnectionError, VidgateError, VidgateTimeoutError, VidgateValidationError } from './errors.js';
 import { backoff, invalidResponse, sleep, unwrapData, type Http } from './http.js';
 import { TERMINAL_STATUSES, type Download, type Task, type TaskPage, type TaskStatus } from './types.js';
+import { openTaskStream, readEvents } from './task-stream.js';
 
 export type Language = 'en' | 'zh' | 'ko' | 'ja';
 
@@ -36,7 +37,18 @@ export interface WaitOptions {
   pollInterval?: number;
   /** Default 10 000. */
   maxPollInterval?: number;
+  /**
+   * Follow the task over its live event stream (`GET /v1/tasks/{id}/events`) when the host offers
+   * one: one connection for the whole wait instead of a request per poll. Hosts without it (APIMart
+   * itself) are polled. Default true.
+   */
+  stream?: boolean;
 }
+
+/** Heartbeats come every 15 s by default: a stream silent for this long is dead. */
+const STREAM_IDLE_MS = 45_000;
+/** Streams that break this many times in a row give way to polling. */
+const STREAM_ATTEMPTS = 3;
 
 export interface DownloadOptions {
   /** `video` (default) or the `last_frame` PNG of a task submitted with return_last_frame. */
@@ -150,6 +162,10 @@ export class Tasks {
     const first = options.pollInterval ?? 1000;
     const max = Math.max(first, options.maxPollInterval ?? 10_000);
     const deadline = timeout !== undefined ? Date.now() + timeout : Infinity;
+    if (options.stream !== false) {
+      const followed = await this.follow(id, options, deadline);
+      if (followed) return followed;
+    }
     let interval = first;
     for (;;) {
       const task = await this.get(id, { signal });
@@ -166,6 +182,64 @@ export class Tasks {
       interval = Math.min(max, interval * 1.5);
       await sleep(Math.min(delay, left), signal);
     }
+  }
+
+  /**
+   * Follows the task's event stream until it is finished; null when the host offers none, or when
+   * streams keep breaking, so that the caller polls. A stream that ends early is resumed after its
+   * last event (`Last-Event-ID`), so no state is missed and none is repeated.
+   */
+  private async follow(id: string, options: WaitOptions, deadline: number): Promise<Task | null> {
+    const path = taskPath(id);
+    let lastEventId: string | undefined;
+    for (let failures = 0; failures < STREAM_ATTEMPTS; ) {
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(options.signal!.reason);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      let timedOut = false;
+      const limit = Number.isFinite(deadline)
+        ? setTimeout(
+            () => {
+              timedOut = true;
+              controller.abort(new Error('timeout'));
+            },
+            Math.max(0, deadline - Date.now()),
+          )
+        : undefined;
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const active = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => controller.abort(new Error(`no event or heartbeat for ${STREAM_IDLE_MS / 1000} s`)), STREAM_IDLE_MS);
+      };
+      try {
+        active();
+        const opened = await openTaskStream(this.http, path, { lastEventId, signal: controller.signal });
+        if (!opened) return null;
+        if (opened.status === 204) return await this.get(id, { signal: options.signal });
+        for await (const event of readEvents(opened.body, active)) {
+          const task = normalizeTask(unwrapData(JSON.parse(event.data)), `GET ${path}/events`);
+          lastEventId = event.id ?? lastEventId;
+          failures = 0;
+          options.onProgress?.(task);
+          if (TERMINAL_STATUSES.has(task.status)) return task;
+        }
+        // Ended before the task did (the server restarted, a proxy cut it): resume it.
+        failures++;
+      } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (timedOut) throw new VidgateTimeoutError(id, options.timeout!);
+        // Answers that say what is wrong with the task itself (401, 404 of the task) come from polling too.
+        if (err instanceof VidgateError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) return null;
+        failures++;
+      } finally {
+        clearTimeout(idle);
+        clearTimeout(limit);
+        options.signal?.removeEventListener('abort', onAbort);
+        controller.abort();
+      }
+      await sleep(Math.min(backoff(failures), Math.max(0, deadline - Date.now())), options.signal);
+    }
+    return null;
   }
 
   /**

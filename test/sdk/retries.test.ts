@@ -253,7 +253,7 @@ describe('SDK wait: polling schedule', () => {
       });
     });
     const client = createClient({ baseURL: server.url, apiKey: 'k' });
-    const task = await client.tasks.wait(TASK.id, { pollInterval: 50, maxPollInterval: 100 });
+    const task = await client.tasks.wait(TASK.id, { pollInterval: 50, maxPollInterval: 100, stream: false });
     expect(task.status).toBe('completed');
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     // Growing: 50, 75, then capped at 100 …
@@ -273,14 +273,14 @@ describe('SDK wait: polling schedule', () => {
       json(res, 200, { code: 200, data: { ...TASK, status: times.length === 2 ? 'completed' : 'processing', estimated_time: estimate, created } });
     });
     const client = createClient({ baseURL: server.url, apiKey: 'k' });
-    await client.tasks.wait(TASK.id, { pollInterval: 100, maxPollInterval: 10_000 });
+    await client.tasks.wait(TASK.id, { pollInterval: 100, maxPollInterval: 10_000, stream: false });
     // A 100 ms interval is shorter than the 3 s estimate: the hint does not delay polls …
     expect(times[1]! - times[0]!).toBeLessThan(1500);
 
     times.length = 0;
     created = 0;
     estimate = 1;
-    await client.tasks.wait(TASK.id, { pollInterval: 5000 });
+    await client.tasks.wait(TASK.id, { pollInterval: 5000, stream: false });
     // … and a 5 s interval is cut short to the estimated end, about 1 s after creation.
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(900);
     expect(times[1]! - times[0]!).toBeLessThan(4000);
