@@ -72,20 +72,46 @@ async function refresh() {
     }));
   } catch (e) { text($('balance'), e.message, 'error'); }
 }
+// The task's live events, read with fetch (EventSource cannot send the key); null when the stream ends early.
+async function followEvents(id, show) {
+  const res = await fetch('/v1/tasks/' + encodeURIComponent(id) + '/events', { headers: { authorization: 'Bearer ' + key, accept: 'text/event-stream' } });
+  if (!res.ok || !(res.headers.get('content-type') || '').startsWith('text/event-stream')) return null;
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return null;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\\n\\n')) >= 0) {
+      const data = buffer.slice(0, end).split('\\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\\n');
+      buffer = buffer.slice(end + 2);
+      if (!data) continue;
+      const t = JSON.parse(data).data;
+      if (show(t)) { reader.cancel(); return t; }
+    }
+  }
+}
 async function watch(id) {
   const status = $('status');
   const bar = document.createElement('progress'); bar.max = 100;
   status.replaceChildren(document.createTextNode(id + ' '), bar);
-  for (;;) {
-    const t = (await api('/v1/tasks/' + encodeURIComponent(id))).data;
+  const show = (t) => {
     bar.value = t.progress;
     if (t.status === 'completed') {
       const video = document.createElement('video'); video.controls = true; video.autoplay = true; video.src = t.result.videos[0].url[0];
       status.replaceChildren(document.createTextNode(id + ' completed in ' + t.actual_time + ' s '), video);
       if (t.result.last_frame_url) { const img = document.createElement('img'); img.src = t.result.last_frame_url; img.style.maxWidth = '30%'; status.append(img); }
-      return refresh();
+      return true;
     }
-    if (t.status === 'failed' || t.status === 'cancelled') { text(status, id + ' ' + t.status + (t.error ? ': ' + t.error.message : ''), 'error'); return refresh(); }
+    if (t.status === 'failed' || t.status === 'cancelled') { text(status, id + ' ' + t.status + (t.error ? ': ' + t.error.message : ''), 'error'); return true; }
+    return false;
+  };
+  // One stream for the whole task; polling once a second only if the stream is not there or breaks.
+  if (await followEvents(id, show).catch(() => null)) return refresh();
+  for (;;) {
+    if (show((await api('/v1/tasks/' + encodeURIComponent(id))).data)) return refresh();
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
