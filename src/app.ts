@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
-import type { Store } from './store/types.js';
+import type { AccountStore, SettingsStore, Store } from './store/types.js';
 import { ResultStorage } from './storage/result-storage.js';
 import { ResultSweeper } from './storage/result-sweeper.js';
 import { FreeSpaceCheck, type FreeSpaceReader } from './storage/free-space.js';
@@ -58,12 +58,12 @@ export function createLogger(level: Config['logLevel']): Logger {
   return pino({ level, base: { service: 'vidgate' } }, pino.destination({ dest: 1, sync: false }));
 }
 
-async function signingSecret(config: Config, store: Store): Promise<string> {
+async function signingSecret(config: Config, store: SettingsStore): Promise<string> {
   // Persisted so result URLs survive a restart.
   return config.signingSecret ?? store.initSetting('url_signing_secret', randomBytes(32).toString('base64url'));
 }
 
-async function ensureSomeoneCanSignIn(config: Config, store: Store, logger: Logger): Promise<void> {
+async function ensureSomeoneCanSignIn(config: Config, store: AccountStore, logger: Logger): Promise<void> {
   if (config.bootstrapKey) {
     const created = await ensureBootstrapKey(store, config.bootstrapKey, config.bootstrapBalance);
     if (created) logger.info({ account: created.key.accountId, key: created.key.prefix }, 'bootstrap API key registered');

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate, type KeyCache } from '../auth/keys.js';
 import { unauthorized } from './api-error.js';
-import type { Store } from '../store/types.js';
+import type { AccountStore } from '../store/types.js';
 import type { Caller } from '../tasks/task-service.js';
 
 declare module 'fastify' {
@@ -13,7 +13,7 @@ declare module 'fastify' {
 const BEARER = /^Bearer[ \t]+(\S{1,512})[ \t]*$/i;
 
 /** An onRequest hook: the key is checked before the body is read, so strangers cannot make us parse anything. */
-export function bearerAuth(store: Store, cache: KeyCache) {
+export function bearerAuth(store: AccountStore, cache: KeyCache) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const header = request.headers.authorization;
     if (!header) throw unauthorized('missing API key: send the header Authorization: Bearer <key>');

@@ -6,7 +6,7 @@ import { failureMessage } from '../contract/failures.js';
 import { invalidMedia } from '../media/errors.js';
 import type { AssetResolver, MediaIntake, MediaSource } from '../media/media-intake.js';
 import { TaskFailureError } from '../providers/types.js';
-import type { AssetKind, AssetRecord, AssetReview, Store } from '../store/types.js';
+import type { AssetKind, AssetRecord, AssetReview, AssetStore } from '../store/types.js';
 import { newUlid } from '../contract/ids.js';
 import type { ApprovedAsset, AssetDirectory } from './asset-directory.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
@@ -31,7 +31,7 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
   private readonly lifetime = new AbortController();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: AssetStore,
     dataDir: string,
     private readonly clock: () => number,
     private readonly logger: Logger,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { newUlid } from '../contract/ids.js';
-import type { ApiKeyRecord, KeyLimits, Store } from '../store/types.js';
+import type { AccountStore, ApiKeyRecord, KeyLimits } from '../store/types.js';
 import { openAccount } from '../billing/accounts.js';
 
 const KEY_PREFIX = 'sk-vg-';
@@ -45,7 +45,7 @@ export class KeyCache {
 }
 
 /** The lookup is by hash; the final comparison is constant-time so no prefix of a hash leaks through timing. */
-export async function authenticate(store: Store, secret: string, cache?: KeyCache, now = Date.now()): Promise<ApiKeyRecord | null> {
+export async function authenticate(store: AccountStore, secret: string, cache?: KeyCache, now = Date.now()): Promise<ApiKeyRecord | null> {
   const hash = hashApiKey(secret);
   // Read before the key, so a change landing in between makes the entry stale rather than lasting.
   const version = cache ? await store.keysVersion() : 0;
@@ -61,7 +61,10 @@ export interface CreatedKey {
   key: ApiKeyRecord;
 }
 
-export async function createAccountWithKey(store: Store, opts: { name: string; balanceUsd?: number; secret?: string; now?: number }): Promise<CreatedKey> {
+export async function createAccountWithKey(
+  store: AccountStore,
+  opts: { name: string; balanceUsd?: number; secret?: string; now?: number },
+): Promise<CreatedKey> {
   const now = opts.now ?? Date.now();
   const account = await openAccount(store, { name: opts.name, balanceUsd: opts.balanceUsd, now });
   return addKey(store, account.id, { name: opts.name, secret: opts.secret, now });
@@ -70,7 +73,7 @@ export async function createAccountWithKey(store: Store, opts: { name: string; b
 const NO_LIMITS: KeyLimits = { spendCapMicros: null, rpmLimit: null, inFlightLimit: null };
 
 export async function addKey(
-  store: Store,
+  store: AccountStore,
   accountId: string,
   opts: { name: string; secret?: string; now?: number; limits?: Partial<KeyLimits> },
 ): Promise<CreatedKey> {
@@ -92,7 +95,7 @@ export async function addKey(
 /**
  * VIDGATE_BOOTSTRAP_KEY: make sure an account answers to this key. Returns null when it already exists.
  */
-export async function ensureBootstrapKey(store: Store, secret: string, balanceUsd: number | undefined): Promise<CreatedKey | null> {
+export async function ensureBootstrapKey(store: AccountStore, secret: string, balanceUsd: number | undefined): Promise<CreatedKey | null> {
   if (await store.findApiKeyByHash(hashApiKey(secret))) return null;
   return createAccountWithKey(store, { name: 'bootstrap', balanceUsd, secret });
 }

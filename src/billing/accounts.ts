@@ -1,9 +1,9 @@
 import { newUlid } from '../contract/ids.js';
 import { usdToMicros } from '../contract/prices.js';
-import type { Account, Store } from '../store/types.js';
+import type { Account, AccountStore } from '../store/types.js';
 
 /** Opens an account; without a balance it has unlimited quota. The opening balance is a ledger top-up. */
-export async function openAccount(store: Store, opts: { name: string; balanceUsd?: number; now?: number }): Promise<Account> {
+export async function openAccount(store: AccountStore, opts: { name: string; balanceUsd?: number; now?: number }): Promise<Account> {
   const account = {
     id: `acct_${newUlid()}`,
     name: opts.name,
@@ -27,7 +27,7 @@ export class TopUpRefused extends Error {
 }
 
 /** Adds `usd` to a limited account's balance, as a ledger top-up; returns the new balance in micro-USD. */
-export async function topUpAccount(store: Store, accountId: string, usd: number, note: string | null, now: number): Promise<number> {
+export async function topUpAccount(store: AccountStore, accountId: string, usd: number, note: string | null, now: number): Promise<number> {
   const account = await store.getAccount(accountId);
   if (!account) throw new TopUpRefused('no_account', `account ${accountId} does not exist`);
   if (account.unlimited) throw new TopUpRefused('unlimited', `account ${accountId} has unlimited quota; a top-up would have no effect`);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Store, TaskRecord, TaskStatus } from '../store/types.js';
+import type { TaskEventStore, TaskQueueStore, TaskRecord, TaskStatus } from '../store/types.js';
 
 const RANK: Readonly<Record<TaskStatus, number>> = { pending: 1, processing: 2, completed: 3, failed: 3, cancelled: 3 };
 
@@ -30,7 +30,7 @@ export interface LiveStream {
 }
 
 export interface TaskEventsOptions {
-  store: Store;
+  store: TaskQueueStore & TaskEventStore;
   logger: Logger;
   /** How often the database is asked about every watched task at once (changes made by other processes). */
   pollMs: number;

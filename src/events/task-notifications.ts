@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
-import type { Store } from '../store/types.js';
+import type { TaskEventStore, TaskQueueStore, WebhookStore } from '../store/types.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
 import { AddressPolicy } from '../net/address-policy.js';
 import { TaskEvents } from './task-events.js';
@@ -43,7 +43,14 @@ function listeningBase(server: FastifyInstance | null): string {
 /** WebhookAdmin, live events and run-time estimates, built from configuration so app.ts needs only a few lines. */
 export function createTaskNotifications(
   config: Config,
-  deps: { store: Store; signer: UrlSigner; clock: () => number; logger: Logger; owner: LeaseOwner; creditsPerUsd: number },
+  deps: {
+    store: TaskQueueStore & TaskEventStore & WebhookStore;
+    signer: UrlSigner;
+    clock: () => number;
+    logger: Logger;
+    owner: LeaseOwner;
+    creditsPerUsd: number;
+  },
 ): TaskNotifications {
   const { store, signer, clock, logger } = deps;
   let server: FastifyInstance | null = null;

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Store } from '../store/types.js';
+import type { TaskQueueStore } from '../store/types.js';
 
 export type TaskOutcome = 'completed' | 'failed' | 'cancelled' | 'requeued' | 'moved' | 'deferred';
 
@@ -36,7 +36,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(store: Store) {
+  constructor(store: TaskQueueStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'vidgate_' });
     new Gauge({
       name: 'vidgate_tasks_unfinished',

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Store } from '../store/types.js';
+import type { TaskQueueStore } from '../store/types.js';
 import type { ResultStorage } from './result-storage.js';
 
 /** Deletes result files once their signed URLs expired; the task keeps its record. */
@@ -7,7 +7,7 @@ export class ResultSweeper {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: TaskQueueStore,
     private readonly storage: ResultStorage,
     private readonly clock: () => number,
     private readonly logger: Logger,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Store } from '../store/types.js';
+import type { TaskQueueStore } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ResultStorage } from '../storage/result-storage.js';
 import type { PriceBook } from '../billing/price-book.js';
@@ -8,7 +8,7 @@ import type { LeaseOwner } from './lease-owner.js';
 
 /** How app.ts configures the dispatcher; each part of it (see dispatcher.ts) takes the fields it needs. */
 export interface DispatcherOptions {
-  store: Store;
+  store: TaskQueueStore;
   providers: ProviderRegistry;
   storage: ResultStorage;
   owner: LeaseOwner;

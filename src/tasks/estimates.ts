@@ -1,6 +1,6 @@
 import type { TaskRequest } from '../contract/submit.js';
 import type { Provider } from '../providers/types.js';
-import type { Store } from '../store/types.js';
+import type { TaskEventStore } from '../store/types.js';
 
 export interface EstimateOptions {
   /** How many of the latest completed tasks of the same shape count. */
@@ -29,7 +29,7 @@ export class RunTimeEstimates {
   private readonly o: EstimateOptions;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: TaskEventStore,
     private readonly clock: () => number,
     options: Partial<EstimateOptions> = {},
   ) {

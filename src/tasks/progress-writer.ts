@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LeaseGuard, Store } from '../store/types.js';
+import type { LeaseGuard, TaskQueueStore } from '../store/types.js';
 
 /** How often buffered progress reports are written, in one transaction. */
 const FLUSH_MS = 250;
@@ -14,7 +14,7 @@ export class ProgressWriter {
 
   constructor(
     private readonly o: {
-      store: Store;
+      store: TaskQueueStore;
       logger: Logger;
       /** Reports for tasks this process no longer holds are dropped. */
       isHeld: (taskId: string) => boolean;

@@ -3,7 +3,7 @@ import { newUlid } from '../contract/ids.js';
 import { TaskRefused } from './errors.js';
 import { checkSubmitRules, MAX_SEED, type SubmitBody, type TaskRequest } from '../contract/submit.js';
 import { microsToUsd } from '../contract/prices.js';
-import type { KeyLimits, Store, SubmitOutcome, TaskRecord, TaskStatus } from '../store/types.js';
+import type { KeyLimits, SubmitOutcome, TaskQueueStore, TaskRecord, TaskStatus } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Provider } from '../providers/types.js';
 import type { AssetDirectory } from '../assets/asset-directory.js';
@@ -16,7 +16,7 @@ export interface Caller {
 }
 
 export interface TaskServiceOptions {
-  store: Store;
+  store: TaskQueueStore;
   providers: ProviderRegistry;
   assets: AssetDirectory;
   prices: PriceBook;

@@ -1,4 +1,4 @@
-import type { Store, WebhookSecret } from '../store/types.js';
+import type { WebhookSecret, WebhookStore } from '../store/types.js';
 import { newWebhookSecret } from './signature.js';
 
 /** How long the secret before a rotation still signs, so receivers can switch without missing an event. */
@@ -11,7 +11,7 @@ export const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
  */
 export class WebhookSecrets {
   constructor(
-    private readonly store: Store,
+    private readonly store: WebhookStore,
     private readonly clock: () => number,
   ) {}
 

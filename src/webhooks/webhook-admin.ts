@@ -1,4 +1,4 @@
-import type { Store, WebhookDeliveryQuery } from '../store/types.js';
+import type { WebhookDeliveryQuery, WebhookStore } from '../store/types.js';
 import type { WebhookSecrets } from './secrets.js';
 import type { WebhookWorker } from './worker.js';
 import { deliveryView, type WebhookDeliveryView } from './views.js';
@@ -6,7 +6,7 @@ import { deliveryView, type WebhookDeliveryView } from './views.js';
 /** What the admin API and the CLI need: the delivery log, secrets, and a way to send a delivery again. */
 export class WebhookAdmin {
   constructor(
-    readonly store: Store,
+    readonly store: WebhookStore,
     readonly secrets: WebhookSecrets,
     /** Absent where nothing is delivered (the CLI reading the log). */
     readonly worker: WebhookWorker | null,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LeaseGuard, Store, WebhookAttemptOutcome, WebhookDelivery } from '../store/types.js';
+import type { LeaseGuard, WebhookAttemptOutcome, WebhookDelivery, WebhookStore } from '../store/types.js';
 import { ClaimLoop } from '../tasks/claim-loop.js';
 import { isDeadLocalOwner, type LeaseOwner } from '../tasks/lease-owner.js';
 import type { SendResult, WebhookSender } from './sender.js';
@@ -7,7 +7,7 @@ import type { WebhookSecrets } from './secrets.js';
 import { signatureHeader } from './signature.js';
 
 export interface WebhookWorkerOptions {
-  store: Store;
+  store: WebhookStore;
   owner: LeaseOwner;
   logger: Logger;
   clock: () => number;

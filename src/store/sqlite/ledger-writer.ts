@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { LedgerEntry, LedgerKind } from '../types.js';
+import type { LedgerEntry, LedgerKind } from '../account-store.js';
 
 interface LedgerRow {
   id: number;

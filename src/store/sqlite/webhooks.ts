@@ -1,16 +1,6 @@
-import type Database from 'better-sqlite3';
-import type {
-  LeaseGuard,
-  TaskEventStore,
-  TaskStatus,
-  WebhookAttempt,
-  WebhookAttemptOutcome,
-  WebhookDelivery,
-  WebhookDeliveryQuery,
-  WebhookSecret,
-  WebhookStore,
-} from '../types.js';
-import { SqliteAssetQueries } from './asset-queries.js';
+import type { LeaseGuard, TaskStatus } from '../task-queue-store.js';
+import type { WebhookAttempt, WebhookAttemptOutcome, WebhookDelivery, WebhookDeliveryQuery, WebhookSecret, WebhookStore } from '../webhook-store.js';
+import type { SqliteConnection } from './connection.js';
 
 interface DeliveryRow {
   seq: number;
@@ -75,15 +65,15 @@ const HELD = `id = @id AND state = 'pending' AND lease_owner = @owner`;
 const DUE = `state = 'pending' AND next_attempt_at <= @now AND (lease_expires_at IS NULL OR lease_expires_at <= @now)`;
 
 /**
- * The webhook and live-event half of the SQLite store, on the same connection. Deliveries are
- * created by the `tasks_webhook_outbox` trigger (migration 6) in the transaction of the status change.
+ * The webhook outbox, its attempts and the per-account secrets. Deliveries are created by the
+ * `tasks_webhook_outbox` trigger (migration 6) in the transaction of the status change.
  */
-export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookStore, TaskEventStore {
-  private readonly wh;
+export class SqliteWebhooks implements WebhookStore {
+  private readonly s;
 
-  constructor(db: Database.Database) {
-    super(db);
-    this.wh = {
+  constructor(private readonly connection: SqliteConnection) {
+    const db = connection.db;
+    this.s = {
       keyCallback: db.prepare('UPDATE api_keys SET callback_url = ? WHERE id = ?'),
       secret: db.prepare('SELECT * FROM webhook_secrets WHERE account_id = ?'),
       insertSecret: db.prepare('INSERT INTO webhook_secrets (account_id, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (account_id) DO NOTHING'),
@@ -113,53 +103,41 @@ export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookS
       attempts: db.prepare(`
         SELECT delivery_seq AS deliverySeq, attempt, started_at AS startedAt, duration_ms AS durationMs, status_code AS statusCode, error, owner
         FROM webhook_attempts WHERE delivery_seq IN (SELECT value FROM json_each(?)) ORDER BY delivery_seq, attempt`),
-      states: db.prepare('SELECT id, status, progress FROM tasks WHERE id IN (SELECT value FROM json_each(?))'),
-      runTimes: db
-        .prepare(`
-          SELECT finished_at - created_at FROM tasks
-          WHERE status = 'completed' AND provider = @provider AND model = @model
-            AND json_extract(request, '$.resolution') = @resolution AND json_extract(request, '$.duration') = @duration
-          ORDER BY finished_at DESC LIMIT @limit`)
-        .pluck(),
     };
   }
 
   async setApiKeyCallbackUrl(keyId: string, url: string | null): Promise<boolean> {
-    return this.wh.keyCallback.run(url, keyId).changes === 1;
+    return this.s.keyCallback.run(url, keyId).changes === 1;
   }
 
   async getWebhookSecret(accountId: string): Promise<WebhookSecret | null> {
-    const row = this.wh.secret.get(accountId) as SecretRow | undefined;
+    const row = this.s.secret.get(accountId) as SecretRow | undefined;
     return row ? toSecret(row) : null;
   }
 
   async ensureWebhookSecret(accountId: string, secret: string, now: number): Promise<WebhookSecret> {
-    this.wh.insertSecret.run(accountId, secret, now);
-    return toSecret(this.wh.secret.get(accountId) as SecretRow);
+    this.s.insertSecret.run(accountId, secret, now);
+    return toSecret(this.s.secret.get(accountId) as SecretRow);
   }
 
   async rotateWebhookSecret(accountId: string, secret: string, now: number, previousUntil: number | null): Promise<WebhookSecret> {
-    return this.db
-      .transaction(() => {
-        this.wh.rotateSecret.run({ accountId, secret, now, previousUntil });
-        return toSecret(this.wh.secret.get(accountId) as SecretRow);
-      })
-      .immediate();
+    return this.connection.writeTransaction(() => {
+      this.s.rotateSecret.run({ accountId, secret, now, previousUntil });
+      return toSecret(this.s.secret.get(accountId) as SecretRow);
+    });
   }
 
   async claimWebhookDeliveries(o: { owner: string; now: number; leaseMs: number; limit: number }): Promise<WebhookDelivery[]> {
     if (o.limit <= 0) return [];
     const params = { owner: o.owner, now: o.now, until: o.now + o.leaseMs, limit: o.limit };
-    const rows = this.db
-      .transaction(() =>
-        (this.wh.pickDue.all(params) as string[]).map((id) => this.wh.take.get({ ...params, id }) as DeliveryRow | undefined).filter((r) => r !== undefined),
-      )
-      .immediate();
+    const rows = this.connection.writeTransaction(() =>
+      (this.s.pickDue.all(params) as string[]).map((id) => this.s.take.get({ ...params, id }) as DeliveryRow | undefined).filter((r) => r !== undefined),
+    );
     return rows.map(toDelivery);
   }
 
   async saveWebhookBody(g: LeaseGuard, body: string): Promise<boolean> {
-    return this.wh.saveBody.run({ ...g, body }).changes === 1;
+    return this.s.saveBody.run({ ...g, body }).changes === 1;
   }
 
   async recordWebhookAttempt(
@@ -168,33 +146,31 @@ export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookS
     outcome: WebhookAttemptOutcome,
   ): Promise<boolean> {
     const finishedAt = attempt.startedAt + attempt.durationMs;
-    return this.db
-      .transaction(() => {
-        if (this.wh.insertAttempt.run({ ...g, ...attempt }).changes !== 1) return false;
-        const change = outcome.delivered
-          ? { state: 'delivered', next: null, statusCode: outcome.statusCode, error: null, finishedAt }
-          : outcome.retryAt === null
-            ? { state: 'failed', next: null, statusCode: outcome.statusCode, error: outcome.error, finishedAt }
-            : { state: 'pending', next: outcome.retryAt, statusCode: outcome.statusCode, error: outcome.error, finishedAt: null };
-        return this.wh.settle.run({ ...g, ...change }).changes === 1;
-      })
-      .immediate();
+    return this.connection.writeTransaction(() => {
+      if (this.s.insertAttempt.run({ ...g, ...attempt }).changes !== 1) return false;
+      const change = outcome.delivered
+        ? { state: 'delivered', next: null, statusCode: outcome.statusCode, error: null, finishedAt }
+        : outcome.retryAt === null
+          ? { state: 'failed', next: null, statusCode: outcome.statusCode, error: outcome.error, finishedAt }
+          : { state: 'pending', next: outcome.retryAt, statusCode: outcome.statusCode, error: outcome.error, finishedAt: null };
+      return this.s.settle.run({ ...g, ...change }).changes === 1;
+    });
   }
 
   async releaseWebhookDelivery(g: LeaseGuard, dueAt: number): Promise<boolean> {
-    return this.wh.release.run({ ...g, dueAt }).changes === 1;
+    return this.s.release.run({ ...g, dueAt }).changes === 1;
   }
 
   async nextWebhookDue(): Promise<number | null> {
-    return (this.wh.nextDue.get() as number | null) ?? null;
+    return (this.s.nextDue.get() as number | null) ?? null;
   }
 
   async listWebhookLeaseOwners(ownerPrefix: string): Promise<string[]> {
-    return this.wh.leaseOwners.all(`${ownerPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) as string[];
+    return this.s.leaseOwners.all(`${ownerPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) as string[];
   }
 
   async expireWebhookLeases(owner: string): Promise<number> {
-    return this.wh.expireLeases.run(owner).changes;
+    return this.s.expireLeases.run(owner).changes;
   }
 
   async listWebhookDeliveries(q: WebhookDeliveryQuery): Promise<WebhookDelivery[]> {
@@ -204,29 +180,20 @@ export class SqliteWebhookQueries extends SqliteAssetQueries implements WebhookS
     if (q.state !== undefined) where.push('state = @state');
     if (q.before !== undefined) where.push('seq < @before');
     const sql = `SELECT * FROM webhook_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
-    return (this.statement(sql).all({ ...q }) as DeliveryRow[]).map(toDelivery);
+    return (this.connection.statement(sql).all({ ...q }) as DeliveryRow[]).map(toDelivery);
   }
 
   async getWebhookDelivery(id: string): Promise<WebhookDelivery | null> {
-    const row = this.wh.delivery.get(id) as DeliveryRow | undefined;
+    const row = this.s.delivery.get(id) as DeliveryRow | undefined;
     return row ? toDelivery(row) : null;
   }
 
   async listWebhookAttempts(deliverySeqs: readonly number[]): Promise<WebhookAttempt[]> {
     if (deliverySeqs.length === 0) return [];
-    return this.wh.attempts.all(JSON.stringify(deliverySeqs)) as WebhookAttempt[];
+    return this.s.attempts.all(JSON.stringify(deliverySeqs)) as WebhookAttempt[];
   }
 
   async retryWebhookDelivery(id: string, now: number): Promise<boolean> {
-    return this.wh.retry.run({ id, now }).changes === 1;
-  }
-
-  async getTaskStates(ids: readonly string[]): Promise<Array<{ id: string; status: TaskStatus; progress: number }>> {
-    if (ids.length === 0) return [];
-    return this.wh.states.all(JSON.stringify(ids)) as Array<{ id: string; status: TaskStatus; progress: number }>;
-  }
-
-  async recentRunTimes(q: { provider: string; model: string; resolution: string; duration: number; limit: number }): Promise<number[]> {
-    return this.wh.runTimes.all(q) as number[];
+    return this.s.retry.run({ id, now }).changes === 1;
   }
 }

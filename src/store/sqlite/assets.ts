@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
-import type { AssetGroup, AssetRecord, AssetReview, AssetStore, ReviewStatus } from '../types.js';
+import type { AssetGroup, AssetRecord, AssetReview, AssetStore, ReviewStatus } from '../asset-store.js';
+import type { SqliteConnection } from './connection.js';
 
 interface AssetRow {
   id: string;
@@ -57,25 +57,12 @@ const toReview = (r: ReviewRow): AssetReview => ({
   finishedAt: r.finished_at,
 });
 
-/** The asset half of the SQLite store, on the same connection. */
-export class SqliteAssetQueries implements AssetStore {
+/** Asset groups, reviews and the assets they approve. */
+export class SqliteAssets implements AssetStore {
   private readonly s;
-  private readonly prepared = new Map<string, Database.Statement>();
 
-  /**
-   * A statement whose SQL is built per call (filters, IN lists), prepared once per distinct text: a
-   * statement prepared per call holds native memory until the garbage collector finalizes it.
-   */
-  protected statement(sql: string): Database.Statement {
-    let statement = this.prepared.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.prepared.set(sql, statement);
-    }
-    return statement;
-  }
-
-  constructor(protected readonly db: Database.Database) {
+  constructor(private readonly connection: SqliteConnection) {
+    const db = connection.db;
     this.s = {
       insertGroup: db.prepare(
         'INSERT INTO asset_groups (id, account_id, name, description, created_at) VALUES (@id, @accountId, @name, @description, @createdAt)',
@@ -111,12 +98,10 @@ export class SqliteAssetQueries implements AssetStore {
   }
 
   async createAssetReview(review: Omit<AssetReview, 'status' | 'progress' | 'finishedAt'>, assets: AssetRecord[]): Promise<void> {
-    this.db
-      .transaction(() => {
-        this.s.insertReview.run(review);
-        for (const asset of assets) this.s.insertAsset.run(asset);
-      })
-      .immediate();
+    this.connection.writeTransaction(() => {
+      this.s.insertReview.run(review);
+      for (const asset of assets) this.s.insertAsset.run(asset);
+    });
   }
 
   async getAssetReview(id: string): Promise<AssetReview | null> {

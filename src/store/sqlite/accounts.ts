@@ -1,0 +1,172 @@
+import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry } from '../account-store.js';
+import type { SqliteConnection } from './connection.js';
+import { type LedgerWriter, toLedgerEntry } from './ledger-writer.js';
+
+export interface AccountRow {
+  id: string;
+  name: string;
+  unlimited: number;
+  balance_micros: number;
+  spent_micros: number;
+  created_at: number;
+}
+const toAccount = (row: AccountRow): Account => ({
+  id: row.id,
+  name: row.name,
+  unlimited: row.unlimited === 1,
+  balanceMicros: row.balance_micros,
+  spentMicros: row.spent_micros,
+  createdAt: row.created_at,
+});
+
+export interface KeyRow {
+  id: string;
+  account_id: string;
+  hash: string;
+  prefix: string;
+  name: string;
+  disabled: number;
+  created_at: number;
+  spend_cap_micros: number | null;
+  spent_micros: number;
+  in_flight: number;
+  rpm_limit: number | null;
+  in_flight_limit: number | null;
+  callback_url: string | null;
+}
+const toKey = (row: KeyRow): ApiKeyRecord => ({
+  id: row.id,
+  accountId: row.account_id,
+  hash: row.hash,
+  prefix: row.prefix,
+  name: row.name,
+  disabled: row.disabled === 1,
+  createdAt: row.created_at,
+  limits: { spendCapMicros: row.spend_cap_micros, rpmLimit: row.rpm_limit, inFlightLimit: row.in_flight_limit },
+  spentMicros: row.spent_micros,
+  inFlight: row.in_flight,
+  callbackUrl: row.callback_url,
+});
+
+const LIMIT_COLUMNS: Record<keyof KeyLimits, string> = { spendCapMicros: 'spend_cap_micros', rpmLimit: 'rpm_limit', inFlightLimit: 'in_flight_limit' };
+
+/** Accounts, keys and the ledger; money moves only through the shared `LedgerWriter`. */
+export class SqliteAccounts implements AccountStore {
+  private readonly s;
+
+  constructor(
+    private readonly connection: SqliteConnection,
+    private readonly money: LedgerWriter,
+  ) {
+    const db = connection.db;
+    this.s = {
+      insertAccount: db.prepare(
+        'INSERT INTO accounts (id, name, unlimited, balance_micros, created_at) VALUES (@id, @name, @unlimited, @balanceMicros, @createdAt)',
+      ),
+      getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
+      listAccounts: db.prepare('SELECT * FROM accounts WHERE id > @after ORDER BY id LIMIT @limit'),
+      ledger: db.prepare('SELECT * FROM ledger WHERE account_id = @accountId AND id > @after ORDER BY id LIMIT @limit'),
+      insertKey: db.prepare(`
+        INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at, spend_cap_micros, rpm_limit, in_flight_limit)
+        VALUES (@id, @accountId, @hash, @prefix, @name, @disabled, @createdAt, @spendCapMicros, @rpmLimit, @inFlightLimit)`),
+      getKey: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
+      keysOf: db.prepare('SELECT * FROM api_keys WHERE account_id = ? ORDER BY id'),
+      keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
+      keysVersion: db.prepare(`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'keys_version'`).pluck(),
+      anyKey: db.prepare('SELECT 1 FROM api_keys LIMIT 1').pluck(),
+      disableKey: db.prepare('UPDATE api_keys SET disabled = ? WHERE id = ?'),
+    };
+  }
+
+  async createAccount(account: Omit<Account, 'spentMicros'>): Promise<void> {
+    this.connection.writeTransaction(() => {
+      this.s.insertAccount.run({ ...account, unlimited: account.unlimited ? 1 : 0, balanceMicros: 0 });
+      if (!account.unlimited && account.balanceMicros > 0) {
+        this.money.move({
+          accountId: account.id,
+          keyId: null,
+          taskId: null,
+          kind: 'topup',
+          amountMicros: account.balanceMicros,
+          note: 'opening balance',
+          now: account.createdAt,
+        });
+      }
+    });
+  }
+
+  async getAccount(id: string): Promise<Account | null> {
+    const row = this.s.getAccount.get(id) as AccountRow | undefined;
+    return row ? toAccount(row) : null;
+  }
+
+  async listAccounts(limit: number, after = ''): Promise<Account[]> {
+    return (this.s.listAccounts.all({ limit, after }) as AccountRow[]).map(toAccount);
+  }
+
+  async topUp(accountId: string, amountMicros: number, note: string | null, now: number): Promise<number> {
+    if (!Number.isSafeInteger(amountMicros) || amountMicros <= 0) throw new Error('a top-up must be a positive amount');
+    return this.connection.writeTransaction(() => {
+      this.money.move({ accountId, keyId: null, taskId: null, kind: 'topup', amountMicros, note, now });
+      return (this.s.getAccount.get(accountId) as AccountRow).balance_micros;
+    });
+  }
+
+  async listLedger(accountId: string, limit: number, afterId = 0): Promise<LedgerEntry[]> {
+    return (this.s.ledger.all({ accountId, limit, after: afterId }) as Parameters<typeof toLedgerEntry>[0][]).map(toLedgerEntry);
+  }
+
+  async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'>): Promise<void> {
+    this.s.insertKey.run({ ...key, ...key.limits, disabled: key.disabled ? 1 : 0 });
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    const row = this.s.getKey.get(id) as KeyRow | undefined;
+    return row ? toKey(row) : null;
+  }
+
+  async listApiKeys(accountId: string): Promise<ApiKeyRecord[]> {
+    return (this.s.keysOf.all(accountId) as KeyRow[]).map(toKey);
+  }
+
+  async updateApiKeyLimits(id: string, limits: Partial<KeyLimits>): Promise<boolean> {
+    const set = (Object.keys(limits) as Array<keyof KeyLimits>).filter((k) => k in LIMIT_COLUMNS);
+    if (set.length === 0) return (await this.getApiKey(id)) !== null;
+    const sql = `UPDATE api_keys SET ${set.map((k) => `${LIMIT_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id`;
+    return this.connection.statement(sql).run({ ...limits, id }).changes === 1;
+  }
+
+  async keysVersion(): Promise<number> {
+    return (this.s.keysVersion.get() as number | undefined) ?? 0;
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const row = this.s.keyByHash.get(hash) as KeyRow | undefined;
+    return row ? toKey(row) : null;
+  }
+
+  async hasApiKeys(): Promise<boolean> {
+    return this.s.anyKey.get() !== undefined;
+  }
+
+  async updateApiKey(id: string, change: { disabled?: boolean; limits?: Partial<KeyLimits>; callbackUrl?: string | null }): Promise<ApiKeyRecord | null> {
+    // Synchronous statements inside one transaction: the async wrappers only return their results.
+    return this.connection.writeTransaction(() => {
+      if (!this.s.getKey.get(id)) return false;
+      if (change.disabled !== undefined) this.s.disableKey.run(change.disabled ? 1 : 0, id);
+      const set = (Object.keys(change.limits ?? {}) as Array<keyof KeyLimits>).filter((k) => k in LIMIT_COLUMNS);
+      if (set.length)
+        this.connection
+          .statement(`UPDATE api_keys SET ${set.map((k) => `${LIMIT_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id`)
+          .run({ ...change.limits, id });
+      if (change.callbackUrl !== undefined) this.connection.statement('UPDATE api_keys SET callback_url = ? WHERE id = ?').run(change.callbackUrl, id);
+      return true;
+    })
+      ? this.getApiKey(id)
+      : null;
+  }
+
+  async setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean> {
+    return this.s.disableKey.run(disabled ? 1 : 0, id).changes === 1;
+  }
+}
