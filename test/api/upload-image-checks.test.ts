@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { ffmpegBinary } from '../helpers/media-tools.js';
-import { blackRows, craftedPng } from '../media/crafted-png.js';
+import { blackRows, craftedPng, writeLargestDeepPng } from '../media/crafted-png.js';
 import { MediaFiles } from '../media/helpers.js';
 
 /**
@@ -16,7 +13,6 @@ import { MediaFiles } from '../media/helpers.js';
  * written byte by byte.
  */
 
-const run = promisify(execFile);
 const SIDES_RULE = 'each side of an image must be 300–6000 px';
 const UNDECODABLE = 'the file is damaged or truncated: its picture could not be decoded; upload a complete JPEG, PNG, WebP or GIF image';
 const NO_HEADER_SIZE =
@@ -108,20 +104,7 @@ describe('upload image checks', () => {
 
   it('accepts the largest legal image, 6000×6000 at 16 bits, and leaves no temporary file of the refused ones', async () => {
     const deep = join(files.dir, 'deep.png');
-    await run((await ffmpegBinary()).path, [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'color=black:s=6000x6000',
-      '-frames:v',
-      '1',
-      '-pix_fmt',
-      'rgb48be',
-      deep,
-    ]);
+    await writeLargestDeepPng(deep);
     const res = await upload('deep.png', await readFile(deep));
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().content_type).toBe('image/png');

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { deflateSync } from 'node:zlib';
+import { ffmpegBinary } from '../helpers/media-tools.js';
 
 /**
  * PNG files written byte by byte, for headers no encoder would write: any claimed size (0×0,
@@ -52,4 +55,22 @@ export function craftedPng({ width, height, bitDepth = 8, idat }: CraftedPng): B
 /** Image data for `rows` all-black RGB rows (filter byte 0 each), compressed. */
 export function blackRows(width: number, rows: number, bitDepth: 8 | 16 = 8): Buffer {
   return deflateSync(Buffer.alloc(rows * (1 + width * 3 * (bitDepth / 8))), { level: 9 });
+}
+
+/** The largest image the rules allow at the most bits: 6000×6000 black at 16 bits per channel, written by ffmpeg. */
+export async function writeLargestDeepPng(path: string): Promise<void> {
+  await promisify(execFile)((await ffmpegBinary()).path, [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=black:s=6000x6000',
+    '-frames:v',
+    '1',
+    '-pix_fmt',
+    'rgb48be',
+    path,
+  ]);
 }

@@ -11,8 +11,8 @@ import { MediaIntake } from '../../src/media/media-intake.js';
 import { FfprobeProber, locateFfprobe, type MediaProber } from '../../src/media/probe.js';
 import { SafeFetcher } from '../../src/media/safe-fetch.js';
 import { locateFfmpeg } from '../../src/render/ffmpeg.js';
-import { blackRows, craftedPng } from './crafted-png.js';
-import { ffmpegBinary, ffprobeBinary } from '../helpers/media-tools.js';
+import { blackRows, craftedPng, writeLargestDeepPng } from './crafted-png.js';
+import { ffprobeBinary } from '../helpers/media-tools.js';
 import { failureOf, input, MediaFiles, TestServer } from './helpers.js';
 
 /**
@@ -59,20 +59,7 @@ describe('MediaIntake: images header first, decoded, normalised', () => {
     prober = new CountingProber(new FfprobeProber((await locateFfprobe()).path));
     const photo = await readFile(await files.image('photo.png', 800, 600));
     const deep = join(files.dir, 'deep.png');
-    await run((await ffmpegBinary()).path, [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'color=black:s=6000x6000',
-      '-frames:v',
-      '1',
-      '-pix_fmt',
-      'rgb48be',
-      deep,
-    ]);
+    await writeLargestDeepPng(deep);
     server.file('/photo.png', photo);
     server.file('/photo.jpg', await readFile(await files.image('photo.jpg', 1024, 576)));
     server.file('/cut.png', photo.subarray(0, Math.floor(photo.length / 2)));
