@@ -120,11 +120,17 @@ export function synthesizeSpeech(tts: TtsEngine, text: string, outWav: string, s
       ? [process.execPath, ['--input-type=module', '--eval', WASM_RUNNER, '--', pathToFileURL(tts.path).href, outWav, String(WORDS_PER_MINUTE), 'en']]
       : [tts.path, ['-w', outWav, '-s', String(WORDS_PER_MINUTE), '-v', 'en', '--stdin']];
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { signal, killSignal: 'SIGKILL', timeout: TTS_TIMEOUT_MS }, (error, _stdout, stderr) => {
+    if (signal?.aborted) return reject(signal.reason);
+    // Aborted by hand rather than with execFile's `signal`, which answers before the child has
+    // exited: this callback runs once it is gone, so a cancelled render leaves no process behind.
+    const onAbort = () => child.kill('SIGKILL');
+    const child = execFile(file, args, { killSignal: 'SIGKILL', timeout: TTS_TIMEOUT_MS }, (error, _stdout, stderr) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) return reject(signal.reason);
       if (!error) return resolve();
-      if (error.name === 'AbortError') return reject(signal?.reason ?? error);
       reject(new Error(`${tts.kind} failed: ${stderr.trim() || error.message}`));
     });
+    signal?.addEventListener('abort', onAbort, { once: true });
     // An engine that exits before reading everything closes the pipe; the exit callback says why.
     child.stdin?.on('error', () => {});
     child.stdin?.end(text);
