@@ -183,6 +183,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           readRpm: config.readRpm,
           anonymousRpm: config.anonymousRpm,
           rateWindowMs: config.rateWindowMs,
+          trustProxy: config.trustProxy,
         },
         adminToken: config.adminToken,
         readiness: async () => {

@@ -49,6 +49,8 @@ export interface HttpLimits {
   /** Requests without a valid key, per address and window. */
   anonymousRpm: number;
   rateWindowMs: number;
+  /** Fastify's trustProxy: which proxies may name the client's address (X-Forwarded-For). */
+  trustProxy: boolean | string[];
 }
 
 /** How this request sees tasks: result URLs on the address it used, its language, the operator's credits. */

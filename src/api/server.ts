@@ -55,6 +55,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     bodyLimit: ctx.limits.bodyLimitBytes,
     // Node's defaults let a request trickle in forever (Fastify sets no request timeout).
     requestTimeout: ctx.limits.requestTimeoutMs,
+    trustProxy: ctx.limits.trustProxy,
     // Node looks for requests past their time only every 30 s by default.
     http: { connectionsCheckingInterval: Math.min(1_000, ctx.limits.headersTimeoutMs) },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },

@@ -40,6 +40,7 @@ const EnvSchema = z.object({
   VIDGATE_HEADERS_TIMEOUT_SECONDS: int(1, 600).default(20),
   VIDGATE_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
   VIDGATE_LISTEN_BACKLOG: int(1, 65_535).default(4096),
+  VIDGATE_TRUST_PROXY: optionalText,
   VIDGATE_RATE_WINDOW_SECONDS: int(1, 3600).default(60),
   VIDGATE_DEFAULT_IN_FLIGHT: int(1, 1_000_000).default(20),
   VIDGATE_ADMIN_TOKEN: optionalText,
@@ -62,6 +63,15 @@ const EnvSchema = z.object({
 });
 
 export type Config = ReturnType<typeof toConfig>;
+
+function trustProxyFrom(value: string | undefined): boolean | string[] {
+  if (!value || value === 'false') return false;
+  if (value === 'true') return true;
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -113,6 +123,8 @@ function toConfig(e: z.infer<typeof EnvSchema>) {
     maxConnections: e.VIDGATE_MAX_CONNECTIONS,
     /** Connections the kernel may queue before they are accepted. */
     listenBacklog: e.VIDGATE_LISTEN_BACKLOG,
+    /** Proxies whose X-Forwarded-For names the client: `true` (any) or addresses/CIDRs; none by default. */
+    trustProxy: trustProxyFrom(e.VIDGATE_TRUST_PROXY),
     /** The rate limit's window; "per minute" at the default of 60 s. */
     rateWindowMs: e.VIDGATE_RATE_WINDOW_SECONDS * 1000,
     /** Pending + processing tasks per key, unless the key sets its own. */

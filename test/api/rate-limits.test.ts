@@ -10,6 +10,16 @@ afterEach(async () => {
 const BODY = { model: 'doubao-seedance-2.0', prompt: 'A kitten yawning at the camera' };
 
 describe('rate limits', () => {
+  it("behind a trusted proxy, the per-address allowance is the client's, named by X-Forwarded-For", async () => {
+    t = await startTestApp({ VIDGATE_ANONYMOUS_RPM: '2', VIDGATE_TRUST_PROXY: '127.0.0.1' }, { runDispatcher: false });
+    const from = (client: string) => t!.app.server.inject({ method: 'GET', url: '/healthz', headers: { 'x-forwarded-for': client } });
+    expect([(await from('198.51.100.1')).statusCode, (await from('198.51.100.1')).statusCode, (await from('198.51.100.1')).statusCode]).toEqual([
+      200, 200, 429,
+    ]);
+    // Another client behind the same proxy has its own allowance.
+    expect((await from('198.51.100.2')).statusCode).toBe(200);
+  });
+
   it('at the defaults, a client polling its task every second for a minute, listing and submitting, never meets a 429', async () => {
     // The service defaults, not the test app's raised ones.
     t = await startTestApp({ VIDGATE_DEFAULT_RPM: undefined!, VIDGATE_READ_RPM: undefined!, VIDGATE_ANONYMOUS_RPM: undefined! }, { runDispatcher: false });
