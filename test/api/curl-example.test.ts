@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_KEY, type TestApp } from '../helpers/test-app.js';
 import { probe } from '../helpers/ffprobe.js';
 import { ffprobeBinary } from '../helpers/media-tools.js';
+import { COMPLETED_TASK_FIELDS } from '../helpers/seed-cases.js';
 
 /**
  * The seed's cURL example, run as written with the real `curl` against vidgate listening on
@@ -172,18 +173,7 @@ describe('the seed cURL example', () => {
     expect(json.code).toBe(200);
     const task = json.data;
     // Completed without last frame: no error, no last_frame_url (README: API).
-    expect(Object.keys(task).sort()).toEqual([
-      'actual_time',
-      'completed',
-      'cost',
-      'created',
-      'credits_cost',
-      'estimated_time',
-      'id',
-      'progress',
-      'result',
-      'status',
-    ]);
+    expect(Object.keys(task).sort()).toEqual(COMPLETED_TASK_FIELDS);
     expect(task.credits_cost).toBe(task.cost);
     expect(task.id).toBe(id);
     expect(task.status).toBe('completed');

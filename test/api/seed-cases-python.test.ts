@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from '../helpers/fixture-server.js';
 import { PYTHON_PROTOCOLS, startPythonFileServer, type PythonFileServer, type PythonProtocol } from '../helpers/foreign/python-http.js';
-import { SEED_CASES, seedCase } from '../helpers/seed-cases.js';
+import { COMPLETED_TASK_FIELDS, SEED_CASES, seedCase } from '../helpers/seed-cases.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import type { TaskRecord } from '../../src/store/types.js';
 
@@ -152,18 +152,7 @@ describe.each(PYTHON_PROTOCOLS)("the seed use cases with media from Python's htt
     const { code, data } = got.json();
     expect(code).toBe(200);
     const wantsFrame = SEED_CASES[n]!.return_last_frame === true;
-    expect(Object.keys(data).sort()).toEqual([
-      'actual_time',
-      'completed',
-      'cost',
-      'created',
-      'credits_cost',
-      'estimated_time',
-      'id',
-      'progress',
-      'result',
-      'status',
-    ]);
+    expect(Object.keys(data).sort()).toEqual(COMPLETED_TASK_FIELDS);
     expect(data).toMatchObject({ id: task.id, status: 'completed', progress: 100, cost: task.costMicros / 1e6, credits_cost: task.costMicros / 1e6 });
     expect(data.created).toBe(Math.floor(task.createdAt / 1000));
     expect(data.completed).toBe(Math.floor(task.finishedAt! / 1000));

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesizeSpeech } from '../../src/render/speech.js';
-import { ffmpeg as runFfmpeg, ttsEngine } from './media-tools.js';
+import { FAST_H264, ffmpeg as runFfmpeg, ttsEngine } from './media-tools.js';
 
 /**
  * A real HTTP server on 127.0.0.1 serving the media the seed's use cases name (with the same file
@@ -32,21 +32,7 @@ const ffmpeg =
 /** `source` is a lavfi source filter with its options, e.g. `testsrc2` or `color=c=red`. */
 const lavfi = (source: string, options: string) => `${source}${source.includes('=') ? ':' : '='}${options}`;
 const still = (w: number, h: number, source: string) => ffmpeg('-f', 'lavfi', '-i', lavfi(source, `s=${w}x${h}:r=1`), '-frames:v', '1', '-q:v', '4');
-const clip = (w: number, h: number, source: string) =>
-  ffmpeg(
-    '-f',
-    'lavfi',
-    '-i',
-    lavfi(source, `s=${w}x${h}:r=24:d=3`),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    '-movflags',
-    '+faststart',
-  );
+const clip = (w: number, h: number, source: string) => ffmpeg('-f', 'lavfi', '-i', lavfi(source, `s=${w}x${h}:r=24:d=3`), ...FAST_H264);
 
 export const FIXTURES: readonly FixtureFile[] = [
   { name: 'cat.jpg', contentType: 'image/jpeg', make: still(1024, 576, 'testsrc2') },

@@ -23,6 +23,9 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 
 const envPath = (name: string): string | undefined => process.env[name]?.trim() || undefined;
 
+/** Encoder options of every generated fixture clip: H.264 a player and the media rules accept, made fast. */
+export const FAST_H264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart'] as const;
+
 export const ffmpegBinary: () => Promise<FfmpegBinary> = once(() => locateFfmpeg(envPath('VIDGATE_FFMPEG')));
 export const ffprobeBinary: () => Promise<FfprobeBinary> = once(() => locateFfprobe(envPath('VIDGATE_FFPROBE')));
 export const ttsEngine: () => Promise<TtsEngine | null> = once(() => locateTts());

@@ -2,6 +2,9 @@
  * The 13 "Use Cases" of the seed (seed/seedance-2.0-generation.md), each body exactly as written
  * there. Tests swap `https://example.com/<file>` for a fixture server serving the same file names.
  */
+/** The fields of a completed task's object (README: API), written out so that a missing or extra field fails. */
+export const COMPLETED_TASK_FIELDS = ['actual_time', 'completed', 'cost', 'created', 'credits_cost', 'estimated_time', 'id', 'progress', 'result', 'status'];
+
 export const SEED_CASES: Record<number, Record<string, unknown>> = {
   1: {
     model: 'doubao-seedance-2.0',

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { MediaInput, MediaKind, MediaRole } from '../../src/contract/submit.js';
 import { TaskFailureError } from '../../src/providers/types.js';
-import { ffmpegBinary } from '../helpers/media-tools.js';
+import { FAST_H264, ffmpegBinary } from '../helpers/media-tools.js';
 
 const run = promisify(execFile);
 
@@ -32,20 +32,7 @@ export class MediaFiles {
 
   /** An H.264 MP4 of a cheap-to-encode source. */
   video(name: string, width: number, height: number, seconds: number, fps = 24): Promise<string> {
-    return this.ffmpeg(name, [
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      '-movflags',
-      '+faststart',
-    ]);
+    return this.ffmpeg(name, ['-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`, ...FAST_H264]);
   }
 
   /** A sine tone; `.mp3` or `.wav` by extension. */

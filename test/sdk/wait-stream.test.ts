@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type Task } from '../../src/sdk/index.js';
+import { readEvents } from '../../src/sdk/task-stream.js';
 import { json, startVidgate, tinyServer, type TinyServer } from './helpers.js';
 
 const TASK = { id: 'task_01HZZZZZZZZZZZZZZZZZZZZZZZ', status: 'processing', progress: 10, created: 1, estimated_time: 5, cost: 0 };
@@ -75,5 +76,22 @@ describe('SDK wait follows the live event stream when the host offers one', () =
     expect(server.requests.map((r) => r.url)).toEqual([`/v1/tasks/${TASK.id}/events`, `/v1/tasks/${TASK.id}`]);
     expect((await client.tasks.wait(TASK.id, { stream: false })).status).toBe('completed');
     expect(server.requests).toHaveLength(3);
+  });
+});
+
+describe("the SDK's event parser", () => {
+  it('reads CRLF lines split anywhere across chunks as one event, and counts comments as activity', async () => {
+    const chunks = [': keep-alive\r\n\r\nid: 7\r', '\ndata: {"a"\r', '\ndata: :1}\r\n\r', '\n'];
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const c of chunks) controller.enqueue(new TextEncoder().encode(c));
+        controller.close();
+      },
+    });
+    let activity = 0;
+    const events = [];
+    for await (const event of readEvents(body, () => activity++)) events.push(event);
+    expect(events).toEqual([{ id: '7', event: 'message', data: '{"a"\n:1}' }]);
+    expect(activity).toBe(chunks.length);
   });
 });
