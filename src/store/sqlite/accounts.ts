@@ -1,54 +1,8 @@
 import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry } from '../account-store.js';
+import { type AccountRow, type KeyRow, LIMIT_COLUMNS, toAccount, toKey } from '../sql/account-rows.js';
 import type { SqliteConnection } from './connection.js';
-import { type LedgerWriter, toLedgerEntry } from './ledger-writer.js';
-
-export interface AccountRow {
-  id: string;
-  name: string;
-  unlimited: number;
-  balance_micros: number;
-  spent_micros: number;
-  created_at: number;
-}
-const toAccount = (row: AccountRow): Account => ({
-  id: row.id,
-  name: row.name,
-  unlimited: row.unlimited === 1,
-  balanceMicros: row.balance_micros,
-  spentMicros: row.spent_micros,
-  createdAt: row.created_at,
-});
-
-export interface KeyRow {
-  id: string;
-  account_id: string;
-  hash: string;
-  prefix: string;
-  name: string;
-  disabled: number;
-  created_at: number;
-  spend_cap_micros: number | null;
-  spent_micros: number;
-  in_flight: number;
-  rpm_limit: number | null;
-  in_flight_limit: number | null;
-  callback_url: string | null;
-}
-const toKey = (row: KeyRow): ApiKeyRecord => ({
-  id: row.id,
-  accountId: row.account_id,
-  hash: row.hash,
-  prefix: row.prefix,
-  name: row.name,
-  disabled: row.disabled === 1,
-  createdAt: row.created_at,
-  limits: { spendCapMicros: row.spend_cap_micros, rpmLimit: row.rpm_limit, inFlightLimit: row.in_flight_limit },
-  spentMicros: row.spent_micros,
-  inFlight: row.in_flight,
-  callbackUrl: row.callback_url,
-});
-
-const LIMIT_COLUMNS: Record<keyof KeyLimits, string> = { spendCapMicros: 'spend_cap_micros', rpmLimit: 'rpm_limit', inFlightLimit: 'in_flight_limit' };
+import { type LedgerRow, toLedgerEntry } from '../sql/ledger-row.js';
+import type { LedgerWriter } from './ledger-writer.js';
 
 /** Accounts, keys and the ledger; money moves only through the shared `LedgerWriter`. */
 export class SqliteAccounts implements AccountStore {
@@ -113,7 +67,7 @@ export class SqliteAccounts implements AccountStore {
   }
 
   async listLedger(accountId: string, limit: number, afterId = 0): Promise<LedgerEntry[]> {
-    return (this.s.ledger.all({ accountId, limit, after: afterId }) as Parameters<typeof toLedgerEntry>[0][]).map(toLedgerEntry);
+    return (this.s.ledger.all({ accountId, limit, after: afterId }) as LedgerRow[]).map(toLedgerEntry);
   }
 
   async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'>): Promise<void> {
@@ -133,7 +87,11 @@ export class SqliteAccounts implements AccountStore {
     const set = (Object.keys(limits) as Array<keyof KeyLimits>).filter((k) => k in LIMIT_COLUMNS);
     if (set.length === 0) return (await this.getApiKey(id)) !== null;
     const sql = `UPDATE api_keys SET ${set.map((k) => `${LIMIT_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id`;
-    return this.connection.statement(sql).run({ ...limits, id }).changes === 1;
+    return this.connection.writeTransaction(() => {
+      if (this.connection.statement(sql).run({ ...limits, id }).changes !== 1) return false;
+      this.connection.keysChanged();
+      return true;
+    });
   }
 
   async keysVersion(): Promise<number> {
@@ -160,6 +118,7 @@ export class SqliteAccounts implements AccountStore {
           .statement(`UPDATE api_keys SET ${set.map((k) => `${LIMIT_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id`)
           .run({ ...change.limits, id });
       if (change.callbackUrl !== undefined) this.connection.statement('UPDATE api_keys SET callback_url = ? WHERE id = ?').run(change.callbackUrl, id);
+      this.connection.keysChanged();
       return true;
     })
       ? this.getApiKey(id)
@@ -167,6 +126,10 @@ export class SqliteAccounts implements AccountStore {
   }
 
   async setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean> {
-    return this.s.disableKey.run(disabled ? 1 : 0, id).changes === 1;
+    return this.connection.writeTransaction(() => {
+      if (this.s.disableKey.run(disabled ? 1 : 0, id).changes !== 1) return false;
+      this.connection.keysChanged();
+      return true;
+    });
   }
 }

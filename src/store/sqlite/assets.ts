@@ -1,61 +1,6 @@
 import type { AssetGroup, AssetRecord, AssetReview, AssetStore, ReviewStatus } from '../asset-store.js';
+import { type AssetRow, type ReviewRow, toAsset, toReview } from '../sql/asset-rows.js';
 import type { SqliteConnection } from './connection.js';
-
-interface AssetRow {
-  id: string;
-  account_id: string;
-  group_id: string;
-  review_id: string;
-  project_name: string;
-  kind: AssetRecord['kind'];
-  name: string;
-  source_url: string;
-  status: AssetRecord['status'];
-  reason: string | null;
-  file_key: string | null;
-  bytes: number | null;
-  content_type: string | null;
-  created_at: number;
-  deleted_at: number | null;
-}
-
-interface ReviewRow {
-  id: string;
-  account_id: string;
-  group_id: string;
-  status: ReviewStatus;
-  progress: number;
-  created_at: number;
-  finished_at: number | null;
-}
-
-const toAsset = (r: AssetRow): AssetRecord => ({
-  id: r.id,
-  accountId: r.account_id,
-  groupId: r.group_id,
-  reviewId: r.review_id,
-  projectName: r.project_name,
-  kind: r.kind,
-  name: r.name,
-  sourceUrl: r.source_url,
-  status: r.status,
-  reason: r.reason,
-  fileKey: r.file_key,
-  bytes: r.bytes,
-  contentType: r.content_type,
-  createdAt: r.created_at,
-  deletedAt: r.deleted_at,
-});
-
-const toReview = (r: ReviewRow): AssetReview => ({
-  id: r.id,
-  accountId: r.account_id,
-  groupId: r.group_id,
-  status: r.status,
-  progress: r.progress,
-  createdAt: r.created_at,
-  finishedAt: r.finished_at,
-});
 
 /** Asset groups, reviews and the assets they approve. */
 export class SqliteAssets implements AssetStore {

@@ -73,6 +73,14 @@ export class SqliteConnection {
     return statement;
   }
 
+  /**
+   * Counts a change to what authenticates a key (disabled, limits, default callback), so that key
+   * caches in every process sharing the file notice it; called in the transaction of the change.
+   */
+  keysChanged(): void {
+    this.statement(`UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE name = 'keys_version'`).run();
+  }
+
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
   }

@@ -1,29 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { LedgerEntry, LedgerKind } from '../account-store.js';
-
-interface LedgerRow {
-  id: number;
-  account_id: string;
-  key_id: string | null;
-  task_id: string | null;
-  kind: LedgerKind;
-  amount_micros: number;
-  balance_after_micros: number | null;
-  note: string | null;
-  created_at: number;
-}
-
-export const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
-  id: r.id,
-  accountId: r.account_id,
-  keyId: r.key_id,
-  taskId: r.task_id,
-  kind: r.kind,
-  amountMicros: r.amount_micros,
-  balanceAfterMicros: r.balance_after_micros,
-  note: r.note,
-  createdAt: r.created_at,
-});
+import { spentDelta } from '../../billing/money-rules.js';
+import type { LedgerKind } from '../account-store.js';
 
 export interface Movement {
   accountId: string;
@@ -65,11 +42,12 @@ export class LedgerWriter {
   move(m: Movement): boolean {
     const inserted = this.s.insert.run({ ...m, balanceAfter: null });
     if (inserted.changes === 0) return false;
-    // Top-ups are not spending; everything else moves "spent" opposite to the balance.
-    const spentDelta = m.kind === 'topup' ? 0 : -m.amountMicros;
-    const row = this.s.account.get({ accountId: m.accountId, amountMicros: m.amountMicros, spentDelta }) as { unlimited: number; balance: number } | undefined;
+    const spent = spentDelta(m.kind, m.amountMicros);
+    const row = this.s.account.get({ accountId: m.accountId, amountMicros: m.amountMicros, spentDelta: spent }) as
+      | { unlimited: number; balance: number }
+      | undefined;
     if (!row) throw new Error(`account ${m.accountId} does not exist`);
-    if (m.keyId && spentDelta !== 0) this.s.key.run({ keyId: m.keyId, spentDelta });
+    if (m.keyId && spent !== 0) this.s.key.run({ keyId: m.keyId, spentDelta: spent });
     if (row.unlimited === 0) this.s.fixBalanceAfter.run(row.balance, inserted.lastInsertRowid);
     return true;
   }

@@ -245,4 +245,15 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE open_run > 0 AND status IN ('pending', 'processing');
     `,
   },
+  {
+    version: 9,
+    name: 'the webhook outbox and the keys version are written by the store code, by the rules both stores share',
+    sql: `
+      -- src/webhooks/outbox.ts decides which status changes queue deliveries; the store writes them in
+      -- the transaction of the change, exactly as these triggers did. The keys version is bumped by
+      -- every method that changes what authenticates a key.
+      DROP TRIGGER tasks_webhook_outbox;
+      DROP TRIGGER api_keys_version;
+    `,
+  },
 ];

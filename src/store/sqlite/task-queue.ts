@@ -12,11 +12,14 @@ import type {
   TaskRecord,
   TaskResult,
 } from '../task-queue-store.js';
-import type { AccountRow, KeyRow } from './accounts.js';
+import type { AccountRow, KeyRow } from '../sql/account-rows.js';
 import type { SqliteConnection } from './connection.js';
 import { GroupCommit } from './group-commit.js';
+import { SqliteOutbox } from './outbox.js';
+import { refundableMicros, settlement, submitRefusal } from '../../billing/money-rules.js';
 import type { LedgerWriter } from './ledger-writer.js';
-import { DUE, HELD, type TaskRow, toTask } from './task-rows.js';
+import { type TaskRow, toTask } from '../sql/task-row.js';
+import { DUE, HELD } from './task-rows.js';
 
 /**
  * The tasks table and the queue it is. Reserving, settling and refunding write the ledger through the
@@ -26,12 +29,14 @@ export class SqliteTaskQueue implements TaskQueueStore {
   private readonly s;
   private readonly claimCache = new Map<string, { pick: Database.Statement; take: Database.Statement }>();
   private readonly submits: GroupCommit<{ task: NewTask; options: SubmitOptions }, SubmitOutcome>;
+  private readonly outbox: SqliteOutbox;
 
   constructor(
     private readonly connection: SqliteConnection,
     private readonly money: LedgerWriter,
   ) {
     const db = connection.db;
+    this.outbox = new SqliteOutbox(db);
     this.submits = new GroupCommit(connection, ({ task, options }) => this.submitOne(task, options));
     this.s = {
       // The balance and the key's cap and counters, read by a submit inside its own transaction.
@@ -107,15 +112,13 @@ export class SqliteTaskQueue implements TaskQueueStore {
       }
       const account = this.s.getAccount.get(task.accountId) as AccountRow;
       const key = this.s.getKey.get(task.keyId) as KeyRow;
-      if (key.in_flight >= o.inFlightLimit) {
-        return { kind: 'too_many_in_flight', limit: o.inFlightLimit };
-      }
-      if (key.spend_cap_micros !== null && key.spent_micros + task.costMicros > key.spend_cap_micros) {
-        return { kind: 'key_cap_reached', remainingMicros: Math.max(0, key.spend_cap_micros - key.spent_micros) };
-      }
-      if (account.unlimited === 0 && account.balance_micros < task.costMicros) {
-        return { kind: 'insufficient_balance', balanceMicros: account.balance_micros };
-      }
+      const refusal = submitRefusal({
+        account: { unlimited: account.unlimited === 1, balanceMicros: account.balance_micros },
+        key: { inFlight: key.in_flight, spendCapMicros: key.spend_cap_micros, spentMicros: key.spent_micros },
+        costMicros: task.costMicros,
+        inFlightLimit: o.inFlightLimit,
+      });
+      if (refusal) return refusal;
       this.s.insertTask.run({ ...task, model: task.request.model, request: JSON.stringify(task.request), callbackUrl: task.callbackUrl ?? null });
       this.s.enterFlight.run(task.keyId);
       this.money.move({
@@ -162,7 +165,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
       const providers = Array.from({ length: providerCount }, (_, i) => `@p${i}`).join(', ');
       const which = interrupted === 'only' ? ' AND open_run > 0' : interrupted === 'exclude' ? ' AND open_run = 0' : '';
       statements = {
-        pick: db.prepare(`SELECT id FROM tasks WHERE provider IN (${providers}) AND ${DUE}${which} ORDER BY id LIMIT @limit`).pluck(),
+        pick: db.prepare(`SELECT id, status FROM tasks WHERE provider IN (${providers}) AND ${DUE}${which} ORDER BY id LIMIT @limit`),
         // SET reads the row as it was: a run still open then is one that never ended.
         take: db.prepare(`
           UPDATE tasks SET status = CASE WHEN @start = 1 THEN 'processing' ELSE status END,
@@ -193,7 +196,12 @@ export class SqliteTaskQueue implements TaskQueueStore {
     // Pick, then take each row, in one write transaction: no other writer runs in between, the same
     // guarantee PostgreSQL gets from SELECT … FOR UPDATE SKIP LOCKED before its UPDATE.
     const rows = this.connection.writeTransaction(() =>
-      (pick.all(params) as string[]).map((id) => take.get({ ...params, id }) as TaskRow | undefined).filter((r) => r !== undefined),
+      (pick.all(params) as Array<{ id: string; status: TaskRecord['status'] }>).flatMap(({ id, status }) => {
+        const row = take.get({ ...params, id }) as TaskRow | undefined;
+        if (!row) return [];
+        if (row.status !== status) this.outbox.record(id, status, o.now);
+        return [row];
+      }),
     );
     return rows.map(toTask);
   }
@@ -236,7 +244,11 @@ export class SqliteTaskQueue implements TaskQueueStore {
   }
 
   async markProcessing(g: LeaseGuard, now: number): Promise<boolean> {
-    return this.s.start.run({ ...g, now }).changes === 1;
+    return this.connection.writeTransaction(() => {
+      if (this.s.start.run({ ...g, now }).changes !== 1) return false;
+      this.outbox.record(g.id, 'pending', now);
+      return true;
+    });
   }
 
   async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean> {
@@ -244,21 +256,20 @@ export class SqliteTaskQueue implements TaskQueueStore {
       if (this.s.complete.run({ ...g, result: JSON.stringify(result), expiresAt: result.expiresAt, finishedAt }).changes !== 1) return false;
       this.s.leaveFlight.run(g.id);
       const task = toTask(this.s.getTask.get(g.id) as TaskRow);
-      // Never charge more than was reserved: the reservation is the price the client agreed to.
-      const cost = Math.min(Math.max(0, Math.round(finalCostMicros)), task.reservedMicros);
-      const giveBack = task.reservedMicros - cost;
-      if (giveBack > 0) {
+      const { costMicros, giveBackMicros } = settlement(task.reservedMicros, finalCostMicros);
+      if (giveBackMicros > 0) {
         this.money.move({
           accountId: task.accountId,
           keyId: task.keyId,
           taskId: task.id,
           kind: 'settle',
-          amountMicros: giveBack,
+          amountMicros: giveBackMicros,
           note: 'settled to the exact price',
           now: finishedAt,
         });
       }
-      this.s.setCost.run(cost, task.id);
+      this.s.setCost.run(costMicros, task.id);
+      this.outbox.record(task.id, null, finishedAt);
       return true;
     });
   }
@@ -277,6 +288,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
       if (this.s.fail.run({ ...g, status, error: JSON.stringify(reason), finishedAt }).changes !== 1) return false;
       this.s.leaveFlight.run(g.id);
       this.refundInside(g.id, finishedAt, `task ${status}: ${reason.code}`);
+      this.outbox.record(g.id, null, finishedAt);
       return true;
     });
   }
@@ -286,6 +298,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
       if (this.s.cancel.run({ id, accountId, now }).changes === 1) {
         this.s.leaveFlight.run(id);
         this.refundInside(id, now, 'task cancelled');
+        this.outbox.record(id, null, now);
         return { kind: 'cancelled', task: toTask(this.s.getTask.get(id) as TaskRow) };
       }
       const row = this.s.getTask.get(id) as TaskRow | undefined;
@@ -301,11 +314,12 @@ export class SqliteTaskQueue implements TaskQueueStore {
   /** Gives back what is still held for the task; the ledger's unique index makes a second refund a no-op. */
   private refundInside(id: string, now: number, note: string): number {
     const task = toTask(this.s.getTask.get(id) as TaskRow);
-    if (task.status === 'completed' || task.reservedMicros === 0) return 0;
-    const moved = this.money.move({ accountId: task.accountId, keyId: task.keyId, taskId: id, kind: 'refund', amountMicros: task.reservedMicros, note, now });
+    const amountMicros = refundableMicros(task);
+    if (amountMicros === 0) return 0;
+    const moved = this.money.move({ accountId: task.accountId, keyId: task.keyId, taskId: id, kind: 'refund', amountMicros, note, now });
     if (!moved) return 0;
     this.s.setCost.run(0, id);
-    return task.reservedMicros;
+    return amountMicros;
   }
 
   async releaseTask(g: LeaseGuard, options?: { keepStatus?: boolean }): Promise<boolean> {

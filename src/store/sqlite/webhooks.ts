@@ -1,63 +1,7 @@
-import type { LeaseGuard, TaskStatus } from '../task-queue-store.js';
+import type { LeaseGuard } from '../task-queue-store.js';
 import type { WebhookAttempt, WebhookAttemptOutcome, WebhookDelivery, WebhookDeliveryQuery, WebhookSecret, WebhookStore } from '../webhook-store.js';
+import { type DeliveryRow, type SecretRow, toDelivery, toSecret } from '../sql/webhook-rows.js';
 import type { SqliteConnection } from './connection.js';
-
-interface DeliveryRow {
-  seq: number;
-  id: string;
-  account_id: string;
-  task_id: string;
-  event: TaskStatus;
-  progress: number;
-  cost_micros: number;
-  url: string;
-  state: WebhookDelivery['state'];
-  attempts: number;
-  next_attempt_at: number | null;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  body: string | null;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: number;
-  finished_at: number | null;
-}
-
-const toDelivery = (r: DeliveryRow): WebhookDelivery => ({
-  seq: r.seq,
-  id: r.id,
-  accountId: r.account_id,
-  taskId: r.task_id,
-  event: r.event,
-  progress: r.progress,
-  costMicros: r.cost_micros,
-  url: r.url,
-  state: r.state,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  leaseOwner: r.lease_owner,
-  leaseExpiresAt: r.lease_expires_at,
-  body: r.body,
-  lastStatus: r.last_status,
-  lastError: r.last_error,
-  createdAt: r.created_at,
-  finishedAt: r.finished_at,
-});
-
-interface SecretRow {
-  account_id: string;
-  secret: string;
-  previous: string | null;
-  previous_until: number | null;
-  created_at: number;
-}
-const toSecret = (r: SecretRow): WebhookSecret => ({
-  accountId: r.account_id,
-  secret: r.secret,
-  previous: r.previous,
-  previousUntil: r.previous_until,
-  createdAt: r.created_at,
-});
 
 /** Fenced by the delivery lease, like task writes: a worker whose lease was taken over writes nothing. */
 const HELD = `id = @id AND state = 'pending' AND lease_owner = @owner`;
@@ -65,8 +9,8 @@ const HELD = `id = @id AND state = 'pending' AND lease_owner = @owner`;
 const DUE = `state = 'pending' AND next_attempt_at <= @now AND (lease_expires_at IS NULL OR lease_expires_at <= @now)`;
 
 /**
- * The webhook outbox, its attempts and the per-account secrets. Deliveries are created by the
- * `tasks_webhook_outbox` trigger (migration 6) in the transaction of the status change.
+ * The webhook outbox, its attempts and the per-account secrets. Deliveries are queued by the task
+ * queue (`SqliteOutbox`) in the transaction of the status change.
  */
 export class SqliteWebhooks implements WebhookStore {
   private readonly s;
@@ -107,7 +51,11 @@ export class SqliteWebhooks implements WebhookStore {
   }
 
   async setApiKeyCallbackUrl(keyId: string, url: string | null): Promise<boolean> {
-    return this.s.keyCallback.run(url, keyId).changes === 1;
+    return this.connection.writeTransaction(() => {
+      if (this.s.keyCallback.run(url, keyId).changes !== 1) return false;
+      this.connection.keysChanged();
+      return true;
+    });
   }
 
   async getWebhookSecret(accountId: string): Promise<WebhookSecret | null> {
