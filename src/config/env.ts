@@ -14,6 +14,13 @@ const EnvSchema = z.object({
   VIDGATE_PORT: int(0, 65535).optional(),
   PORT: int(0, 65535).optional(),
   VIDGATE_DATA_DIR: z.string().default('./data'),
+  VIDGATE_DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave it unset for the SQLite file in VIDGATE_DATA_DIR)')
+      .optional(),
+  ),
+  VIDGATE_DATABASE_POOL_SIZE: int(1, 1000).default(10),
   VIDGATE_PUBLIC_URL: z.url().optional(),
   VIDGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   VIDGATE_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
@@ -60,6 +67,13 @@ const EnvSchema = z.object({
     }),
   VIDGATE_EVENTS_POLL_MS: int(50, 60_000).default(1000),
   VIDGATE_EVENTS_HEARTBEAT_MS: int(100, 300_000).default(15_000),
+  VIDGATE_STORAGE_URL: optionalText,
+  VIDGATE_RESULT_URLS: z.enum(['signed', 'presigned'], { error: () => 'must be signed or presigned' }).default('signed'),
+  VIDGATE_S3_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/, error: () => 'must be an http(s):// URL' }).optional()),
+  VIDGATE_S3_REGION: optionalText.transform((v) => v ?? 'us-east-1'),
+  VIDGATE_S3_ACCESS_KEY_ID: optionalText,
+  VIDGATE_S3_SECRET_ACCESS_KEY: optionalText,
+  VIDGATE_S3_FORCE_PATH_STYLE: optionalText.pipe(z.enum(['true', 'false', '1', '0'], { error: () => 'must be true or false' }).optional()),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -86,12 +100,59 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return toConfig(parsed.data);
 }
 
+/** S3 refuses presigned URLs valid longer than a week. */
+const PRESIGNED_MAX_SECONDS = 7 * 24 * 3600;
+/** S3's rules for bucket names (3–63 characters; lower-case letters, digits, dots, hyphens). */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Where files are kept (README: Storing results in S3): local files unless VIDGATE_STORAGE_URL names a bucket. */
+function storageFrom(e: z.infer<typeof EnvSchema>) {
+  const refuse = (problem: string): never => {
+    throw new ConfigError(`invalid configuration: ${problem}`);
+  };
+  const resultUrls = e.VIDGATE_RESULT_URLS;
+  if (!e.VIDGATE_STORAGE_URL) {
+    if (resultUrls === 'presigned') refuse('VIDGATE_RESULT_URLS: presigned needs VIDGATE_STORAGE_URL=s3://bucket/prefix');
+    return { storage: { kind: 'local' as const }, resultUrls };
+  }
+  const match = /^s3:\/\/([^/?#]+)(?:\/([^?#]*))?$/.exec(e.VIDGATE_STORAGE_URL);
+  if (!match) return refuse('VIDGATE_STORAGE_URL: must be s3://bucket or s3://bucket/prefix');
+  const bucket = match[1]!;
+  if (!BUCKET.test(bucket)) refuse(`VIDGATE_STORAGE_URL: "${bucket}" is not an S3 bucket name (3–63 characters: a-z, 0-9, dots, hyphens)`);
+  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix.split('/').some((s) => s === '.' || s === '..') || /\/\//.test(prefix))
+    refuse('VIDGATE_STORAGE_URL: the prefix may not have empty, "." or ".." segments');
+  const keyId = e.VIDGATE_S3_ACCESS_KEY_ID;
+  const secret = e.VIDGATE_S3_SECRET_ACCESS_KEY;
+  if (Boolean(keyId) !== Boolean(secret)) refuse('VIDGATE_S3_ACCESS_KEY_ID and VIDGATE_S3_SECRET_ACCESS_KEY go together: set both, or neither for the default credential chain');
+  if (resultUrls === 'presigned' && e.VIDGATE_RESULT_TTL_SECONDS > PRESIGNED_MAX_SECONDS)
+    refuse(`VIDGATE_RESULT_TTL_SECONDS: presigned URLs last at most ${PRESIGNED_MAX_SECONDS} s (7 days)`);
+  const pathStyle = e.VIDGATE_S3_FORCE_PATH_STYLE;
+  return {
+    storage: {
+      kind: 's3' as const,
+      bucket,
+      prefix,
+      endpoint: e.VIDGATE_S3_ENDPOINT,
+      region: e.VIDGATE_S3_REGION,
+      credentials: keyId && secret ? { accessKeyId: keyId, secretAccessKey: secret } : undefined,
+      // Servers of one's own (MinIO, Ceph, s3rver) mostly need path-style addresses; AWS prefers virtual hosts.
+      forcePathStyle: pathStyle === undefined ? e.VIDGATE_S3_ENDPOINT !== undefined : pathStyle === 'true' || pathStyle === '1',
+    },
+    resultUrls,
+  };
+}
+
 /** The settings as the code reads them; the type follows from this one mapping. */
 function toConfig(e: z.infer<typeof EnvSchema>) {
   return {
     host: e.VIDGATE_HOST,
     port: e.VIDGATE_PORT ?? e.PORT ?? 3000,
     dataDir: resolve(e.VIDGATE_DATA_DIR),
+    /** PostgreSQL shared by every instance; undefined = the SQLite file `<dataDir>/vidgate.db`. */
+    databaseUrl: e.VIDGATE_DATABASE_URL,
+    /** Connections each process keeps to PostgreSQL. */
+    databasePoolSize: e.VIDGATE_DATABASE_POOL_SIZE,
     publicUrl: e.VIDGATE_PUBLIC_URL?.replace(/\/+$/, ''),
     logLevel: e.VIDGATE_LOG_LEVEL,
     bodyLimitBytes: e.VIDGATE_BODY_LIMIT_BYTES,
@@ -155,5 +216,7 @@ function toConfig(e: z.infer<typeof EnvSchema>) {
     mediaCacheBytes: e.VIDGATE_MEDIA_CACHE_MB * 1024 * 1024,
     /** ffprobe binary; else PATH, else @ffprobe-installer/ffprobe. */
     ffprobePath: e.VIDGATE_FFPROBE,
+    /** `storage`: local files, or an S3 bucket; `resultUrls`: vidgate's signed URLs, or the bucket's presigned ones. */
+    ...storageFrom(e),
   };
 }

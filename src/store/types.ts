@@ -1,5 +1,6 @@
 import type { AccountStore } from './account-store.js';
 import type { AssetStore } from './asset-store.js';
+import type { StoreChangeFeed } from './change-feed.js';
 import type { SettingsStore } from './settings-store.js';
 import type { TaskEventStore } from './task-event-store.js';
 import type { TaskQueueStore } from './task-queue-store.js';
@@ -11,12 +12,14 @@ export type * from './asset-store.js';
 export type * from './webhook-store.js';
 export type * from './task-event-store.js';
 export type * from './settings-store.js';
+export type * from './change-feed.js';
 
 /**
- * Everything vidgate keeps durably. Async so that a networked database fits behind it; the SQLite
- * implementation answers synchronously inside.
+ * Everything vidgate keeps durably: SQLite (one file, the default) or PostgreSQL (shared by several
+ * instances). Async so that a networked database fits behind it; the SQLite implementation answers
+ * synchronously inside.
  */
-export interface Store extends SettingsStore, AccountStore, TaskQueueStore, TaskEventStore, AssetStore, WebhookStore {
+export interface Store extends SettingsStore, AccountStore, TaskQueueStore, TaskEventStore, AssetStore, WebhookStore, StoreChangeFeed {
   readonly kind: string;
   ping(): Promise<void>;
   close(): Promise<void>;

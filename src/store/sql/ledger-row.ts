@@ -23,3 +23,15 @@ export const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
   note: r.note,
   createdAt: r.created_at,
 });
+
+/** One movement of money as the stores' ledger writers take it. */
+export interface Movement {
+  accountId: string;
+  keyId: string | null;
+  taskId: string | null;
+  kind: LedgerKind;
+  /** Signed: negative takes money from the balance. */
+  amountMicros: number;
+  note: string | null;
+  now: number;
+}

@@ -1,17 +1,6 @@
 import type Database from 'better-sqlite3';
 import { spentDelta } from '../../billing/money-rules.js';
-import type { LedgerKind } from '../account-store.js';
-
-export interface Movement {
-  accountId: string;
-  keyId: string | null;
-  taskId: string | null;
-  kind: LedgerKind;
-  /** Signed: negative takes money from the balance. */
-  amountMicros: number;
-  note: string | null;
-  now: number;
-}
+import type { Movement } from '../sql/ledger-row.js';
 
 /**
  * Every change of a balance goes through `move`, inside the caller's transaction: the ledger row,

@@ -1,12 +1,6 @@
-/**
- * Versioned schema. A migration is never edited once released: add a new one. Times are unix ms,
- * money integer micro-USD.
- */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from '../sql/migration.js';
+
+/** The SQLite schema, versioned. Times are unix ms, money integer micro-USD. */
 
 export const MIGRATIONS: readonly Migration[] = [
   {

@@ -1,0 +1,149 @@
+import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry } from '../account-store.js';
+import { type AccountRow, type KeyRow, LIMIT_COLUMNS, toAccount, toKey } from '../sql/account-rows.js';
+import { type LedgerRow, toLedgerEntry } from '../sql/ledger-row.js';
+import type { PgConnection, PgQueries } from './connection.js';
+import type { PgLedgerWriter } from './ledger-writer.js';
+
+/** Channel other processes' key caches listen on; the version row is what they compare. */
+export const KEYS_CHANNEL = 'vidgate_keys';
+
+/** Counts a change to what authenticates a key, in the transaction of the change, and tells the listeners at commit. */
+export async function keysChanged(tx: PgQueries): Promise<void> {
+  await tx.run(`UPDATE settings SET value = (value::bigint + 1)::text WHERE name = 'keys_version'`);
+  await tx.run(`SELECT pg_notify('${KEYS_CHANNEL}', '')`);
+}
+
+/** Accounts, keys and the ledger; money moves only through the shared `PgLedgerWriter`. */
+export class PgAccounts implements AccountStore {
+  constructor(
+    private readonly connection: PgConnection,
+    private readonly money: PgLedgerWriter,
+  ) {}
+
+  async createAccount(account: Omit<Account, 'spentMicros'>): Promise<void> {
+    await this.connection.transaction(async (tx) => {
+      await tx.run('INSERT INTO accounts (id, name, unlimited, balance_micros, created_at) VALUES ($1, $2, $3, 0, $4)', [
+        account.id,
+        account.name,
+        account.unlimited ? 1 : 0,
+        account.createdAt,
+      ]);
+      if (!account.unlimited && account.balanceMicros > 0) {
+        await this.money.move(tx, {
+          accountId: account.id,
+          keyId: null,
+          taskId: null,
+          kind: 'topup',
+          amountMicros: account.balanceMicros,
+          note: 'opening balance',
+          now: account.createdAt,
+        });
+      }
+    });
+  }
+
+  async getAccount(id: string): Promise<Account | null> {
+    const row = await this.connection.row<AccountRow>('SELECT * FROM accounts WHERE id = $1', [id]);
+    return row ? toAccount(row) : null;
+  }
+
+  async listAccounts(limit: number, after = ''): Promise<Account[]> {
+    return (await this.connection.rows<AccountRow>('SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT $2', [after, limit])).map(toAccount);
+  }
+
+  async topUp(accountId: string, amountMicros: number, note: string | null, now: number): Promise<number> {
+    if (!Number.isSafeInteger(amountMicros) || amountMicros <= 0) throw new Error('a top-up must be a positive amount');
+    return this.connection.transaction(async (tx) => {
+      await this.money.move(tx, { accountId, keyId: null, taskId: null, kind: 'topup', amountMicros, note, now });
+      return (await tx.row<AccountRow>('SELECT * FROM accounts WHERE id = $1', [accountId]))!.balance_micros;
+    });
+  }
+
+  async listLedger(accountId: string, limit: number, afterId = 0): Promise<LedgerEntry[]> {
+    const rows = await this.connection.rows<LedgerRow>('SELECT * FROM ledger WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3', [
+      accountId,
+      afterId,
+      limit,
+    ]);
+    return rows.map(toLedgerEntry);
+  }
+
+  async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'>): Promise<void> {
+    await this.connection.run(
+      `INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at, spend_cap_micros, rpm_limit, in_flight_limit)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        key.id,
+        key.accountId,
+        key.hash,
+        key.prefix,
+        key.name,
+        key.disabled ? 1 : 0,
+        key.createdAt,
+        key.limits.spendCapMicros,
+        key.limits.rpmLimit,
+        key.limits.inFlightLimit,
+      ],
+    );
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    const row = await this.connection.row<KeyRow>('SELECT * FROM api_keys WHERE id = $1', [id]);
+    return row ? toKey(row) : null;
+  }
+
+  async listApiKeys(accountId: string): Promise<ApiKeyRecord[]> {
+    return (await this.connection.rows<KeyRow>('SELECT * FROM api_keys WHERE account_id = $1 ORDER BY id', [accountId])).map(toKey);
+  }
+
+  async updateApiKeyLimits(id: string, limits: Partial<KeyLimits>): Promise<boolean> {
+    const set = (Object.keys(limits) as Array<keyof KeyLimits>).filter((k) => k in LIMIT_COLUMNS);
+    if (set.length === 0) return (await this.getApiKey(id)) !== null;
+    return this.connection.transaction(async (tx) => {
+      if ((await this.setLimits(tx, id, limits)) !== 1) return false;
+      await keysChanged(tx);
+      return true;
+    });
+  }
+
+  private async setLimits(tx: PgQueries, id: string, limits: Partial<KeyLimits>): Promise<number> {
+    const set = (Object.keys(limits) as Array<keyof KeyLimits>).filter((k) => k in LIMIT_COLUMNS);
+    if (set.length === 0) return 1;
+    const sql = `UPDATE api_keys SET ${set.map((k, i) => `${LIMIT_COLUMNS[k]} = $${i + 2}`).join(', ')} WHERE id = $1`;
+    return tx.run(sql, [id, ...set.map((k) => limits[k] ?? null)]);
+  }
+
+  async keysVersion(): Promise<number> {
+    const row = await this.connection.row<{ value: string }>(`SELECT value FROM settings WHERE name = 'keys_version'`);
+    return row ? Number(row.value) : 0;
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const row = await this.connection.row<KeyRow>('SELECT * FROM api_keys WHERE hash = $1', [hash]);
+    return row ? toKey(row) : null;
+  }
+
+  async hasApiKeys(): Promise<boolean> {
+    return (await this.connection.row('SELECT 1 FROM api_keys LIMIT 1')) !== undefined;
+  }
+
+  async updateApiKey(id: string, change: { disabled?: boolean; limits?: Partial<KeyLimits>; callbackUrl?: string | null }): Promise<ApiKeyRecord | null> {
+    const found = await this.connection.transaction(async (tx) => {
+      if (!(await tx.row('SELECT 1 FROM api_keys WHERE id = $1 FOR UPDATE', [id]))) return false;
+      if (change.disabled !== undefined) await tx.run('UPDATE api_keys SET disabled = $2 WHERE id = $1', [id, change.disabled ? 1 : 0]);
+      if (change.limits) await this.setLimits(tx, id, change.limits);
+      if (change.callbackUrl !== undefined) await tx.run('UPDATE api_keys SET callback_url = $2 WHERE id = $1', [id, change.callbackUrl]);
+      await keysChanged(tx);
+      return true;
+    });
+    return found ? this.getApiKey(id) : null;
+  }
+
+  async setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean> {
+    return this.connection.transaction(async (tx) => {
+      if ((await tx.run('UPDATE api_keys SET disabled = $2 WHERE id = $1', [id, disabled ? 1 : 0])) !== 1) return false;
+      await keysChanged(tx);
+      return true;
+    });
+  }
+}

@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { PG_MIGRATIONS } from './migrations.js';
+
+/** What every part of the PostgreSQL store runs its SQL through: the pool, or one transaction's client. */
+export interface PgQueries {
+  rows<R>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  row<R>(sql: string, params?: readonly unknown[]): Promise<R | undefined>;
+  /** Runs a statement; returns how many rows it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+/** BIGINT columns hold unix ms and micro-USD, always within 2^53: read them as numbers, not strings. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Every statement is prepared once per connection under a name derived from its text, so the
+ * server plans it once (the SQL built per call, filters and IN lists, has a few shapes only).
+ */
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `vg_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+function queriesOf(target: pg.Pool | pg.PoolClient): PgQueries {
+  const query = <R extends pg.QueryResultRow>(sql: string, params: readonly unknown[] = []) =>
+    target.query<R>({ name: statementName(sql), text: sql, values: params as unknown[] });
+  return {
+    rows: async <R>(sql: string, params?: readonly unknown[]) => (await query(sql, params)).rows as R[],
+    row: async <R>(sql: string, params?: readonly unknown[]) => (await query(sql, params)).rows[0] as R | undefined,
+    run: async (sql: string, params?: readonly unknown[]) => (await query(sql, params)).rowCount ?? 0,
+  };
+}
+
+/** Errors after which the whole transaction may simply run again: another transaction won a race. */
+const RETRYABLE = new Set(['40001', '40P01']);
+/** A fixed key of the advisory lock that lets one instance at a time bring the schema up to date. */
+const MIGRATION_LOCK = 7_160_212_011;
+
+export interface PgConnectionOptions {
+  /** Most connections this process opens (the pool). */
+  maxConnections?: number;
+  applicationName?: string;
+}
+
+/**
+ * The pool every part of the PostgreSQL store shares, its transactions and its schema. Several
+ * vidgate processes share one database: rows are locked (FOR UPDATE, SKIP LOCKED for claims) where
+ * SQLite relies on its single writer.
+ */
+export class PgConnection implements PgQueries {
+  readonly pool: pg.Pool;
+  private readonly queries: PgQueries;
+
+  constructor(
+    readonly url: string,
+    options: PgConnectionOptions = {},
+  ) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      application_name: options.applicationName ?? 'vidgate',
+      types,
+      // A pooled connection that dies (server restart, failover) is dropped, not handed out again.
+      keepAlive: true,
+    });
+    // An idle client's error (the server went away) must not crash the process; the next query
+    // reports it to its caller.
+    this.pool.on('error', () => undefined);
+    this.queries = queriesOf(this.pool);
+  }
+
+  readonly rows: PgQueries['rows'] = (sql, params) => this.queries.rows(sql, params);
+  readonly row: PgQueries['row'] = (sql, params) => this.queries.row(sql, params);
+  readonly run: PgQueries['run'] = (sql, params) => this.queries.run(sql, params);
+
+  /**
+   * Runs `fn` in a READ COMMITTED transaction on one client; a serialization failure or deadlock
+   * runs it again from the start, so `fn` must only touch the database.
+   */
+  async transaction<T>(fn: (tx: PgQueries) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const value = await fn(queriesOf(client));
+        await client.query('COMMIT');
+        return value;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        if (attempt < 5 && RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  /** Brings the schema up to date; instances starting together take turns on an advisory lock. */
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      const applied = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      for (const migration of PG_MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(migration.sql);
+          await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

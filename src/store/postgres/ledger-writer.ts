@@ -1,0 +1,33 @@
+import { spentDelta } from '../../billing/money-rules.js';
+import type { Movement } from '../sql/ledger-row.js';
+import type { PgQueries } from './connection.js';
+
+/**
+ * Every change of a balance, inside the caller's transaction: the ledger row, the account and the
+ * key change together or not at all. The account row is updated (so locked) before anything reads
+ * its balance for a decision, which keeps balances exact when several processes move money at once.
+ */
+export class PgLedgerWriter {
+  /** Returns false (and changes nothing) when this task already had a movement of this kind. */
+  async move(tx: PgQueries, m: Movement): Promise<boolean> {
+    // ON CONFLICT without a target covers the partial unique index: a concurrent duplicate waits for
+    // the first to commit, then inserts nothing.
+    const inserted = await tx.row<{ id: number }>(
+      `INSERT INTO ledger (account_id, key_id, task_id, kind, amount_micros, balance_after_micros, note, created_at)
+       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
+      [m.accountId, m.keyId, m.taskId, m.kind, m.amountMicros, m.note, m.now],
+    );
+    if (!inserted) return false;
+    const spent = spentDelta(m.kind, m.amountMicros);
+    const account = await tx.row<{ unlimited: number; balance: number }>(
+      `UPDATE accounts SET balance_micros = CASE WHEN unlimited = 1 THEN balance_micros ELSE balance_micros + $2 END,
+         spent_micros = spent_micros + $3
+       WHERE id = $1 RETURNING unlimited, balance_micros AS balance`,
+      [m.accountId, m.amountMicros, spent],
+    );
+    if (!account) throw new Error(`account ${m.accountId} does not exist`);
+    if (m.keyId && spent !== 0) await tx.run('UPDATE api_keys SET spent_micros = spent_micros + $2 WHERE id = $1', [m.keyId, spent]);
+    if (account.unlimited === 0) await tx.run('UPDATE ledger SET balance_after_micros = $2 WHERE id = $1', [inserted.id, account.balance]);
+    return true;
+  }
+}

@@ -1,0 +1,380 @@
+import { refundableMicros, settlement, submitRefusal } from '../../billing/money-rules.js';
+import type { TaskFailure } from '../../contract/failures.js';
+import type { TaskChange } from '../change-feed.js';
+import type { AccountRow, KeyRow } from '../sql/account-rows.js';
+import { type TaskRow, toTask } from '../sql/task-row.js';
+import type {
+  CancelOutcome,
+  ClaimOptions,
+  LeaseGuard,
+  NewTask,
+  SubmitOptions,
+  SubmitOutcome,
+  TaskListQuery,
+  TaskQueueStore,
+  TaskRecord,
+  TaskResult,
+  TaskStatus,
+} from '../task-queue-store.js';
+import { announceTasks } from './change-feed.js';
+import type { PgConnection, PgQueries } from './connection.js';
+import type { PgLedgerWriter } from './ledger-writer.js';
+import type { PgOutbox } from './outbox.js';
+
+const UNFINISHED = `status IN ('pending', 'processing')`;
+/** Fenced by the lease owner ($1 the task, $2 the owner): a worker whose lease was taken over writes nothing. */
+const HELD = `id = $1 AND ${UNFINISHED} AND lease_owner = $2`;
+
+/**
+ * The tasks table and the queue it is, shared by every vidgate process on the database. Claims take
+ * rows with FOR UPDATE SKIP LOCKED, so concurrent dispatchers never wait on or take the same task.
+ * Money moves in the transaction of the change through `PgLedgerWriter`; rows are locked in one
+ * order everywhere (task, then account, then key) so that concurrent transactions queue instead of
+ * deadlocking. Every committed change is announced to the other processes (`announceTasks`).
+ */
+export class PgTaskQueue implements TaskQueueStore {
+  constructor(
+    private readonly connection: PgConnection,
+    private readonly money: PgLedgerWriter,
+    private readonly outbox: PgOutbox,
+    /** This process, so it does not hear its own announcements. */
+    private readonly origin: string,
+  ) {}
+
+  private announce(tx: PgQueries, change: TaskChange, ids: readonly string[]): Promise<void> {
+    return announceTasks(tx, this.origin, change, ids);
+  }
+
+  async submitTask(task: NewTask, o: SubmitOptions): Promise<SubmitOutcome> {
+    return this.connection.transaction(async (tx): Promise<SubmitOutcome> => {
+      // The account row is the lock every submit of the account takes first: the idempotency check,
+      // the balance and the key's counters are then read by one submit at a time, on any instance.
+      const account = await tx.row<AccountRow>('SELECT * FROM accounts WHERE id = $1 FOR UPDATE', [task.accountId]);
+      if (!account) throw new Error(`account ${task.accountId} does not exist`);
+      if (o.idempotency) {
+        const seen = await tx.row<{ body_hash: string; task_id: string; created_at: number }>(
+          'SELECT body_hash, task_id, created_at FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2',
+          [task.accountId, o.idempotency.key],
+        );
+        if (seen && seen.created_at >= o.idempotency.since) {
+          return seen.body_hash === o.idempotency.bodyHash ? { kind: 'replayed', taskId: seen.task_id } : { kind: 'idempotency_conflict' };
+        }
+      }
+      const key = await tx.row<KeyRow>('SELECT * FROM api_keys WHERE id = $1 FOR UPDATE', [task.keyId]);
+      if (!key) throw new Error(`key ${task.keyId} does not exist`);
+      const refusal = submitRefusal({
+        account: { unlimited: account.unlimited === 1, balanceMicros: account.balance_micros },
+        key: { inFlight: key.in_flight, spendCapMicros: key.spend_cap_micros, spentMicros: key.spent_micros },
+        costMicros: task.costMicros,
+        inFlightLimit: o.inFlightLimit,
+      });
+      if (refusal) return refusal;
+      await tx.run(
+        `INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at, callback_url)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $9, $10, $11)`,
+        [
+          task.id,
+          task.accountId,
+          task.keyId,
+          task.request.model,
+          JSON.stringify(task.request),
+          task.seed,
+          task.provider,
+          task.estimatedSeconds,
+          task.costMicros,
+          task.createdAt,
+          task.callbackUrl ?? null,
+        ],
+      );
+      await this.money.move(tx, {
+        accountId: task.accountId,
+        keyId: task.keyId,
+        taskId: task.id,
+        kind: 'reserve',
+        amountMicros: -task.costMicros,
+        note: null,
+        now: task.createdAt,
+      });
+      await tx.run('UPDATE api_keys SET in_flight = in_flight + 1 WHERE id = $1', [task.keyId]);
+      if (o.idempotency) {
+        await tx.run(
+          `INSERT INTO idempotency_keys (account_id, idem_key, body_hash, task_id, created_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (account_id, idem_key) DO UPDATE SET body_hash = excluded.body_hash, task_id = excluded.task_id, created_at = excluded.created_at`,
+          [task.accountId, o.idempotency.key, o.idempotency.bodyHash, task.id, task.createdAt],
+        );
+      }
+      await this.announce(tx, 'queued', [task.id]);
+      return { kind: 'created' };
+    });
+  }
+
+  async getTask(id: string): Promise<TaskRecord | null> {
+    const row = await this.connection.row<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
+    return row ? toTask(row) : null;
+  }
+
+  async listTasks(q: TaskListQuery): Promise<TaskRecord[]> {
+    const params: unknown[] = [q.accountId];
+    const where = ['account_id = $1'];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(`${sql} $${params.length}`);
+    };
+    if (q.status) add('status =', q.status);
+    if (q.model) add('model =', q.model);
+    if (q.after) add('id <', q.after);
+    params.push(q.limit);
+    const rows = await this.connection.rows<TaskRow>(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
+    return rows.map(toTask);
+  }
+
+  async claimTasks(o: ClaimOptions): Promise<TaskRecord[]> {
+    if (o.limit <= 0 || o.providers.length === 0) return [];
+    const which = o.interrupted === 'only' ? ' AND open_run > 0' : o.interrupted === 'exclude' ? ' AND open_run = 0' : '';
+    const start = o.markProcessing !== false;
+    return this.connection.transaction(async (tx) => {
+      // SET reads the row as it was: a run still open then is one that never ended.
+      const rows = await tx.rows<TaskRow & { previous_status: TaskStatus }>(
+        `WITH picked AS (
+           SELECT id, status FROM tasks
+           WHERE provider = ANY($1) AND ${UNFINISHED} AND (lease_expires_at IS NULL OR lease_expires_at <= $2)${which}
+           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+         UPDATE tasks SET status = CASE WHEN $4 THEN 'processing' ELSE tasks.status END,
+           started_at = CASE WHEN $4 THEN COALESCE(tasks.started_at, $2) ELSE tasks.started_at END,
+           lease_owner = $5, lease_expires_at = $6, attempts = tasks.attempts + 1,
+           interrupted_runs = tasks.interrupted_runs + (tasks.open_run > 0)::int,
+           interrupted_alone = tasks.interrupted_alone + (tasks.open_run = 2)::int,
+           open_run = $7
+         FROM picked WHERE tasks.id = picked.id
+         RETURNING tasks.*, picked.status AS previous_status`,
+        [o.providers, o.now, o.limit, start, o.owner, o.now + o.leaseMs, o.alone ? 2 : 1],
+      );
+      const started = rows.filter((r) => r.status !== r.previous_status).map((r) => ({ id: r.id, before: r.previous_status }));
+      await this.outbox.record(tx, started, o.now);
+      if (started.length)
+        await this.announce(
+          tx,
+          'claimed',
+          started.map((s) => s.id),
+        );
+      return rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map(toTask);
+    });
+  }
+
+  async hasInterruptedTask(providers: readonly string[], now: number): Promise<boolean> {
+    if (providers.length === 0) return false;
+    const row = await this.connection.row(
+      `SELECT 1 FROM tasks WHERE open_run > 0 AND provider = ANY($1) AND ${UNFINISHED} AND (lease_expires_at IS NULL OR lease_expires_at <= $2) LIMIT 1`,
+      [providers, now],
+    );
+    return row !== undefined;
+  }
+
+  async setRunOpen(g: LeaseGuard, open: 'alone' | 'shared' | false): Promise<boolean> {
+    return (await this.connection.run(`UPDATE tasks SET open_run = $3 WHERE ${HELD}`, [g.id, g.owner, open === 'alone' ? 2 : open === 'shared' ? 1 : 0])) === 1;
+  }
+
+  async renewLease(g: LeaseGuard, expiresAt: number): Promise<boolean> {
+    return (await this.connection.run(`UPDATE tasks SET lease_expires_at = $3 WHERE ${HELD}`, [g.id, g.owner, expiresAt])) === 1;
+  }
+
+  async renewLeases(owner: string, expiresAt: number): Promise<string[]> {
+    const rows = await this.connection.rows<{ id: string }>(`UPDATE tasks SET lease_expires_at = $2 WHERE lease_owner = $1 AND ${UNFINISHED} RETURNING id`, [
+      owner,
+      expiresAt,
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  async reportProgress(g: LeaseGuard, progress: number): Promise<boolean> {
+    return (await this.reportProgressMany([{ guard: g, progress }])).length === 1;
+  }
+
+  async reportProgressMany(updates: ReadonlyArray<{ guard: LeaseGuard; progress: number }>): Promise<string[]> {
+    if (updates.length === 0) return [];
+    return this.connection.transaction(async (tx) => {
+      const rows = await tx.rows<{ id: string }>(
+        `UPDATE tasks SET progress = u.progress
+         FROM unnest($1::text[], $2::text[], $3::int[]) AS u(id, owner, progress)
+         WHERE tasks.id = u.id AND tasks.${UNFINISHED} AND tasks.lease_owner = u.owner AND tasks.progress < u.progress
+         RETURNING tasks.id`,
+        [updates.map((u) => u.guard.id), updates.map((u) => u.guard.owner), updates.map((u) => Math.max(0, Math.min(99, Math.floor(u.progress))))],
+      );
+      const ids = rows.map((r) => r.id);
+      if (ids.length) await this.announce(tx, 'progress', ids);
+      return ids;
+    });
+  }
+
+  async markProcessing(g: LeaseGuard, now: number): Promise<boolean> {
+    return this.connection.transaction(async (tx) => {
+      const changed = await tx.run(`UPDATE tasks SET status = 'processing', started_at = COALESCE(started_at, $3) WHERE ${HELD} AND status = 'pending'`, [
+        g.id,
+        g.owner,
+        now,
+      ]);
+      if (changed !== 1) return false;
+      await this.outbox.record(tx, [{ id: g.id, before: 'pending' }], now);
+      await this.announce(tx, 'claimed', [g.id]);
+      return true;
+    });
+  }
+
+  async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean> {
+    return this.connection.transaction(async (tx) => {
+      const row = await tx.row<TaskRow>(
+        `UPDATE tasks SET status = 'completed', progress = 100, result = $3, result_expires_at = $4, finished_at = $5,
+           lease_owner = NULL, lease_expires_at = NULL, open_run = 0
+         WHERE ${HELD} RETURNING *`,
+        [g.id, g.owner, JSON.stringify(result), result.expiresAt, finishedAt],
+      );
+      if (!row) return false;
+      const task = toTask(row);
+      const { costMicros, giveBackMicros } = settlement(task.reservedMicros, finalCostMicros);
+      if (giveBackMicros > 0) {
+        await this.money.move(tx, {
+          accountId: task.accountId,
+          keyId: task.keyId,
+          taskId: task.id,
+          kind: 'settle',
+          amountMicros: giveBackMicros,
+          note: 'settled to the exact price',
+          now: finishedAt,
+        });
+      }
+      await tx.run('UPDATE tasks SET cost_micros = $2 WHERE id = $1', [task.id, costMicros]);
+      await this.leaveFlight(tx, task.keyId);
+      await this.outbox.record(tx, [{ id: task.id, before: null }], finishedAt);
+      await this.announce(tx, 'settled', [task.id]);
+      return true;
+    });
+  }
+
+  private leaveFlight(tx: PgQueries, keyId: string): Promise<number> {
+    return tx.run('UPDATE api_keys SET in_flight = in_flight - 1 WHERE id = $1', [keyId]);
+  }
+
+  async failTask(g: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean> {
+    return this.endHeldTask(g, 'failed', failure, finishedAt);
+  }
+
+  async cancelHeldTask(g: LeaseGuard, reason: TaskFailure, finishedAt: number): Promise<boolean> {
+    return this.endHeldTask(g, 'cancelled', reason, finishedAt);
+  }
+
+  /** Ends a held task without a result: the status, its reason, refunded and out of flight, together. */
+  private endHeldTask(g: LeaseGuard, status: 'failed' | 'cancelled', reason: TaskFailure, finishedAt: number): Promise<boolean> {
+    return this.connection.transaction(async (tx) => {
+      const row = await tx.row<TaskRow>(
+        `UPDATE tasks SET status = $3, error = $4, finished_at = $5, lease_owner = NULL, lease_expires_at = NULL, open_run = 0
+         WHERE ${HELD} RETURNING *`,
+        [g.id, g.owner, status, JSON.stringify(reason), finishedAt],
+      );
+      if (!row) return false;
+      await this.refundInside(tx, toTask(row), finishedAt, `task ${status}: ${reason.code}`);
+      await this.leaveFlight(tx, row.key_id);
+      await this.outbox.record(tx, [{ id: g.id, before: null }], finishedAt);
+      await this.announce(tx, 'settled', [g.id]);
+      return true;
+    });
+  }
+
+  async cancelTask(id: string, accountId: string, now: number): Promise<CancelOutcome> {
+    return this.connection.transaction(async (tx): Promise<CancelOutcome> => {
+      const row = await tx.row<TaskRow>(
+        `UPDATE tasks SET status = 'cancelled', finished_at = $3, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = $1 AND account_id = $2 AND ${UNFINISHED} RETURNING *`,
+        [id, accountId, now],
+      );
+      if (row) {
+        await this.refundInside(tx, toTask(row), now, 'task cancelled');
+        await this.leaveFlight(tx, row.key_id);
+        await this.outbox.record(tx, [{ id, before: null }], now);
+        await this.announce(tx, 'settled', [id]);
+        return { kind: 'cancelled', task: toTask((await tx.row<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]))!) };
+      }
+      const current = await tx.row<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
+      if (!current || current.account_id !== accountId) return { kind: 'not_found' };
+      return { kind: 'already_finished', status: current.status };
+    });
+  }
+
+  async refundTask(id: string, now: number, note: string): Promise<number> {
+    return this.connection.transaction(async (tx) => {
+      const row = await tx.row<TaskRow>('SELECT * FROM tasks WHERE id = $1 FOR UPDATE', [id]);
+      return row ? this.refundInside(tx, toTask(row), now, note) : 0;
+    });
+  }
+
+  /** Gives back what is still held for the task; the ledger's unique index makes a second refund a no-op. */
+  private async refundInside(tx: PgQueries, task: TaskRecord, now: number, note: string): Promise<number> {
+    const amountMicros = refundableMicros(task);
+    if (amountMicros === 0) return 0;
+    const moved = await this.money.move(tx, { accountId: task.accountId, keyId: task.keyId, taskId: task.id, kind: 'refund', amountMicros, note, now });
+    if (!moved) return 0;
+    await tx.run('UPDATE tasks SET cost_micros = 0 WHERE id = $1', [task.id]);
+    return amountMicros;
+  }
+
+  /** A clean hand-back (shutdown) was not an interrupted attempt: it does not count. */
+  async releaseTask(g: LeaseGuard, options?: { keepStatus?: boolean }): Promise<boolean> {
+    const status = options?.keepStatus ? '' : `status = 'pending', `;
+    return this.heldChange(g, `${status}lease_owner = NULL, lease_expires_at = NULL, open_run = 0, attempts = GREATEST(attempts - 1, 0)`, [], 'queued');
+  }
+
+  async saveProviderState(g: LeaseGuard, state: unknown): Promise<boolean> {
+    return (await this.connection.run(`UPDATE tasks SET provider_state = $3 WHERE ${HELD}`, [g.id, g.owner, JSON.stringify(state)])) === 1;
+  }
+
+  async moveTask(g: LeaseGuard, provider: string, state: unknown, notBefore?: number): Promise<boolean> {
+    return this.heldChange(
+      g,
+      `status = 'pending', provider = $3, provider_state = $4, attempts = 0, lease_owner = NULL, lease_expires_at = $5, open_run = 0`,
+      [provider, JSON.stringify(state), notBefore ?? null],
+      'queued',
+    );
+  }
+
+  async expireLease(g: LeaseGuard): Promise<boolean> {
+    return this.heldChange(g, 'lease_expires_at = 0', [], 'queued');
+  }
+
+  /** A fenced update of a held task ($3… are `params`) announced to the other processes. */
+  private heldChange(g: LeaseGuard, set: string, params: unknown[], change: TaskChange): Promise<boolean> {
+    return this.connection.transaction(async (tx) => {
+      if ((await tx.run(`UPDATE tasks SET ${set} WHERE ${HELD}`, [g.id, g.owner, ...params])) !== 1) return false;
+      await this.announce(tx, change, [g.id]);
+      return true;
+    });
+  }
+
+  async listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>> {
+    const pattern = `${ownerPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.connection.rows(`SELECT id, lease_owner AS owner FROM tasks WHERE ${UNFINISHED} AND lease_owner LIKE $1 ESCAPE '\\'`, [pattern]);
+  }
+
+  async nextLeaseExpiry(providers: readonly string[]): Promise<number | null> {
+    if (providers.length === 0) return null;
+    const row = await this.connection.row<{ at: number | null }>(`SELECT MIN(lease_expires_at) AS at FROM tasks WHERE ${UNFINISHED} AND provider = ANY($1)`, [
+      providers,
+    ]);
+    return row?.at ?? null;
+  }
+
+  async countUnfinishedTasks(): Promise<Array<{ provider: string; status: TaskRecord['status']; count: number }>> {
+    return this.connection.rows(`SELECT provider, status, COUNT(*) AS count FROM tasks WHERE ${UNFINISHED} GROUP BY provider, status`);
+  }
+
+  async listExpiredResults(now: number, limit: number): Promise<TaskRecord[]> {
+    const rows = await this.connection.rows<TaskRow>(
+      `SELECT * FROM tasks WHERE results_collected = 0 AND result_expires_at IS NOT NULL AND result_expires_at <= $1
+       ORDER BY result_expires_at LIMIT $2`,
+      [now, limit],
+    );
+    return rows.map(toTask);
+  }
+
+  async markResultsCollected(id: string): Promise<void> {
+    await this.connection.run('UPDATE tasks SET results_collected = 1 WHERE id = $1', [id]);
+  }
+}
