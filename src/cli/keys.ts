@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import type { Config } from '../config/env.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/types.js';
 import { addKey, createAccountWithKey, type CreatedKey } from '../auth/keys.js';
 import { openAccount, topUpAccount, TopUpRefused } from '../billing/accounts.js';
@@ -12,7 +11,7 @@ export class CliError extends Error {
 
 /** Operator commands work on the database directly, so they need no running server. */
 async function withStore<T>(config: Config, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = new SqliteStore(join(config.dataDir, 'vidgate.db'));
+  const store = await openStore(config);
   try {
     return await work(store);
   } finally {

@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import type { Config } from '../config/env.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openStore } from '../store/open-store.js';
 import { CliError } from './keys.js';
 import { WebhookAdmin } from '../webhooks/webhook-admin.js';
 import { WebhookSecrets } from '../webhooks/secrets.js';
@@ -28,7 +27,7 @@ export async function webhookLog(config: Config, opts: WebhookLogOptions): Promi
   if (opts.state !== undefined && !['pending', 'delivered', 'failed'].includes(opts.state)) {
     throw new CliError(`--state must be pending, delivered or failed, not "${opts.state}"`);
   }
-  const store = new SqliteStore(join(config.dataDir, 'vidgate.db'));
+  const store = await openStore(config);
   try {
     const webhooks = new WebhookAdmin(store, new WebhookSecrets(store, Date.now), null, Date.now);
     const rows = await webhooks.log({ accountId: opts.account, taskId: opts.task, state: opts.state, limit: opts.limit ?? 50 });

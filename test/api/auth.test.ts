@@ -11,6 +11,7 @@ import { createApp, FIRST_KEY_FILE } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { queryTestDatabase, TEST_STORE, testStoreEnv } from '../helpers/test-store.js';
 
 const run = promisify(execFile);
 const body = { model: 'doubao-seedance-2.0', prompt: 'A kitten yawning at the camera' };
@@ -68,8 +69,11 @@ describe('API keys', () => {
     const list = () => t.app.server.inject({ method: 'GET', url: '/v1/tasks', headers: { authorization: `Bearer ${created.secret}` } });
     // Accepted, so now in this process's key cache.
     expect((await list()).statusCode).toBe(200);
+    const storeEnv = await testStoreEnv(t.dataDir);
     const cli = (verb: string) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', verb, created.key.id], { env: { ...process.env, VIDGATE_DATA_DIR: t.dataDir } });
+      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', verb, created.key.id], {
+        env: { ...process.env, VIDGATE_DATA_DIR: t.dataDir, ...storeEnv },
+      });
     await cli('disable');
     expect401(await list(), /Authentication failed/);
     await cli('enable');
@@ -77,9 +81,15 @@ describe('API keys', () => {
   });
 
   it('stores only a hash of the key, never the key itself', async () => {
-    const files = (await readdir(t.dataDir)).filter((f) => f.startsWith('vidgate.db'));
-    expect(files.length).toBeGreaterThan(0);
-    for (const f of files) expect((await readFile(join(t.dataDir, f))).includes(TEST_KEY)).toBe(false);
+    if (TEST_STORE === 'sqlite') {
+      const files = (await readdir(t.dataDir)).filter((f) => f.startsWith('vidgate.db'));
+      expect(files.length).toBeGreaterThan(0);
+      for (const f of files) expect((await readFile(join(t.dataDir, f))).includes(TEST_KEY)).toBe(false);
+    } else {
+      const keys = await queryTestDatabase(t.dataDir, 'SELECT * FROM api_keys');
+      expect(keys.length).toBeGreaterThan(0);
+      expect(JSON.stringify(keys)).not.toContain(TEST_KEY);
+    }
     expect((await t.app.store.findApiKeyByHash(hashApiKey(TEST_KEY)))!.hash).toBe(hashApiKey(TEST_KEY));
   });
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { testStoreEnv } from './test-store.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -24,7 +25,14 @@ export async function startServerProcess(env: Record<string, string>, opts: { pr
   const preload = (opts.preload ?? []).flatMap((file) => ['--import', file]);
   const child = spawn(process.execPath, ['--import', 'tsx', ...preload, 'src/cli/main.ts', 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, VIDGATE_HOST: '127.0.0.1', VIDGATE_PORT: '0', VIDGATE_LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      VIDGATE_HOST: '127.0.0.1',
+      VIDGATE_PORT: '0',
+      VIDGATE_LOG_LEVEL: 'info',
+      ...(env.VIDGATE_DATA_DIR ? await testStoreEnv(env.VIDGATE_DATA_DIR) : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/env.js';
 import type { FreeSpaceReader } from '../../src/storage/free-space.js';
 import type { TaskRecord } from '../../src/store/types.js';
 import { TERMINAL_STATUSES } from '../../src/store/types.js';
+import { testStoreEnv } from './test-store.js';
 
 export const TEST_KEY = 'sk-test-0123456789abcdef';
 
@@ -42,6 +43,7 @@ export async function startTestApp(
     VIDGATE_DEFAULT_RPM: '1000000',
     VIDGATE_READ_RPM: '1000000',
     VIDGATE_ANONYMOUS_RPM: '1000000',
+    ...(await testStoreEnv(dataDir)),
     ...env,
   });
   let offset = 0;

@@ -1,11 +1,10 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeArk } from '../helpers/upstreams/fake-ark.js';
 import { writeArkConfig } from '../helpers/upstreams/ark-config.js';
 import { createAccountWithKey } from '../../src/auth/keys.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { openTestStore } from '../helpers/test-store.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -56,7 +55,7 @@ describe('gateway restart with upstream tasks in flight', () => {
     await expect.poll(async () => (await Promise.all(ids.map((id) => first.app.store.getTask(id)))).every((t) => t!.status === 'processing')).toBe(true);
     await first.app.close();
     firstOpen = false;
-    const between = new SqliteStore(join(dataDir, 'vidgate.db'));
+    const between = await openTestStore(dataDir);
     const held = await Promise.all(ids.map((id) => between.getTask(id)));
     await between.close();
     expect(held.map((t) => [t!.status, t!.leaseOwner])).toEqual(ids.map(() => ['processing', null]));

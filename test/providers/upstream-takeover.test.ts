@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { testDatabase } from '../helpers/test-store.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { writeArkConfig } from '../helpers/upstreams/ark-config.js';
@@ -51,22 +51,18 @@ describe('parked upstream tasks when their instance dies', () => {
     const ids: string[] = [];
     for (let i = 0; i < TASKS; i++) ids.push(await submit(first));
 
-    const db = new Database(join(dataDir, 'vidgate.db'), { readonly: true });
-    cleanups.push(async () => db.close());
+    const db = await testDatabase(dataDir);
+    cleanups.push(() => db.close());
     const rows = () =>
-      db
-        .prepare(`SELECT id, status, lease_owner AS owner, provider_state AS state FROM tasks WHERE id IN (${ids.map(() => '?').join(', ')})`)
-        .all(...ids) as Array<{
-        id: string;
-        status: string;
-        owner: string | null;
-        state: string | null;
-      }>;
+      db.all<{ id: string; status: string; owner: string | null; state: string | null }>(
+        `SELECT id, status, lease_owner AS owner, provider_state AS state FROM tasks WHERE id IN (${ids.map(() => '?').join(', ')})`,
+        ...ids,
+      );
     // All running upstream and shown processing: parked in the first instance, its leases held.
     await expect.poll(() => ark.tasks().filter((t) => t.status === 'running').length, { timeout: 20_000 }).toBe(TASKS);
-    await expect.poll(() => rows().filter((r) => r.status === 'processing').length, { timeout: 20_000 }).toBe(TASKS);
-    const firstOwner = rows()[0]!.owner;
-    expect(rows().every((r) => r.owner === firstOwner && r.owner !== null)).toBe(true);
+    await expect.poll(async () => (await rows()).filter((r) => r.status === 'processing').length, { timeout: 20_000 }).toBe(TASKS);
+    const firstOwner = (await rows())[0]!.owner;
+    expect((await rows()).every((r) => r.owner === firstOwner && r.owner !== null)).toBe(true);
 
     // A second instance is already up when the first dies without a word.
     const second = await startServerProcess(env);
@@ -78,14 +74,14 @@ describe('parked upstream tasks when their instance dies', () => {
     await first.exited;
 
     // Its leases run out, the second claims the tasks and watches them without submitting again.
-    await expect.poll(() => rows().every((r) => r.owner !== null && r.owner !== firstOwner), { timeout: 20_000 }).toBe(true);
+    await expect.poll(async () => (await rows()).every((r) => r.owner !== null && r.owner !== firstOwner), { timeout: 20_000 }).toBe(true);
     for (const task of ark.tasks()) ark.advance(task.id, 'succeeded');
-    await expect.poll(() => rows().every((r) => r.status === 'completed'), { timeout: 20_000 }).toBe(true);
+    await expect.poll(async () => (await rows()).every((r) => r.status === 'completed'), { timeout: 20_000 }).toBe(true);
 
     expect(ark.submissions()).toHaveLength(TASKS);
-    const upstreamIds = rows().map((r) => (JSON.parse(r.state!) as { data: { upstreamId: string } }).data.upstreamId);
+    const upstreamIds = (await rows()).map((r) => (JSON.parse(r.state!) as { data: { upstreamId: string } }).data.upstreamId);
     expect(new Set(upstreamIds).size).toBe(TASKS);
-    const ledger = db.prepare(`SELECT task_id AS task, kind FROM ledger WHERE task_id IS NOT NULL`).all() as Array<{ task: string; kind: string }>;
+    const ledger = await db.all<{ task: string; kind: string }>('SELECT task_id AS task, kind FROM ledger WHERE task_id IS NOT NULL');
     for (const id of ids) {
       expect(
         ledger.filter((e) => e.task === id && e.kind === 'reserve'),

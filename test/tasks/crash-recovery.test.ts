@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { probe } from '../helpers/ffprobe.js';
+import { queryTestDatabase } from '../helpers/test-store.js';
 
 const KEY = 'sk-crash-test-key';
 /** Loaded into the server process: writing a caption that holds the pill kills the process, as an uncaught error does. */
@@ -56,29 +56,23 @@ async function untilRendering(server: ServerProcess, id: string): Promise<void> 
   while ((await getTask(server, id)).progress < 5) await new Promise((r) => setTimeout(r, 50));
 }
 
-function dbRow(id: string) {
-  const db = new Database(join(dataDir, 'vidgate.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT status, attempts, lease_owner, error FROM tasks WHERE id = ?').get(id) as {
-      status: string;
-      attempts: number;
-      lease_owner: string | null;
-      error: string | null;
-    };
-  } finally {
-    db.close();
-  }
+async function dbRow(id: string) {
+  const [row] = await queryTestDatabase<{ status: string; attempts: number; lease_owner: string | null; error: string | null }>(
+    dataDir,
+    'SELECT status, attempts, lease_owner, error FROM tasks WHERE id = ?',
+    id,
+  );
+  return row!;
 }
 
-function ledgerOf(id: string) {
-  const db = new Database(join(dataDir, 'vidgate.db'), { readonly: true });
-  try {
-    const rows = db.prepare('SELECT kind, amount_micros AS amount FROM ledger WHERE task_id = ? ORDER BY id').all(id);
-    const balance = db.prepare('SELECT balance_micros FROM accounts JOIN tasks ON tasks.account_id = accounts.id WHERE tasks.id = ?').pluck().get(id);
-    return { rows, balance };
-  } finally {
-    db.close();
-  }
+async function ledgerOf(id: string) {
+  const rows = await queryTestDatabase(dataDir, 'SELECT kind, amount_micros AS amount FROM ledger WHERE task_id = ? ORDER BY id', id);
+  const [account] = await queryTestDatabase<{ balance_micros: number }>(
+    dataDir,
+    'SELECT balance_micros FROM accounts JOIN tasks ON tasks.account_id = accounts.id WHERE tasks.id = ?',
+    id,
+  );
+  return { rows, balance: account?.balance_micros };
 }
 
 function processesMentioning(text: string): string[] {
@@ -95,7 +89,7 @@ describe('durable tasks across process deaths', () => {
 
     first.child.kill('SIGKILL');
     await first.exited;
-    const orphaned = dbRow(id);
+    const orphaned = await dbRow(id);
     expect(orphaned).toMatchObject({ status: 'processing', attempts: 1 });
     expect(orphaned.lease_owner).toContain(`/${first.child.pid}/`);
 
@@ -103,9 +97,9 @@ describe('durable tasks across process deaths', () => {
     await second.waitForLog((l) => l.msg === 'reclaiming task from a process that died' && l.task === id);
     await second.waitForLog((l) => l.msg === 'task completed' && l.task === id);
 
-    expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 2, lease_owner: null });
+    expect(await dbRow(id)).toMatchObject({ status: 'completed', attempts: 2, lease_owner: null });
     const price = 354_400 * 15; // README: Money: 1080p, standard model
-    expect(ledgerOf(id)).toEqual({ rows: [{ kind: 'reserve', amount: -price }], balance: 10_000_000 - price });
+    expect(await ledgerOf(id)).toEqual({ rows: [{ kind: 'reserve', amount: -price }], balance: 10_000_000 - price });
     expect(second.logs.filter((l) => l.msg === 'task completed' && l.task === id)).toHaveLength(1);
     expect(await readdir(join(dataDir, 'results', id))).toHaveLength(1);
     // The dead process's scratch files and encoder are gone too.
@@ -129,12 +123,12 @@ describe('durable tasks across process deaths', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.logs.some((l) => l.msg === 'task returned to the queue for shutdown' && l.task === id)).toBe(true);
-    expect(dbRow(id)).toMatchObject({ status: 'pending', lease_owner: null });
+    expect(await dbRow(id)).toMatchObject({ status: 'pending', lease_owner: null });
 
     const second = await start();
     await second.waitForLog((l) => l.msg === 'task completed' && l.task === id);
     // A run handed back cleanly is not an interrupted attempt.
-    expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(await dbRow(id)).toMatchObject({ status: 'completed', attempts: 1 });
   }, 180_000);
 
   it('SIGTERM with a grace period lets the running task finish before exiting', async () => {
@@ -144,7 +138,7 @@ describe('durable tasks across process deaths', () => {
     await untilRendering(first, id);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    expect(dbRow(id)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(await dbRow(id)).toMatchObject({ status: 'completed', attempts: 1 });
   }, 180_000);
 
   it('a task whose run kills the process is retried once alone, then failed and refunded; the task beside it completes, charged once', async () => {
@@ -155,7 +149,7 @@ describe('durable tasks across process deaths', () => {
     await untilRendering(first, innocent);
     const poison = await submit(first, { ...LONG_TASK, resolution: '480p', duration: 4, prompt: `A calm lake ${POISON_PILL}` });
     expect(await first.exited).not.toBe(0);
-    expect(dbRow(innocent).status).toBe('processing');
+    expect((await dbRow(innocent)).status).toBe('processing');
 
     // Both runs never ended: each is now a suspect and runs alone, the older (innocent) one first.
     const second = await start(env, [POISON_PRELOAD]);
@@ -168,7 +162,7 @@ describe('durable tasks across process deaths', () => {
     const third = await start(env, [POISON_PRELOAD]);
     await third.waitForLog((l) => l.msg?.startsWith('task given up') === true && l.task === poison);
     expect(third.logs.some((l) => l.msg === 'task started' && l.task === poison)).toBe(false);
-    const row = dbRow(poison);
+    const row = await dbRow(poison);
     expect(row.status).toBe('failed');
     expect(JSON.parse(row.error!)).toMatchObject({ code: 'run_crashed' });
     const failed = await fetch(`${third.baseUrl}/v1/tasks/${poison}`, { headers }).then(
@@ -176,12 +170,12 @@ describe('durable tasks across process deaths', () => {
     );
     expect(failed.data).toMatchObject({ status: 'failed', cost: 0 });
     expect(failed.data.error.message).toMatch(/stopped the server twice/);
-    expect(ledgerOf(poison).rows).toEqual([
+    expect((await ledgerOf(poison)).rows).toEqual([
       { kind: 'reserve', amount: -66_000 * 4 },
       { kind: 'refund', amount: 66_000 * 4 },
     ]);
-    expect(dbRow(innocent)).toMatchObject({ status: 'completed', attempts: 2 });
-    expect(ledgerOf(innocent).rows).toEqual([{ kind: 'reserve', amount: -142_000 * 10 }]);
+    expect(await dbRow(innocent)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect((await ledgerOf(innocent)).rows).toEqual([{ kind: 'reserve', amount: -142_000 * 10 }]);
     // Still serving.
     expect((await fetch(`${third.baseUrl}/healthz`)).status).toBe(200);
   }, 240_000);

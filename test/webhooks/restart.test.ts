@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
+import { queryTestDatabase } from '../helpers/test-store.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
@@ -36,18 +36,11 @@ async function start() {
 }
 
 function deliveries(taskId: string) {
-  const db = new Database(join(dataDir, 'vidgate.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT id, event, state, attempts, lease_owner AS owner FROM webhook_deliveries WHERE task_id = ? ORDER BY seq').all(taskId) as Array<{
-      id: string;
-      event: string;
-      state: string;
-      attempts: number;
-      owner: string | null;
-    }>;
-  } finally {
-    db.close();
-  }
+  return queryTestDatabase<{ id: string; event: string; state: string; attempts: number; owner: string | null }>(
+    dataDir,
+    'SELECT id, event, state, attempts, lease_owner AS owner FROM webhook_deliveries WHERE task_id = ? ORDER BY seq',
+    taskId,
+  );
 }
 
 describe('webhook deliveries across process deaths', () => {
@@ -77,7 +70,7 @@ describe('webhook deliveries across process deaths', () => {
     const hanging = await hook.waitFor((r) => r.json.data.status === 'completed' && completedTries.get(r.id) === 3);
     first.child.kill('SIGKILL');
     await first.exited;
-    const left = deliveries(id).find((d) => d.event === 'completed')!;
+    const left = (await deliveries(id)).find((d) => d.event === 'completed')!;
     expect(left).toMatchObject({ id: hanging.id, state: 'pending', attempts: 2 });
     expect(left.owner).toContain(`/${first.child.pid}/`);
 

@@ -7,6 +7,7 @@ import { hashApiKey } from '../../src/auth/keys.js';
 import type { AttemptEvent } from '../../src/webhooks/worker.js';
 import { startReceiver, type Receiver } from './receiver.js';
 import { startPythonReceiver } from '../helpers/foreign/python-webhook-receiver.js';
+import { testStoreEnv } from '../helpers/test-store.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TASK = { model: 'doubao-seedance-2.0', prompt: 'a lantern on a quiet street', resolution: '480p', duration: 4, seed: 3 };
@@ -297,10 +298,11 @@ describe.each(RECEIVERS)('webhooks received by $peer', ({ start }) => {
     const delivered = t.attempt((e) => e.delivery.event === 'completed');
     await t.settled(id);
     await delivered;
+    const storeEnv = await testStoreEnv(t.dataDir);
     const run = (args: string[]) =>
       promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'webhooks', 'log', ...args], {
         cwd: ROOT,
-        env: { ...process.env, VIDGATE_DATA_DIR: t.dataDir },
+        env: { ...process.env, VIDGATE_DATA_DIR: t.dataDir, ...storeEnv },
       });
     const json = JSON.parse((await run(['--task', id, '--json'])).stdout);
     expect(json).toHaveLength(2);

@@ -11,7 +11,7 @@ export interface PgQueries {
 }
 
 /** BIGINT columns hold unix ms and micro-USD, always within 2^53: read them as numbers, not strings. */
-const types = {
+export const BIGINT_AS_NUMBER = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
@@ -68,7 +68,7 @@ export class PgConnection implements PgQueries {
       connectionString: url,
       max: options.maxConnections ?? 10,
       application_name: options.applicationName ?? 'vidgate',
-      types,
+      types: BIGINT_AS_NUMBER,
       // A pooled connection that dies (server restart, failover) is dropped, not handed out again.
       keepAlive: true,
     });
