@@ -4,9 +4,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 import type { AccountStore, SettingsStore, Store } from './store/types.js';
-import { ResultStorage } from './storage/result-storage.js';
+import { createFileStorage } from './storage/file-storage.js';
 import { ResultSweeper } from './storage/result-sweeper.js';
 import { FreeSpaceCheck, type FreeSpaceReader } from './storage/free-space.js';
 import { UrlSigner } from './storage/signed-urls.js';
@@ -20,6 +20,7 @@ import { AssetLibrary } from './assets/asset-library.js';
 import { buildServer } from './api/server.js';
 import { createMedia } from './media/setup.js';
 import type { MediaIntake } from './media/media-intake.js';
+import type { UploadStorage } from './storage/upload-storage.js';
 import { PriceBook } from './billing/price-book.js';
 import { Metrics } from './observability/metrics.js';
 import { loadFileConfig } from './config/file.js';
@@ -46,8 +47,10 @@ export interface App {
   sweeper: ResultSweeper;
   ffmpeg: FfmpegBinary;
   assets: AssetLibrary;
-  /** Fetches, checks and probes a task's media (README: Media); uploads are read from disk. */
+  /** Fetches, checks and probes a task's media (README: Media); uploads are read from storage. */
   media: MediaIntake;
+  /** Uploaded images (their sweep, for tests that move the clock). */
+  uploads: UploadStorage;
   logger: Logger;
   /** Stops taking requests and work, lets running tasks finish or requeues them, closes the database. */
   close(): Promise<void>;
@@ -90,19 +93,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
   await mkdir(config.dataDir, { recursive: true });
-  const store = new SqliteStore(join(config.dataDir, 'vidgate.db'));
+  const store = await openStore(config, logger);
+  let closeFiles = async () => {};
   try {
-    const storage = new ResultStorage(config.dataDir);
-    await storage.init();
+    const fileStorage = await createFileStorage(config);
+    closeFiles = fileStorage.close;
+    const storage = fileStorage.results;
     const signer = new UrlSigner(await signingSecret(config, store));
-    const assets = new AssetLibrary(store, config.dataDir, clock, logger.child({ component: 'assets' }), {
+    const resultLinks = await fileStorage.resultLinks(signer, clock);
+    logger.info({ files: storage.files.location, resultUrls: config.resultUrls }, 'storage ready');
+    const assets = new AssetLibrary(store, storage.files, clock, logger.child({ component: 'assets' }), {
       signer,
       publicUrl: config.publicUrl,
       ttlMs: 24 * 3600 * 1000,
     });
     const ffmpeg = await locateFfmpeg(config.ffmpegPath);
-    const media = await createMedia(config, { signer, clock, assets, ffmpeg, logger: logger.child({ component: 'media' }) });
-    await assets.start(media.intake);
+    const media = await createMedia(config, { files: storage.files, signer, clock, assets, ffmpeg, logger: logger.child({ component: 'media' }) });
+    // Reviews left unfinished by a stopped instance are resumed by those that run work.
+    if (config.role !== 'api') await assets.start(media.intake);
+    else assets.useIntake(media.intake);
     const tts = await locateTts();
     logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, tts: tts?.path ?? null }, 'renderer ready');
 
@@ -120,7 +129,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger: logger.child({ component: 'render' }),
     });
     const owner = newLeaseOwner();
-    const notifications = createTaskNotifications(config, { store, signer, clock, owner, logger, creditsPerUsd: prices.creditsPerUsd });
+    const notifications = createTaskNotifications(config, { store, resultLinks, clock, owner, logger, creditsPerUsd: prices.creditsPerUsd });
     const dispatcher = new Dispatcher({
       store,
       providers,
@@ -134,11 +143,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       busyMaxWaitMs: config.busyMaxWaitMs,
       resultTtlMs: config.resultTtlMs,
       workRoot: join(config.dataDir, 'work'),
+      idlePollMs: config.queuePollMs,
       prices,
       onRunEnded: (provider, outcome, seconds) => metrics.taskRun(provider, outcome, seconds),
       onTaskChanged: (id, change) => notifications.taskChanged(id, change),
     });
     dispatcher.onTaskSettled((id) => notifications.taskChanged(id, 'settled'));
+    // Other instances on the same database: what they queue may be ours to run, what they change
+    // is watched here too.
+    store.onRemoteTaskChanges((change, ids) => {
+      if (change === 'queued') return dispatcher.poke();
+      for (const id of ids) {
+        notifications.taskChanged(id, change);
+        // Cancelled through another instance while this one runs it: stop the work (and the upstream's).
+        if (change === 'settled' && dispatcher.holds(id)) {
+          store.getTask(id).then(
+            (task) => task?.status === 'cancelled' && dispatcher.cancel(id),
+            () => undefined,
+          );
+        }
+      }
+    });
     metrics.watchHeldTasks(() => dispatcher.heldCounts());
     const tasks = new TaskService({
       store,
@@ -161,6 +186,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const disk = new FreeSpaceCheck(config.dataDir, { read: options.freeSpace, clock });
     const server = await buildServer(
       {
+        servesApi: config.role !== 'worker',
         store,
         keyCache: new KeyCache(5_000),
         tasks,
@@ -171,6 +197,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         signer,
         uploads: media.uploads,
         storage,
+        resultLinks,
         clock,
         publicUrl: config.publicUrl,
         prices,
@@ -207,11 +234,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
 
     notifications.useServer(server);
-    if (options.runDispatcher !== false) {
+    // An API instance leaves tasks, webhook deliveries and sweeps to the workers sharing its database.
+    const runsWork = config.role !== 'api';
+    if (runsWork && options.runDispatcher !== false) {
       await dispatcher.start();
       await notifications.start();
     }
-    sweeper.start(10 * 60 * 1000);
+    if (runsWork) sweeper.start(10 * 60 * 1000);
 
     const close = async () => {
       if (closing) return;
@@ -225,10 +254,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await assets.stop();
       await media.close();
       await store.close();
+      await fileStorage.close();
     };
-    return { config, server, store, dispatcher, notifications, sweeper, ffmpeg, media: media.intake, assets, logger, close };
+    return { config, server, store, dispatcher, notifications, sweeper, ffmpeg, media: media.intake, uploads: media.uploads, assets, logger, close };
   } catch (err) {
     await store.close();
+    await closeFiles();
     throw err;
   }
 }

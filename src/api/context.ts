@@ -3,6 +3,7 @@ import type { Store } from '../store/types.js';
 import type { TaskService } from '../tasks/task-service.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
 import type { ResultStorage } from '../storage/result-storage.js';
+import type { ResultLinks } from '../storage/file-storage.js';
 import type { UploadStorage } from '../storage/upload-storage.js';
 import type { PriceBook } from '../billing/price-book.js';
 import type { KeyCache } from '../auth/keys.js';
@@ -15,6 +16,8 @@ import type { ViewOptions } from '../tasks/task-object.js';
 
 /** What the routes need from the rest of the service. */
 export interface ApiContext {
+  /** False on a worker instance: only health, readiness and metrics are served. */
+  servesApi: boolean;
   store: Store;
   /** Accepted keys for a few seconds; cleared whenever a key changes through this process. */
   keyCache: KeyCache;
@@ -27,6 +30,8 @@ export interface ApiContext {
   assets: AssetLibrary;
   signer: UrlSigner;
   storage: ResultStorage;
+  /** How task objects link their result files: signed vidgate URLs or presigned S3 URLs. */
+  resultLinks: ResultLinks;
   uploads: UploadStorage;
   clock: () => number;
   publicUrl: string | undefined;
@@ -54,9 +59,13 @@ export interface HttpLimits {
 }
 
 /** How this request sees tasks: result URLs on the address it used, its language, the operator's credits. */
-export function taskViewOptions(ctx: Pick<ApiContext, 'publicUrl' | 'signer' | 'prices'>, request: FastifyRequest, language: Language = 'en'): ViewOptions {
+export function taskViewOptions(
+  ctx: Pick<ApiContext, 'publicUrl' | 'resultLinks' | 'prices'>,
+  request: FastifyRequest,
+  language: Language = 'en',
+): ViewOptions {
   const base = publicBase(ctx, request);
-  return { language, fileUrl: (key, expiresAt) => base + ctx.signer.resultPath(key, expiresAt), creditsPerUsd: ctx.prices.creditsPerUsd };
+  return { language, fileUrl: (key, expiresAt) => ctx.resultLinks.url(base, key, expiresAt), creditsPerUsd: ctx.prices.creditsPerUsd };
 }
 
 /** VIDGATE_PUBLIC_URL when set, else the address the client used to reach us. */

@@ -20,7 +20,7 @@ function resumeFrom(header: string | undefined, query: string | undefined): numb
 }
 
 export const eventRoutes =
-  (ctx: Pick<ApiContext, 'events' | 'prices' | 'publicUrl' | 'signer' | 'store' | 'tasks'>): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'events' | 'prices' | 'publicUrl' | 'resultLinks' | 'store' | 'tasks'>): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/v1/tasks/:task_id/events',

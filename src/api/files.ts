@@ -10,7 +10,12 @@ export const fileRoutes =
   (ctx: Pick<ApiContext, 'assets' | 'clock' | 'signer' | 'storage'>): FastifyPluginAsyncZod =>
   async (app) => {
     const send = (reply: FastifyReply, key: string, expires: string | undefined, signature: string | undefined) =>
-      sendSignedFile(reply, { verdict: ctx.signer.verify(key, expires, signature, ctx.clock()), path: ctx.storage.pathOf(key), what: 'result' });
+      sendSignedFile(reply, {
+        verdict: ctx.signer.verify(key, expires, signature, ctx.clock()),
+        files: ctx.storage.files,
+        key: ctx.storage.fileKey(key),
+        what: 'result',
+      });
     const KeyParams = { task: z.string().max(64), token: z.string().max(64), name: z.string().max(96) };
 
     app.get(
@@ -61,7 +66,7 @@ export const fileRoutes =
       async (request, reply) => {
         const { name } = request.params;
         const verdict = ctx.signer.verify(`assets/${name}`, request.query.expires, request.query.signature, ctx.clock());
-        return sendSignedFile(reply, { verdict, path: ctx.assets.pathOf(name), what: 'asset' });
+        return sendSignedFile(reply, { verdict, files: ctx.storage.files, key: ctx.assets.fileKey(name), what: 'asset' });
       },
     );
   };

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { ApiError } from './api-error.js';
+import type { RateWindowStore } from '../store/rate-window-store.js';
 import type { HttpLimits } from './context.js';
 
 declare module 'fastify' {
@@ -24,13 +25,42 @@ export interface RateLimits {
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
+type Counted = (error: Error | null, result?: { current: number; ttl: number }) => void;
+
+/** The plugin's store interface over windows every instance shares (the database's). */
+function sharedRateStore(windows: RateWindowStore) {
+  return class SharedRateStore {
+    incr(key: string, done: Counted, timeWindow: number): void {
+      windows.countRequest(key, timeWindow, Date.now()).then(
+        ({ count, resetInMs }) => done(null, { current: count, ttl: resetInMs }),
+        (error: Error) => done(error),
+      );
+    }
+    read(key: string, done: Counted, timeWindow: number): void {
+      windows.peekRequests(key, timeWindow, Date.now()).then(
+        ({ count, resetInMs }) => done(null, { current: count, ttl: resetInMs }),
+        (error: Error) => done(error),
+      );
+    }
+    child(): SharedRateStore {
+      return this;
+    }
+  };
+}
+
 /**
  * Three allowances, all answered with 429, `Retry-After` and the envelope: per key for creating work
  * and for reading (so a client polling its tasks every second never meets the first), and per address
  * for everything without a valid key, so that guessing keys or pulling signed files is bounded too.
+ * With `shared` windows (PostgreSQL) every instance counts against the same allowances; a counter
+ * that cannot be reached lets the request through rather than failing it.
  */
-export async function installRateLimits(app: FastifyInstance, limits: HttpLimits): Promise<RateLimits> {
-  await app.register(rateLimit, { global: false, timeWindow: limits.rateWindowMs });
+export async function installRateLimits(app: FastifyInstance, limits: HttpLimits, shared: RateWindowStore | null): Promise<RateLimits> {
+  await app.register(rateLimit, {
+    global: false,
+    timeWindow: limits.rateWindowMs,
+    ...(shared ? { store: sharedRateStore(shared), skipOnError: true } : {}),
+  });
   const window = seconds(limits.rateWindowMs);
   const bucketOf = (request: FastifyRequest) => request.routeOptions.config.rateBucket ?? 'read';
 
@@ -50,11 +80,11 @@ export async function installRateLimits(app: FastifyInstance, limits: HttpLimits
     new ApiError(429, `Too many requests without a valid API key from this address: at most ${max} per ${window}; retry in ${after}`, { headers });
   const perAddress = app.rateLimit({
     timeWindow: limits.rateWindowMs,
-    keyGenerator: (request) => request.ip,
+    keyGenerator: (request) => `open:${request.ip}`,
     max: limits.anonymousRpm,
     errorResponseBuilder: (_request, context) => anonymousError(context.max, context.after),
   });
-  const check = app.createRateLimit({ timeWindow: limits.rateWindowMs, keyGenerator: (request) => request.ip, max: limits.anonymousRpm });
+  const check = app.createRateLimit({ timeWindow: limits.rateWindowMs, keyGenerator: (request) => `refused:${request.ip}`, max: limits.anonymousRpm });
   return {
     perKey: async (request, reply) => {
       await perKey.call(app, request, reply);

@@ -5,6 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import type { ApiContext } from './context.js';
 import { installErrorHandling, notFoundHandler } from './errors.js';
 import { bearerAuth } from './auth.js';
@@ -73,6 +74,9 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
 
   app.server.headersTimeout = ctx.limits.headersTimeoutMs;
   app.server.maxConnections = ctx.limits.maxConnections;
+  // A client may send its whole request and then shut its side down (`nc -N`, raw sockets) while
+  // still reading: without this Node drops the answer of any request whose handler waits on I/O.
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   app.setValidatorCompiler(validatorCompiler);
   // Responses are built by our own code from typed views; the schemas document them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -101,10 +105,17 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(fastifyStatic, { root: ctx.storage.root, serve: false });
-  const limits = await installRateLimits(app, ctx.limits);
+  // Every sendFile names its own folder (signed-file.ts); the plugin only insists on a root.
+  await app.register(fastifyStatic, { root: tmpdir(), serve: false });
+  const limits = await installRateLimits(app, ctx.limits, ctx.store.rateWindows);
   app.setNotFoundHandler({ preHandler: limits.perAddress }, notFoundHandler);
 
+  if (!ctx.servesApi) {
+    // A worker: what a load balancer and Prometheus ask, nothing a client could use.
+    await app.register(healthRoutes(ctx));
+    await app.register(metricsRoutes(ctx.metrics));
+    return app;
+  }
   // Everything that needs no API key shares one allowance per address.
   await app.register(async (open) => {
     open.addHook('onRequest', limits.perAddress);

@@ -10,6 +10,7 @@ import { toAssetTaskObject } from '../assets/asset-task-object.js';
 import type { TaskRecord } from '../store/types.js';
 import { type ApiContext, taskViewOptions } from './context.js';
 import { callerOf } from './auth.js';
+import { sendStoredFile } from './signed-file.js';
 
 const TaskParams = z.object({
   task_id: z
@@ -42,7 +43,7 @@ const ContentQuery = z.object({
 });
 
 export const taskRoutes =
-  (ctx: Pick<ApiContext, 'prices' | 'publicUrl' | 'signer' | 'storage' | 'store' | 'tasks'>): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'prices' | 'publicUrl' | 'resultLinks' | 'storage' | 'store' | 'tasks'>): FastifyPluginAsyncZod =>
   async (app) => {
     const view = (request: FastifyRequest, task: TaskRecord, language: (typeof LANGUAGES)[number]) =>
       toTaskObject(task, taskViewOptions(ctx, request, language));
@@ -137,7 +138,11 @@ export const taskRoutes =
         if (!file) throw new ApiError(404, `task ${task.id} has no last frame: submit with return_last_frame true`);
         const name = `${task.id}${file.contentType === 'image/png' ? '.png' : '.mp4'}`;
         reply.header('content-disposition', `inline; filename="${name}"`);
-        return reply.sendFile(file.key, ctx.storage.root);
+        return sendStoredFile(reply, {
+          files: ctx.storage.files,
+          key: ctx.storage.fileKey(file.key),
+          gone: `the result of task ${task.id} is no longer stored`,
+        });
       },
     );
   };

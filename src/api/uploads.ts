@@ -64,7 +64,7 @@ export const uploadRoutes =
 
 /** `GET /uploads/<name>?expires=&signature=`: the signature is the credential, as for result files. */
 export const uploadFileRoutes =
-  (ctx: Pick<ApiContext, 'publicUrl' | 'uploads'>): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'publicUrl' | 'storage' | 'uploads'>): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/uploads/:name',
@@ -80,7 +80,7 @@ export const uploadFileRoutes =
       async (request, reply) => {
         const { name } = request.params;
         const verdict = ctx.uploads.verify(name, request.query.expires, request.query.signature);
-        return sendSignedFile(reply, { verdict, path: ctx.uploads.pathOf(name), what: 'upload' });
+        return sendSignedFile(reply, { verdict, files: ctx.storage.files, key: ctx.uploads.fileKey(name), what: 'upload' });
       },
     );
   };

@@ -1,5 +1,4 @@
-import { copyFile, mkdir, rm } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { extname } from 'node:path';
 import type { Logger } from 'pino';
 import type { MediaInput } from '../contract/submit.js';
 import { failureMessage } from '../contract/failures.js';
@@ -10,6 +9,10 @@ import type { AssetKind, AssetRecord, AssetReview, AssetStore } from '../store/t
 import { newUlid } from '../contract/ids.js';
 import type { ApprovedAsset, AssetDirectory } from './asset-directory.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
+import { type FileStore, isSafeKey } from '../storage/file-store.js';
+
+/** Reviewed copies are the `assets/` folder of the file store, named `<asset id>.<ext>`. */
+const FOLDER = 'assets/';
 
 export interface ReviewRequest {
   accountId: string;
@@ -25,26 +28,27 @@ export interface ReviewRequest {
  * asset://<id> by their own account, in every mode, whatever later happens to the original URL.
  */
 export class AssetLibrary implements AssetDirectory, AssetResolver {
-  private readonly root: string;
   private intake: MediaIntake | undefined;
   private readonly running = new Set<Promise<void>>();
   private readonly lifetime = new AbortController();
 
   constructor(
     private readonly store: AssetStore,
-    dataDir: string,
+    private readonly files: FileStore,
     private readonly clock: () => number,
     private readonly logger: Logger,
     /** Signs `/files/assets/…` URLs, for upstreams that fetch assets themselves. */
     private readonly links: { signer: UrlSigner; publicUrl: string | undefined; ttlMs: number },
-  ) {
-    this.root = resolve(dataDir, 'assets');
-  }
+  ) {}
 
   /** The intake also resolves asset:// through this library, so the two are wired after both exist. */
-  async start(intake: MediaIntake): Promise<void> {
+  useIntake(intake: MediaIntake): void {
     this.intake = intake;
-    await mkdir(this.root, { recursive: true });
+  }
+
+  /** Wires the intake and resumes the reviews a stopped instance left unfinished. */
+  async start(intake: MediaIntake): Promise<void> {
+    this.useIntake(intake);
     for (const review of await this.store.listUnfinishedReviews()) this.launch(review.id);
   }
 
@@ -115,7 +119,7 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
       const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(5 * 60_000)]);
       const [prepared] = await this.intake!.prepare([input], { signal, accountId: asset.accountId });
       const fileKey = `${asset.id}${extname(prepared!.path)}`;
-      await copyFile(prepared!.path, join(this.root, fileKey));
+      await this.files.put(FOLDER + fileKey, prepared!.path, { contentType: prepared!.probe.mime, mode: 'copy' });
       await this.store.settleAsset(asset.id, { status: 'approved', fileKey, bytes: prepared!.probe.bytes, contentType: prepared!.probe.mime });
     } catch (err) {
       if (this.lifetime.signal.aborted) return;
@@ -136,13 +140,14 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
     const usable = asset && asset.accountId === opts.accountId && asset.status === 'approved' && asset.fileKey;
     if (!usable) throw invalidMedia(`asset ${input.assetId} is not an approved asset of this account`);
     if (asset.deletedAt !== null) throw invalidMedia(`asset ${input.assetId} was deleted after the task was submitted`);
-    return { path: join(this.root, asset.fileKey!) };
+    const key = FOLDER + asset.fileKey!;
+    const path = this.files.diskPath(key);
+    return path ? { path } : { stored: { id: key, download: (target, signal) => this.files.download(key, target, signal) } };
   }
 
-  /** The reviewed copy's file, or null when the name tries to leave the asset folder. */
-  pathOf(fileKey: string): string | null {
-    const path = resolve(this.root, fileKey);
-    return path.startsWith(this.root + sep) ? path : null;
+  /** The file store's key of a reviewed copy, or null when the name tries to leave the asset folder. */
+  fileKey(name: string): string | null {
+    return !name.includes('/') && isSafeKey(name) ? FOLDER + name : null;
   }
 
   /**
@@ -169,7 +174,7 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
   async remove(accountId: string, assetId: string): Promise<boolean> {
     const asset = await this.store.getAsset(assetId);
     if (!asset || !(await this.store.deleteAsset(assetId, accountId, this.clock()))) return false;
-    if (asset.fileKey) await rm(join(this.root, asset.fileKey), { force: true });
+    if (asset.fileKey) await this.files.delete(FOLDER + asset.fileKey);
     return true;
   }
 }

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError } from '../config/env.js';
 import { registerClientCommands } from './client-commands.js';
 
@@ -7,6 +7,7 @@ import { registerClientCommands } from './client-commands.js';
 const server = () => import('./serve.js');
 const operator = () => import('./keys.js');
 const webhooks = () => import('./webhooks-log.js');
+const database = () => import('./db-migrate.js');
 
 const usd = (value: string): number => {
   const n = Number(value);
@@ -19,12 +20,31 @@ const count = (value: string): number => {
   return n;
 };
 
+const postgresUrl = (value: string): string => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`not a URL: expected postgres://user:password@host:5432/database`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new InvalidArgumentError(`expected a postgres:// or postgresql:// URL, not ${url.protocol}//…`);
+  }
+  return value;
+};
+
 const program = new Command().name('vidgate').description('Self-hostable video-generation API speaking the APIMart Seedance 2.0 contract').showHelpAfterError();
 
 program
   .command('serve')
   .description('start the HTTP API and the task dispatcher')
-  .action(async () => (await server()).serve(loadConfig()));
+  .addOption(
+    new Option(
+      '--role <role>',
+      'api: answer clients only; worker: run tasks, serving only health and metrics; all: both (default: VIDGATE_ROLE, else all)',
+    ).choices(['all', 'api', 'worker']),
+  )
+  .action(async (opts: { role?: string }) => (await server()).serve(loadConfig(opts.role ? { ...process.env, VIDGATE_ROLE: opts.role } : process.env)));
 
 const keys = program.command('keys').description('API keys (works on the database in VIDGATE_DATA_DIR)');
 keys
@@ -79,6 +99,16 @@ program
   .option('--limit <n>', 'how many deliveries', count, 50)
   .option('--json', 'print JSON')
   .action(async (opts) => (await webhooks()).webhookLog(loadConfig(), opts));
+
+program
+  .command('db')
+  .description('the database (the SQLite file in VIDGATE_DATA_DIR)')
+  .command('migrate-to <url>')
+  .description('copy this SQLite installation into an empty PostgreSQL database and verify it (stop vidgate first)')
+  .option('--force', 'copy even if another process has the SQLite file open or holds task leases')
+  .option('--json', 'print the report as JSON')
+  // Validated in the action, so a bad URL exits 2 with one line like the other usage errors.
+  .action(async (url: string, opts) => (await database()).migrateTo(loadConfig(), postgresUrl(url), opts));
 
 registerClientCommands(program);
 

@@ -4,7 +4,7 @@ import { createApp } from '../app.js';
 export async function serve(config: Config): Promise<void> {
   const app = await createApp(config);
   const address = await app.server.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });
-  app.logger.info({ address, dataDir: config.dataDir }, `vidgate listening on ${address}`);
+  app.logger.info({ address, role: config.role, dataDir: config.dataDir, store: app.store.kind }, `vidgate listening on ${address}`);
 
   // The log is written asynchronously: flush what is buffered before the process ends.
   const exit = (code: number) => app.logger.flush(() => process.exit(code));

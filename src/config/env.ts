@@ -14,6 +14,7 @@ const EnvSchema = z.object({
   VIDGATE_PORT: int(0, 65535).optional(),
   PORT: int(0, 65535).optional(),
   VIDGATE_DATA_DIR: z.string().default('./data'),
+  VIDGATE_ROLE: z.enum(['all', 'api', 'worker'], { error: () => 'must be all, api or worker' }).default('all'),
   VIDGATE_DATABASE_URL: optionalText.pipe(
     z
       .string()
@@ -66,6 +67,7 @@ const EnvSchema = z.object({
       }
     }),
   VIDGATE_EVENTS_POLL_MS: int(50, 60_000).default(1000),
+  VIDGATE_QUEUE_POLL_MS: int(50, 3_600_000).default(5000),
   VIDGATE_EVENTS_HEARTBEAT_MS: int(100, 300_000).default(15_000),
   VIDGATE_STORAGE_URL: optionalText,
   VIDGATE_RESULT_URLS: z.enum(['signed', 'presigned'], { error: () => 'must be signed or presigned' }).default('signed'),
@@ -124,7 +126,8 @@ function storageFrom(e: z.infer<typeof EnvSchema>) {
     refuse('VIDGATE_STORAGE_URL: the prefix may not have empty, "." or ".." segments');
   const keyId = e.VIDGATE_S3_ACCESS_KEY_ID;
   const secret = e.VIDGATE_S3_SECRET_ACCESS_KEY;
-  if (Boolean(keyId) !== Boolean(secret)) refuse('VIDGATE_S3_ACCESS_KEY_ID and VIDGATE_S3_SECRET_ACCESS_KEY go together: set both, or neither for the default credential chain');
+  if (Boolean(keyId) !== Boolean(secret))
+    refuse('VIDGATE_S3_ACCESS_KEY_ID and VIDGATE_S3_SECRET_ACCESS_KEY go together: set both, or neither for the default credential chain');
   if (resultUrls === 'presigned' && e.VIDGATE_RESULT_TTL_SECONDS > PRESIGNED_MAX_SECONDS)
     refuse(`VIDGATE_RESULT_TTL_SECONDS: presigned URLs last at most ${PRESIGNED_MAX_SECONDS} s (7 days)`);
   const pathStyle = e.VIDGATE_S3_FORCE_PATH_STYLE;
@@ -149,6 +152,12 @@ function toConfig(e: z.infer<typeof EnvSchema>) {
     host: e.VIDGATE_HOST,
     port: e.VIDGATE_PORT ?? e.PORT ?? 3000,
     dataDir: resolve(e.VIDGATE_DATA_DIR),
+    /**
+     * What this instance does (README: Running several instances): `api` answers clients and never
+     * runs tasks or delivers webhooks; `worker` runs tasks, reviews, webhooks and sweeps and serves
+     * only health and metrics; `all` both.
+     */
+    role: e.VIDGATE_ROLE,
     /** PostgreSQL shared by every instance; undefined = the SQLite file `<dataDir>/vidgate.db`. */
     databaseUrl: e.VIDGATE_DATABASE_URL,
     /** Connections each process keeps to PostgreSQL. */
@@ -202,6 +211,8 @@ function toConfig(e: z.infer<typeof EnvSchema>) {
     webhookRetryScheduleMs: e.VIDGATE_WEBHOOK_RETRY_SCHEDULE,
     /** How often live events read the database for changes made by other processes. */
     eventsPollMs: e.VIDGATE_EVENTS_POLL_MS,
+    /** How often an idle dispatcher looks for tasks another instance queued without it hearing (a safety net under LISTEN/NOTIFY). */
+    queuePollMs: e.VIDGATE_QUEUE_POLL_MS,
     /** Comment lines on idle event streams, so proxies keep them open. */
     eventsHeartbeatMs: e.VIDGATE_EVENTS_HEARTBEAT_MS,
     /** Host names and CIDRs media may be fetched from although private (tests, intranets). */

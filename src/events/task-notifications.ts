@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import type { TaskEventStore, TaskQueueStore, WebhookStore } from '../store/types.js';
-import type { UrlSigner } from '../storage/signed-urls.js';
+import type { ResultLinks } from '../storage/file-storage.js';
 import { AddressPolicy } from '../net/address-policy.js';
 import { TaskEvents } from './task-events.js';
 import { RunTimeEstimates } from '../tasks/estimates.js';
@@ -45,16 +45,16 @@ export function createTaskNotifications(
   config: Config,
   deps: {
     store: TaskQueueStore & TaskEventStore & WebhookStore;
-    signer: UrlSigner;
+    resultLinks: ResultLinks;
     clock: () => number;
     logger: Logger;
     owner: LeaseOwner;
     creditsPerUsd: number;
   },
 ): TaskNotifications {
-  const { store, signer, clock, logger } = deps;
+  const { store, resultLinks, clock, logger } = deps;
   let server: FastifyInstance | null = null;
-  const fileUrl = (key: string, expiresAt: number) => (config.publicUrl ?? listeningBase(server)) + signer.resultPath(key, expiresAt);
+  const fileUrl = (key: string, expiresAt: number) => resultLinks.url(config.publicUrl ?? listeningBase(server), key, expiresAt);
   const events = new TaskEvents({ store, logger: logger.child({ component: 'events' }), pollMs: config.eventsPollMs, heartbeatMs: config.eventsHeartbeatMs });
   const secrets = new WebhookSecrets(store, clock);
   const worker = new WebhookWorker({

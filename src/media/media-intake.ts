@@ -18,8 +18,17 @@ import type { MediaProbe, PreparedMedia } from './types.js';
 /** A video whose container is fine but whose frames are not: rendering it would loop over nothing. */
 export const VIDEO_UNDECODABLE = 'the file is damaged: its first video frame could not be decoded';
 
-/** Where an input's bytes are: a URL to fetch, or a file already on this machine. */
-export type MediaSource = { url: string } | { path: string };
+/**
+ * A file vidgate stored itself (an upload, an asset's copy) in a remote file store (S3): copied
+ * down into the cache before anything reads it. `id` names it for good: stored files never change.
+ */
+export interface StoredSource {
+  id: string;
+  download(target: string, signal: AbortSignal): Promise<void>;
+}
+
+/** Where an input's bytes are: a URL to fetch, a file already on this machine, or one in vidgate's own file store. */
+export type MediaSource = { url: string } | { path: string } | { stored: StoredSource };
 
 /**
  * Turns `asset://<id>` references into their media. Assets arrive with the review flow (README: Assets);
@@ -35,9 +44,11 @@ export const noAssetResolver: AssetResolver = {
   },
 };
 
-/** Recognises URLs of files this server holds (uploads), so they are read from disk, not fetched. */
+/** Recognises URLs of files this server holds (uploads), so they are read from its storage, not fetched. */
 export interface LocalFiles {
-  lookup(url: string): Promise<{ kind: 'foreign' } | { kind: 'file'; path: string } | { kind: 'refused'; detail: string }>;
+  lookup(
+    url: string,
+  ): Promise<{ kind: 'foreign' } | { kind: 'file'; path: string } | ({ kind: 'stored' } & StoredSource) | { kind: 'refused'; detail: string }>;
 }
 
 export interface MediaIntakeOptions {
@@ -128,6 +139,7 @@ export class MediaIntake {
   private async obtain(input: MediaInput, opts: PrepareOptions): Promise<CachedFile> {
     const source = await this.locate(input, opts);
     if ('path' in source) return this.importLocal(input.kind, source.path, opts.signal);
+    if ('stored' in source) return this.importStored(input.kind, source.stored, opts.signal);
     return this.fetchRemote(input.kind, source.url, opts.signal);
   }
 
@@ -135,6 +147,7 @@ export class MediaIntake {
     if (input.assetId !== null) return this.assets.resolve({ ...input, assetId: input.assetId }, opts);
     const local = this.opts.uploads ? await this.opts.uploads.lookup(input.url) : { kind: 'foreign' as const };
     if (local.kind === 'refused') throw invalidMedia(local.detail);
+    if (local.kind === 'stored') return { stored: local };
     return local.kind === 'file' ? { path: local.path } : { url: input.url };
   }
 
@@ -153,6 +166,24 @@ export class MediaIntake {
       const file = await this.keep(kind, temp, download.sha256, 'move');
       this.opts.cache.rememberUrl(key, file.hash);
       return file;
+    });
+  }
+
+  /** A file of vidgate's remote store: streamed into the cache once, then found there by its id. */
+  private importStored(kind: MediaKind, stored: StoredSource, signal: AbortSignal): Promise<CachedFile> {
+    const key = `${kind} stored:${stored.id}`;
+    const known = this.opts.cache.lookupUrl(key);
+    if (known) return Promise.resolve(known);
+    return this.jobs.run(key, signal, async (jobSignal) => {
+      const temp = this.opts.cache.tempPath();
+      try {
+        await stored.download(temp, jobSignal);
+        const file = await this.keep(kind, temp, await sha256Of(temp, jobSignal), 'move');
+        this.opts.cache.rememberUrl(key, file.hash);
+        return file;
+      } finally {
+        await rm(temp, { force: true });
+      }
     });
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import type { FfmpegBinary } from '../render/ffmpeg.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
+import type { FileStore } from '../storage/file-store.js';
 import { uploadImageCheck } from './upload-image-check.js';
 import { UploadStorage } from '../storage/upload-storage.js';
 import { AddressPolicy } from '../net/address-policy.js';
@@ -27,11 +28,11 @@ const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 /** Builds the media side of the service from configuration, so app.ts needs only a line or two. */
 export async function createMedia(
   config: Config,
-  opts: { signer: UrlSigner; clock: () => number; assets?: AssetResolver; ffmpeg?: FfmpegBinary; logger?: Logger },
+  opts: { files: FileStore; signer: UrlSigner; clock: () => number; assets?: AssetResolver; ffmpeg?: FfmpegBinary; logger?: Logger },
 ): Promise<MediaServices> {
   const ffprobe = await locateFfprobe(config.ffprobePath);
   const prober = new FfprobeProber(ffprobe.path);
-  const uploads = new UploadStorage(config.dataDir, opts.signer, {
+  const uploads = new UploadStorage(opts.files, config.dataDir, opts.signer, {
     clock: opts.clock,
     publicUrl: config.publicUrl,
     checkImage: uploadImageCheck(new StillCheck(prober)),

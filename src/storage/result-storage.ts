@@ -1,7 +1,7 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { extname } from 'node:path';
 import type { StoredFile } from '../store/types.js';
+import { type FileStore, isSafeKey } from './file-store.js';
 
 export interface OutputFile {
   path: string;
@@ -9,51 +9,58 @@ export interface OutputFile {
   contentType: string;
 }
 
+/** Results are the `results/` folder of the file store; a task's stored keys are relative to it. */
+const FOLDER = 'results/';
+
 /**
- * Finished results on the local disk, under `<data>/results/<task id>/<attempt token>/`. The token
- * keeps two workers that both rendered a task (after a lease takeover) from touching each other's files.
+ * Finished results, under `results/<task id>/<attempt token>/` of the file store (local disk or
+ * S3). The token keeps two workers that both rendered a task (after a lease takeover) from
+ * touching each other's files.
  */
 export class ResultStorage {
-  readonly root: string;
-
-  constructor(dataDir: string) {
-    this.root = resolve(dataDir, 'results');
-  }
+  constructor(readonly files: FileStore) {}
 
   async init(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+    await this.files.init();
   }
 
-  /** Absolute path of a stored key, or null when the key tries to leave the storage root. */
-  pathOf(key: string): string | null {
-    const path = resolve(this.root, key);
-    return path.startsWith(this.root + sep) ? path : null;
+  /** The file store's key of a result key (`<task>/<token>/<name>`, as tasks keep it); null for a key that would leave its folder. */
+  fileKey(key: string): string | null {
+    return isSafeKey(key) ? FOLDER + key : null;
+  }
+
+  private keyOf(key: string): string {
+    return FOLDER + key;
   }
 
   /**
-   * Moves rendered files in (same file system, so a rename) and returns how to find them. They are
-   * named after the task (`task_….mp4`, `task_…_last_frame.png`): clients save a download under the
-   * last segment of its URL, which is the stored name.
+   * Moves rendered files in and returns how to find them. They are named after the task
+   * (`task_….mp4`, `task_…_last_frame.png`): clients save a download under the last segment of
+   * its URL, which is the stored name.
    */
   async keep(
     taskId: string,
     files: { video: OutputFile; lastFrame: OutputFile | null },
   ): Promise<{ video: StoredFile; lastFrame: StoredFile | null; discard: () => Promise<void> }> {
     const folder = `${taskId}/${randomBytes(6).toString('hex')}`;
-    const dir = join(this.root, folder);
-    await mkdir(dir, { recursive: true });
     const move = async (file: OutputFile, name: string): Promise<StoredFile> => {
-      const target = join(dir, name);
-      await rename(file.path, target);
-      return { key: `${folder}/${name}`, bytes: (await stat(target)).size, contentType: file.contentType };
+      const key = `${folder}/${name}`;
+      const bytes = await this.files.put(this.keyOf(key), file.path, { contentType: file.contentType, mode: 'move' });
+      return { key, bytes, contentType: file.contentType };
     };
-    const video = await move(files.video, `${taskId}${extname(files.video.name) || '.mp4'}`);
-    const lastFrame = files.lastFrame ? await move(files.lastFrame, `${taskId}_last_frame${extname(files.lastFrame.name) || '.png'}`) : null;
-    return { video, lastFrame, discard: () => rm(dir, { recursive: true, force: true }) };
+    const discard = () => this.files.deleteAll(this.keyOf(`${folder}/`));
+    try {
+      const video = await move(files.video, `${taskId}${extname(files.video.name) || '.mp4'}`);
+      const lastFrame = files.lastFrame ? await move(files.lastFrame, `${taskId}_last_frame${extname(files.lastFrame.name) || '.png'}`) : null;
+      return { video, lastFrame, discard };
+    } catch (err) {
+      // A video stored without its last frame would stay behind, unknown to any task.
+      await discard().catch(() => undefined);
+      throw err;
+    }
   }
 
   async removeTask(taskId: string): Promise<void> {
-    const dir = this.pathOf(taskId);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await this.files.deleteAll(this.keyOf(`${taskId}/`));
   }
 }

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileTypeFromFile } from 'file-type';
 import { newUlid } from '../contract/ids.js';
 import type { UrlSigner } from './signed-urls.js';
+import type { FileStore } from './file-store.js';
 
 export const UPLOAD_MAX_BYTES = 20 * 1024 * 1024;
 export const UPLOAD_TTL_MS = 72 * 60 * 60 * 1000;
@@ -65,16 +66,23 @@ export class UploadImageError extends Error {
 /** Checks an upload of an allowed type further; throws UploadImageError saying what is wrong and what is allowed. */
 export type UploadImageCheck = (path: string) => Promise<void>;
 
-/** How MediaIntake sees an URL: one of our uploads (usable or not), or somebody else's. */
-export type UploadLookup = { kind: 'foreign' } | { kind: 'file'; path: string } | { kind: 'refused'; detail: string };
+/**
+ * How MediaIntake sees an URL: one of our uploads (usable or not), or somebody else's. An upload
+ * on this disk is read in place (`file`); one in a remote store is `stored`, copied down first.
+ */
+export type UploadLookup =
+  | { kind: 'foreign' }
+  | { kind: 'file'; path: string }
+  | { kind: 'stored'; id: string; download: (target: string, signal: AbortSignal) => Promise<void> }
+  | { kind: 'refused'; detail: string };
 
 /**
- * Images clients upload (`POST /v1/uploads/images`), under `<dataDir>/uploads/`, behind signed URLs
+ * Images clients upload (`POST /v1/uploads/images`), under `uploads/` of the file store, behind signed URLs
  * valid 72 h: `/uploads/<name>?expires=<unix s>&signature=<HMAC of "uploads/<name>" and expires>`.
  * The key carries an `uploads/` prefix so an upload signature can never stand for a result file.
+ * An upload is received into `<dataDir>/uploads/.tmp` and checked there before it is stored.
  */
 export class UploadStorage {
-  readonly root: string;
   private readonly tmpDir: string;
   private readonly clock: () => number;
   /** Origins (scheme://host) we handed upload URLs out under, to tell a tampered URL of ours from a stranger's. */
@@ -83,12 +91,12 @@ export class UploadStorage {
   private readonly checkImage: UploadImageCheck;
 
   constructor(
+    private readonly files: FileStore,
     dataDir: string,
     private readonly signer: UrlSigner,
     opts: { clock?: () => number; publicUrl?: string; checkImage?: UploadImageCheck } = {},
   ) {
-    this.root = join(dataDir, 'uploads');
-    this.tmpDir = join(this.root, '.tmp');
+    this.tmpDir = join(dataDir, 'uploads', '.tmp');
     this.clock = opts.clock ?? Date.now;
     this.checkImage = opts.checkImage ?? (async () => {});
     if (opts.publicUrl) this.origins.add(new URL(opts.publicUrl).origin);
@@ -112,7 +120,7 @@ export class UploadStorage {
       if (!type) throw new UploadTypeError(found ? `${found.ext} (${found.mime})` : 'not a recognised image (text or unknown bytes)');
       await this.checkImage(temp);
       const name = `${newUlid()}.${type.ext}`;
-      await rename(temp, join(this.root, name));
+      await this.files.put(signingKey(name), temp, { contentType: type.mime, mode: 'move' });
       const createdAtMs = this.clock();
       const expiresAtMs = createdAtMs + UPLOAD_TTL_MS;
       const filename = cleanFilename(clientName) ?? name;
@@ -133,9 +141,9 @@ export class UploadStorage {
     return this.signer.verify(signingKey(name), expires, signature, this.clock());
   }
 
-  /** Absolute path of a stored upload, or null for any name we would not have given. */
-  pathOf(name: string): string | null {
-    return NAME.test(name) ? join(this.root, name) : null;
+  /** The file store's key of an upload, or null for any name we would not have given. */
+  fileKey(name: string): string | null {
+    return NAME.test(name) ? signingKey(name) : null;
   }
 
   /** Records the public base an upload URL was handed out under. */
@@ -171,29 +179,21 @@ export class UploadStorage {
         ? { kind: 'refused', detail: 'the upload URL has an invalid signature (it was changed or not issued by this server)' }
         : { kind: 'foreign' };
     }
-    const path = join(this.root, name);
-    if (
-      !(await access(path).then(
-        () => true,
-        () => false,
-      ))
-    )
-      return { kind: 'refused', detail: 'the uploaded file no longer exists; upload the image again' };
-    return { kind: 'file', path };
+    const key = signingKey(name);
+    if (!(await this.files.stat(key))) return { kind: 'refused', detail: 'the uploaded file no longer exists; upload the image again' };
+    const path = this.files.diskPath(key);
+    if (path) return { kind: 'file', path };
+    return { kind: 'stored', id: key, download: (target, signal) => this.files.download(key, target, signal) };
   }
 
   /** Deletes uploads past their URL's life (plus a margin). */
   async sweep(): Promise<number> {
     const cutoff = this.clock() - DELETE_AFTER_MS;
     let removed = 0;
-    for (const name of await readdir(this.root)) {
-      if (!NAME.test(name)) continue;
-      const path = join(this.root, name);
-      const info = await stat(path).catch(() => null);
-      if (info && info.mtimeMs < cutoff) {
-        await rm(path, { force: true });
-        removed++;
-      }
+    for await (const file of this.files.list(FOLDER)) {
+      if (!NAME.test(file.key.slice(FOLDER.length)) || file.modifiedMs >= cutoff) continue;
+      await this.files.delete(file.key);
+      removed++;
     }
     return removed;
   }
@@ -210,7 +210,9 @@ export class UploadStorage {
   }
 }
 
-const signingKey = (name: string) => `uploads/${name}`;
+/** Uploads are the `uploads/` folder of the file store, and their key is also what their URLs sign. */
+const FOLDER = 'uploads/';
+const signingKey = (name: string) => `${FOLDER}${name}`;
 
 function safeDecode(segment: string): string | null {
   try {

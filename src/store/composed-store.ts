@@ -22,6 +22,7 @@ export interface StoreParts {
  */
 export abstract class ComposedStore implements Store {
   abstract readonly kind: string;
+  abstract readonly rateWindows: Store['rateWindows'];
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
   abstract onRemoteTaskChanges: Store['onRemoteTaskChanges'];

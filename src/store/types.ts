@@ -1,6 +1,7 @@
 import type { AccountStore } from './account-store.js';
 import type { AssetStore } from './asset-store.js';
 import type { StoreChangeFeed } from './change-feed.js';
+import type { RateWindowStore } from './rate-window-store.js';
 import type { SettingsStore } from './settings-store.js';
 import type { TaskEventStore } from './task-event-store.js';
 import type { TaskQueueStore } from './task-queue-store.js';
@@ -13,6 +14,7 @@ export type * from './webhook-store.js';
 export type * from './task-event-store.js';
 export type * from './settings-store.js';
 export type * from './change-feed.js';
+export type * from './rate-window-store.js';
 
 /**
  * Everything vidgate keeps durably: SQLite (one file, the default) or PostgreSQL (shared by several
@@ -21,6 +23,8 @@ export type * from './change-feed.js';
  */
 export interface Store extends SettingsStore, AccountStore, TaskQueueStore, TaskEventStore, AssetStore, WebhookStore, StoreChangeFeed {
   readonly kind: string;
+  /** Rate-limit windows every instance shares; null where one process is all there is (counted in memory). */
+  readonly rateWindows: RateWindowStore | null;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -113,6 +113,11 @@ export class Dispatcher {
   }
 
   /** The task was cancelled (and refunded) in the store: stop its work here if it runs here. */
+  /** Whether this process runs the task now or watches it parked. */
+  holds(taskId: string): boolean {
+    return this.running.has(taskId) || this.parking.has(taskId);
+  }
+
   cancel(taskId: string): void {
     this.running.get(taskId)?.controller.abort(new Cancelled('task cancelled'));
     if (this.parking.unpark(taskId, 'cancelled')) this.settledNow(taskId);
@@ -135,6 +140,9 @@ export class Dispatcher {
     }
     for (const r of this.running.values()) r.controller.abort(new ShuttingDown('server is shutting down'));
     await all();
+    // A run that parked its task while the first hand-back ran (its own write still on the way)
+    // left it parked here: hand that back too.
+    await this.parking.releaseAll();
     this.renewal.stop();
     await this.progress.flush();
   }

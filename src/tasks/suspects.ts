@@ -88,13 +88,14 @@ export class Suspects {
   async givenUp(task: TaskRecord, log: LogFields): Promise<boolean> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
     if (task.interruptedRuns >= 2 && task.interruptedAlone >= 1) {
-      this.o.logger.error({ ...log, interruptedRuns: task.interruptedRuns }, 'task given up: its runs stopped the process twice, once running alone');
+      // Logged once written, so a reader of the log finds the task failed.
       await this.o.store.failTask(guard, { code: 'run_crashed', params: {} }, this.o.clock());
+      this.o.logger.error({ ...log, interruptedRuns: task.interruptedRuns }, 'task given up: its runs stopped the process twice, once running alone');
       return true;
     }
     if (task.attempts > this.o.maxAttempts) {
-      this.o.logger.warn(log, 'task given up after repeated interruptions');
       await this.o.store.failTask(guard, { code: 'attempts_exhausted', params: { attempts: task.attempts - 1 } }, this.o.clock());
+      this.o.logger.warn(log, 'task given up after repeated interruptions');
       return true;
     }
     return false;

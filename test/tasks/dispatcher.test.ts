@@ -9,6 +9,7 @@ import { Dispatcher } from '../../src/tasks/dispatcher.js';
 import { ProviderRegistry } from '../../src/providers/registry.js';
 import { TaskFailureError, type Provider, type RunContext, type RunInput, type RunOutput } from '../../src/providers/types.js';
 import { ResultStorage } from '../../src/storage/result-storage.js';
+import { LocalFileStore } from '../../src/storage/local-file-store.js';
 import type { LeaseOwner } from '../../src/tasks/lease-owner.js';
 import { PriceBook } from '../../src/billing/price-book.js';
 import { insertTask, newTask, seedAccount } from '../helpers/store-fixtures.js';
@@ -57,7 +58,7 @@ const dispatchers: Dispatcher[] = [];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vidgate-dispatch-'));
   store = new SqliteStore(join(dir, 'db.sqlite'));
-  storage = new ResultStorage(dir);
+  storage = new ResultStorage(new LocalFileStore(dir));
   await storage.init();
 });
 afterEach(async () => {
@@ -166,7 +167,7 @@ describe('dispatcher', () => {
     await aDone;
     const final = (await store.getTask(id!))!;
     expect(final.result).toEqual(completed.result);
-    expect(await readdir(join(storage.root, id!))).toEqual([completed.result!.video.key.split('/')[1]]);
+    expect(await readdir(join(dir, 'results', id!))).toEqual([completed.result!.video.key.split('/')[1]]);
   });
 
   it('fails a task with the provider’s own failure, without retrying', async () => {

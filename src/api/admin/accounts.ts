@@ -16,7 +16,7 @@ const usdAmount = (what: string) =>
     .max(1e9);
 
 export const adminAccountRoutes =
-  (ctx: Pick<ApiContext, 'clock' | 'prices' | 'publicUrl' | 'signer' | 'store'>): FastifyPluginAsyncZod =>
+  (ctx: Pick<ApiContext, 'clock' | 'prices' | 'publicUrl' | 'resultLinks' | 'store'>): FastifyPluginAsyncZod =>
   async (app) => {
     const tags = ['admin'];
     const mustExist = async (id: string) => {

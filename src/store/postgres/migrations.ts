@@ -181,4 +181,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts (delivery_seq, attempt);
     `,
   },
+  {
+    version: 2,
+    name: 'rate windows shared by every instance',
+    sql: `
+      CREATE UNLOGGED TABLE rate_windows (
+        key        TEXT PRIMARY KEY,
+        started_at BIGINT NOT NULL,
+        count      INTEGER NOT NULL
+      );
+    `,
+  },
 ];

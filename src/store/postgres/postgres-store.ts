@@ -9,6 +9,7 @@ import { PgLedgerWriter } from './ledger-writer.js';
 import { PgOutbox } from './outbox.js';
 import { PgSettings } from './settings.js';
 import { PgTaskEvents } from './task-events.js';
+import { PgRateWindows } from './rate-windows.js';
 import { PgTaskQueue } from './task-queue.js';
 import { PgWebhooks } from './webhooks.js';
 
@@ -23,6 +24,7 @@ export interface PostgresStoreOptions extends PgConnectionOptions {
  */
 export class PostgresStore extends ComposedStore {
   readonly kind = 'postgres';
+  readonly rateWindows: PgRateWindows;
 
   private constructor(
     private readonly connection: PgConnection,
@@ -38,6 +40,7 @@ export class PostgresStore extends ComposedStore {
       assets: new PgAssets(connection),
       webhooks: new PgWebhooks(connection),
     });
+    this.rateWindows = new PgRateWindows(connection);
   }
 
   /** Connects, brings the schema up to date and starts listening. */

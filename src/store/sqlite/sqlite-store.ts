@@ -15,6 +15,8 @@ import { SqliteWebhooks } from './webhooks.js';
  */
 export class SqliteStore extends ComposedStore {
   readonly kind = 'sqlite';
+  /** One file is one instance: its rate limits are counted in its memory. */
+  readonly rateWindows = null;
   private readonly connection: SqliteConnection;
 
   constructor(readonly file: string) {
