@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { openEvents, type SseConnection } from '../events/sse-client.js';
 import { createTestDatabase } from '../helpers/postgres-server.js';
+import { hashApiKey } from '../../src/auth/keys.js';
 import { startTestApp, TEST_KEY, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -67,6 +68,21 @@ describe('several instances on one PostgreSQL', () => {
     const runs = async (t: TestApp) => (await t.app.server.inject({ url: '/metrics' })).body.match(/^vidgate_task_runs_total\{[^}]*\} (\d+)/m)?.[1];
     expect(await runs(worker)).toBe('1');
     expect(await runs(api)).toBeUndefined();
+  });
+
+  it('a key disabled through one instance is refused by the other as soon as it hears of it', async () => {
+    const url = await sharedDatabase();
+    const admin = { authorization: 'Bearer admin-secret-for-the-test' };
+    const a = await instance(url, { VIDGATE_ADMIN_TOKEN: 'admin-secret-for-the-test' }, { runDispatcher: false });
+    const b = await instance(url, {}, { runDispatcher: false });
+    const models = () => b.app.server.inject({ url: '/v1/models', headers: b.auth });
+    expect((await models()).statusCode).toBe(200);
+    const key = (await b.app.store.findApiKeyByHash(hashApiKey(TEST_KEY)))!;
+    const disable = (disabled: boolean) => a.app.server.inject({ method: 'PATCH', url: `/admin/v1/keys/${key.id}`, headers: admin, payload: { disabled } });
+    expect((await disable(true)).statusCode).toBe(200);
+    await expect.poll(async () => (await models()).statusCode).toBe(401);
+    expect((await disable(false)).statusCode).toBe(200);
+    await expect.poll(async () => (await models()).statusCode).toBe(200);
   });
 
   it('a worker serves health, readiness and metrics only; the API is not there', async () => {

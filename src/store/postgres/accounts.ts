@@ -1,16 +1,20 @@
 import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry } from '../account-store.js';
 import { type AccountRow, type KeyRow, LIMIT_COLUMNS, toAccount, toKey } from '../sql/account-rows.js';
 import { type LedgerRow, toLedgerEntry } from '../sql/ledger-row.js';
-import type { PgConnection, PgQueries } from './connection.js';
+import { KEYS_CHANNEL } from './change-feed.js';
+import type { KnownVersion, PgConnection, PgQueries } from './connection.js';
 import type { PgLedgerWriter } from './ledger-writer.js';
 
-/** Channel other processes' key caches listen on; the version row is what they compare. */
-export const KEYS_CHANNEL = 'vidgate_keys';
-
-/** Counts a change to what authenticates a key, in the transaction of the change, and tells the listeners at commit. */
-export async function keysChanged(tx: PgQueries): Promise<void> {
-  await tx.run(`UPDATE settings SET value = (value::bigint + 1)::text WHERE name = 'keys_version'`);
-  await tx.run(`SELECT pg_notify('${KEYS_CHANNEL}', '')`);
+/**
+ * Counts a change to what authenticates a key, in the transaction of the change: every other
+ * instance hears the new version at commit, and this one knows it once committed, so its own next
+ * read already compares against it.
+ */
+export async function keysChanged(tx: PgQueries, known: KnownVersion): Promise<void> {
+  const row = await tx.row<{ value: string }>(`UPDATE settings SET value = (value::bigint + 1)::text WHERE name = 'keys_version' RETURNING value`);
+  const version = row?.value ?? '';
+  await tx.run('SELECT pg_notify($1, $2)', [KEYS_CHANNEL, version]);
+  tx.afterCommit(() => known.heard(Number(version)));
 }
 
 /** Accounts, keys and the ledger; money moves only through the shared `PgLedgerWriter`. */
@@ -101,7 +105,7 @@ export class PgAccounts implements AccountStore {
     if (set.length === 0) return (await this.getApiKey(id)) !== null;
     return this.connection.transaction(async (tx) => {
       if ((await this.setLimits(tx, id, limits)) !== 1) return false;
-      await keysChanged(tx);
+      await keysChanged(tx, this.connection.keysVersion);
       return true;
     });
   }
@@ -114,6 +118,8 @@ export class PgAccounts implements AccountStore {
   }
 
   async keysVersion(): Promise<number> {
+    const known = this.connection.keysVersion.get();
+    if (known !== null) return known;
     const row = await this.connection.row<{ value: string }>(`SELECT value FROM settings WHERE name = 'keys_version'`);
     return row ? Number(row.value) : 0;
   }
@@ -133,7 +139,7 @@ export class PgAccounts implements AccountStore {
       if (change.disabled !== undefined) await tx.run('UPDATE api_keys SET disabled = $2 WHERE id = $1', [id, change.disabled ? 1 : 0]);
       if (change.limits) await this.setLimits(tx, id, change.limits);
       if (change.callbackUrl !== undefined) await tx.run('UPDATE api_keys SET callback_url = $2 WHERE id = $1', [id, change.callbackUrl]);
-      await keysChanged(tx);
+      await keysChanged(tx, this.connection.keysVersion);
       return true;
     });
     return found ? this.getApiKey(id) : null;
@@ -142,7 +148,7 @@ export class PgAccounts implements AccountStore {
   async setApiKeyDisabled(id: string, disabled: boolean): Promise<boolean> {
     return this.connection.transaction(async (tx) => {
       if ((await tx.run('UPDATE api_keys SET disabled = $2 WHERE id = $1', [id, disabled ? 1 : 0])) !== 1) return false;
-      await keysChanged(tx);
+      await keysChanged(tx, this.connection.keysVersion);
       return true;
     });
   }

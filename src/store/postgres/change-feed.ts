@@ -1,8 +1,10 @@
 import pg from 'pg';
 import type { StoreChangeFeed, TaskChange } from '../change-feed.js';
-import type { PgQueries } from './connection.js';
+import type { KnownVersion, PgQueries } from './connection.js';
 
 export const TASKS_CHANNEL = 'vidgate_tasks';
+/** Carries the new keys version of each change to what authenticates a key (accounts.ts). */
+export const KEYS_CHANNEL = 'vidgate_keys';
 /** Notification payloads must stay under 8000 bytes; task ids are about 31 characters. */
 const IDS_PER_NOTIFICATION = 200;
 const CHANGES: ReadonlySet<string> = new Set<TaskChange>(['queued', 'claimed', 'progress', 'settled']);
@@ -28,6 +30,8 @@ export class PgChangeFeed implements StoreChangeFeed {
   constructor(
     private readonly url: string,
     private readonly origin: string,
+    /** Key caches compare the keys version on every request: while listening, it is known without a query. */
+    private readonly keys: KnownVersion,
     private readonly onError: (error: Error) => void = () => undefined,
   ) {}
 
@@ -40,12 +44,20 @@ export class PgChangeFeed implements StoreChangeFeed {
   async start(): Promise<void> {
     if (this.closed) return;
     const client = new pg.Client({ connectionString: this.url, application_name: 'vidgate-listen', keepAlive: true });
-    client.on('notification', (message) => this.deliver(message.payload ?? ''));
+    client.on('notification', (message) => (message.channel === KEYS_CHANNEL ? this.keysHeard(message.payload) : this.deliver(message.payload ?? '')));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('the LISTEN connection ended')));
     await client.connect();
     await client.query(`LISTEN ${TASKS_CHANNEL}`);
+    await client.query(`LISTEN ${KEYS_CHANNEL}`);
+    // Read after LISTEN: a change committed from here on is heard, one before it is in the value.
+    const { rows } = await client.query<{ value: string }>(`SELECT value FROM settings WHERE name = 'keys_version'`);
     this.client = client;
+    this.keys.listening(Number(rows[0]?.value));
+  }
+
+  private keysHeard(payload: string | undefined): void {
+    this.keys.heard(Number(payload));
   }
 
   private deliver(payload: string): void {
@@ -58,6 +70,7 @@ export class PgChangeFeed implements StoreChangeFeed {
   private lost(client: pg.Client, error: Error): void {
     if (this.client !== client || this.closed) return;
     this.client = null;
+    this.keys.forget();
     this.onError(error);
     client.end().catch(() => undefined);
     const retry = () => {
@@ -75,6 +88,7 @@ export class PgChangeFeed implements StoreChangeFeed {
     clearTimeout(this.retryTimer);
     const client = this.client;
     this.client = null;
+    this.keys.forget();
     await client?.end().catch(() => undefined);
   }
 }

@@ -8,6 +8,34 @@ export interface PgQueries {
   row<R>(sql: string, params?: readonly unknown[]): Promise<R | undefined>;
   /** Runs a statement; returns how many rows it changed. */
   run(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Runs `effect` once what was written here is committed (at once outside a transaction); never after a rollback. */
+  afterCommit(effect: () => void): void;
+}
+
+/**
+ * The keys version as this process knows it without asking: heard from the change feed, or from
+ * its own commits. Null while unknown (the feed is not listening): readers then ask the database.
+ */
+export class KnownVersion {
+  private value: number | null = null;
+
+  get(): number | null {
+    return this.value;
+  }
+
+  /** The feed listens from now on, and read `version` after it began to. */
+  listening(version: number): void {
+    this.value = Number.isSafeInteger(version) ? version : null;
+  }
+
+  /** A newer version; ignored while nobody listens (a change elsewhere could then go unheard). */
+  heard(version: number): void {
+    if (this.value !== null && Number.isSafeInteger(version)) this.value = Math.max(this.value, version);
+  }
+
+  forget(): void {
+    this.value = null;
+  }
 }
 
 /** BIGINT columns hold unix ms and micro-USD, always within 2^53: read them as numbers, not strings. */
@@ -30,13 +58,14 @@ function statementName(sql: string): string {
   return name;
 }
 
-function queriesOf(target: pg.Pool | pg.PoolClient): PgQueries {
+function queriesOf(target: pg.Pool | pg.PoolClient, afterCommit: PgQueries['afterCommit'] = (effect) => effect()): PgQueries {
   const query = <R extends pg.QueryResultRow>(sql: string, params: readonly unknown[] = []) =>
     target.query<R>({ name: statementName(sql), text: sql, values: params as unknown[] });
   return {
     rows: async <R>(sql: string, params?: readonly unknown[]) => (await query(sql, params)).rows as R[],
     row: async <R>(sql: string, params?: readonly unknown[]) => (await query(sql, params)).rows[0] as R | undefined,
     run: async (sql: string, params?: readonly unknown[]) => (await query(sql, params)).rowCount ?? 0,
+    afterCommit,
   };
 }
 
@@ -58,6 +87,8 @@ export interface PgConnectionOptions {
  */
 export class PgConnection implements PgQueries {
   readonly pool: pg.Pool;
+  /** Shared by the parts that change keys and the change feed that hears other instances change them. */
+  readonly keysVersion = new KnownVersion();
   private readonly queries: PgQueries;
 
   constructor(
@@ -81,6 +112,7 @@ export class PgConnection implements PgQueries {
   readonly rows: PgQueries['rows'] = (sql, params) => this.queries.rows(sql, params);
   readonly row: PgQueries['row'] = (sql, params) => this.queries.row(sql, params);
   readonly run: PgQueries['run'] = (sql, params) => this.queries.run(sql, params);
+  readonly afterCommit: PgQueries['afterCommit'] = (effect) => effect();
 
   /**
    * Runs `fn` in a READ COMMITTED transaction on one client; a serialization failure or deadlock
@@ -90,10 +122,12 @@ export class PgConnection implements PgQueries {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
+      const committed: Array<() => void> = [];
       try {
         await client.query('BEGIN');
-        const value = await fn(queriesOf(client));
+        const value = await fn(queriesOf(client, (effect) => committed.push(effect)));
         await client.query('COMMIT');
+        for (const effect of committed) effect();
         return value;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {

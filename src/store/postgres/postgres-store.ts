@@ -47,7 +47,7 @@ export class PostgresStore extends ComposedStore {
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const connection = new PgConnection(url, options);
     const origin = randomBytes(8).toString('hex');
-    const feed = new PgChangeFeed(url, origin, options.onListenError);
+    const feed = new PgChangeFeed(url, origin, connection.keysVersion, options.onListenError);
     try {
       await connection.migrate();
       await feed.start();

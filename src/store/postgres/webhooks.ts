@@ -24,7 +24,7 @@ export class PgWebhooks implements WebhookStore {
     return this.connection.transaction(async (tx) => {
       if ((await tx.run('UPDATE api_keys SET callback_url = $2 WHERE id = $1', [keyId, url])) !== 1) return false;
       // Other processes' key caches hold the old default URL until they hear of the change.
-      await keysChanged(tx);
+      await keysChanged(tx, this.connection.keysVersion);
       return true;
     });
   }
