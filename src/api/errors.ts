@@ -4,6 +4,7 @@ import { ApiError } from './api-error.js';
 import { TaskRefused, type TaskRefusalReason } from '../tasks/errors.js';
 import { InvalidRequest } from '../contract/invalid-request.js';
 import { TopUpRefused } from '../billing/accounts.js';
+import { StoreUnavailable } from '../store/errors.js';
 
 /** `/image_with_roles/1/role` → `image_with_roles[1].role` */
 function paramFromPath(instancePath: string): string | undefined {
@@ -30,6 +31,9 @@ function toApiError(error: FastifyError, bodyLimit: number): ApiError {
   if (domain instanceof InvalidRequest) return new ApiError(400, domain.message, { param: domain.param });
   if (domain instanceof TopUpRefused)
     return new ApiError(domain.reason === 'no_account' ? 404 : 400, domain.message, { param: domain.reason === 'no_account' ? undefined : 'amount' });
+  if (domain instanceof StoreUnavailable) {
+    return new ApiError(503, 'The service cannot reach its database right now; retry in a few seconds', { headers: { 'retry-after': '2' } });
+  }
   if (domain instanceof TaskRefused) {
     const { status, headers } = REFUSALS[domain.reason];
     return new ApiError(status, domain.message, { param: domain.param, headers });

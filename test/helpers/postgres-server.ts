@@ -20,6 +20,9 @@ export interface PostgresServer {
   /** Superuser URL of the `postgres` database; each test makes its own database from it. */
   adminUrl: string;
   port: number;
+  /** Stops the server process, keeping its data (an outage), and starts it again on the same port. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,7 +75,13 @@ async function clusterUser(): Promise<{ uid: number; gid: number } | null> {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-export async function startPostgresServer(options: { maxConnections?: number } = {}): Promise<PostgresServer> {
+export async function startPostgresServer(
+  options: {
+    maxConnections?: number;
+    /** Acknowledge a commit only once its WAL is written, so a killed server keeps it (fsync stays off: the OS survives). */
+    durableCommits?: boolean;
+  } = {},
+): Promise<PostgresServer> {
   const bin = await provisionPostgres();
   const user = await clusterUser();
   const root = await mkdtemp(join(tmpdir(), 'vidgate-pg-'));
@@ -93,15 +102,22 @@ export async function startPostgresServer(options: { maxConnections?: number } =
     `-k ${socketDir}`,
     '-c listen_addresses=127.0.0.1',
     '-c fsync=off',
-    '-c synchronous_commit=off',
+    `-c synchronous_commit=${options.durableCommits ? 'on' : 'off'}`,
     '-c full_page_writes=off',
     `-c max_connections=${options.maxConnections ?? 400}`,
   ].join(' ');
-  await run('pg_ctl', ['-D', data, '-o', settings, '-l', join(root, 'server.log'), '-w', '-t', '60', 'start']);
+  const start = () => run('pg_ctl', ['-D', data, '-o', settings, '-l', join(root, 'server.log'), '-w', '-t', '60', 'start']);
+  await start();
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     adminUrl,
     port,
+    async halt() {
+      await run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    },
+    async resume() {
+      await start();
+    },
     async stop() {
       await run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
       await rm(root, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { StoreUnavailable } from '../errors.js';
 import { PG_MIGRATIONS } from './migrations.js';
 
 /** What every part of the PostgreSQL store runs its SQL through: the pool, or one transaction's client. */
@@ -58,9 +59,22 @@ function statementName(sql: string): string {
   return name;
 }
 
+/** Network errors, and the server's own "connection" class (08), shutting down (57P0x) and full (53300). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+const UNREACHABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended|the database system is (starting|shutting) up/i;
+
+/** The database could not be reached: the caller may retry, so it is told so (StoreUnavailable), not handed a driver error. */
+function unreachable(error: unknown): unknown {
+  const code = (error as { code?: unknown })?.code;
+  const down = typeof code === 'string' ? UNREACHABLE.has(code) || code.startsWith('08') : false;
+  return down || UNREACHABLE_MESSAGE.test((error as Error)?.message ?? '') ? new StoreUnavailable(error) : error;
+}
+
 function queriesOf(target: pg.Pool | pg.PoolClient, afterCommit: PgQueries['afterCommit'] = (effect) => effect()): PgQueries {
   const query = <R extends pg.QueryResultRow>(sql: string, params: readonly unknown[] = []) =>
-    target.query<R>({ name: statementName(sql), text: sql, values: params as unknown[] });
+    target.query<R>({ name: statementName(sql), text: sql, values: params as unknown[] }).catch((error: unknown) => {
+      throw unreachable(error);
+    });
   return {
     rows: async <R>(sql: string, params?: readonly unknown[]) => (await query(sql, params)).rows as R[],
     row: async <R>(sql: string, params?: readonly unknown[]) => (await query(sql, params)).rows[0] as R | undefined,
@@ -102,6 +116,8 @@ export class PgConnection implements PgQueries {
       types: BIGINT_AS_NUMBER,
       // A pooled connection that dies (server restart, failover) is dropped, not handed out again.
       keepAlive: true,
+      // A server that does not answer fails the request in bounded time instead of queueing it forever.
+      connectionTimeoutMillis: 10_000,
     });
     // An idle client's error (the server went away) must not crash the process; the next query
     // reports it to its caller.
@@ -120,8 +136,16 @@ export class PgConnection implements PgQueries {
    */
   async transaction<T>(fn: (tx: PgQueries) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.pool.connect().catch((error: unknown) => {
+        throw unreachable(error);
+      });
       let broken = false;
+      // A checked-out client whose connection dies between statements reports it as an 'error'
+      // event, which would end the process unheard; the statement in flight fails on its own.
+      const lost = () => {
+        broken = true;
+      };
+      client.on('error', lost);
       const committed: Array<() => void> = [];
       try {
         await client.query('BEGIN');
@@ -134,8 +158,9 @@ export class PgConnection implements PgQueries {
           broken = true;
         });
         if (attempt < 5 && RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
-        throw error;
+        throw unreachable(error);
       } finally {
+        client.off('error', lost);
         client.release(broken);
       }
     }
@@ -167,7 +192,7 @@ export class PgConnection implements PgQueries {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    await this.run('SELECT 1');
   }
 
   async close(): Promise<void> {
