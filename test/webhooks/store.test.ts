@@ -1,30 +1,49 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/types.js';
+import { createTestDatabase } from '../helpers/postgres-server.js';
 import { insertTask, newTask, seedAccount } from '../helpers/store-fixtures.js';
 
-let dir: string;
-let store: SqliteStore;
-let owner: { accountId: string; keyId: string };
-const HOOK = 'https://hooks.example.com/vidgate';
+/** The same outbox on both stores: the rule is shared (src/webhooks/outbox.ts), each store writes it. */
+const STORES: ReadonlyArray<[string, () => Promise<{ store: Store; dispose: () => Promise<void> }>]> = [
+  [
+    'SQLite',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'vidgate-webhook-store-'));
+      const store = new SqliteStore(join(dir, 'db.sqlite'));
+      return { store, dispose: async () => (await store.close(), await rm(dir, { recursive: true, force: true })) };
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const database = await createTestDatabase(inject('postgresAdminUrl'));
+      const store = await PostgresStore.open(database.url);
+      return { store, dispose: async () => (await store.close(), await database.drop()) };
+    },
+  ],
+];
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vidgate-webhook-store-'));
-  store = new SqliteStore(join(dir, 'db.sqlite'));
-  owner = await seedAccount(store);
-});
-afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+describe.each(STORES)('the webhook outbox (%s)', (_name, open) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  let owner: { accountId: string; keyId: string };
+  const HOOK = 'https://hooks.example.com/vidgate';
 
-const claimTask = (now = Date.now()) => store.claimTasks({ owner: 'W', now, leaseMs: 60_000, limit: 1, providers: ['local'] });
-const events = async (taskId: string) => (await store.listWebhookDeliveries({ taskId, limit: 10 })).map((d) => d.event).reverse();
-const file = { key: 'k', bytes: 1, contentType: 'video/mp4' };
+  beforeEach(async () => {
+    ({ store, dispose } = await open());
+    owner = await seedAccount(store);
+  });
+  afterEach(() => dispose());
 
-describe('the webhook outbox (SQLite)', () => {
+  const claimTask = (now = Date.now()) => store.claimTasks({ owner: 'W', now, leaseMs: 60_000, limit: 1, providers: ['local'] });
+  const events = async (taskId: string) => (await store.listWebhookDeliveries({ taskId, limit: 10 })).map((d) => d.event).reverse();
+  const file = { key: 'k', bytes: 1, contentType: 'video/mp4' };
+
   it('queues one delivery per status change in the transaction that makes it, once per status', async () => {
     const task = newTask(owner, { callbackUrl: HOOK });
     await insertTask(store, task);
