@@ -1,4 +1,5 @@
-import type { LedgerKind } from '../store/account-store.js';
+import type { Account, LedgerKind } from '../store/account-store.js';
+import type { Movement } from '../store/sql/ledger-row.js';
 import type { SubmitOutcome, TaskStatus } from '../store/task-queue-store.js';
 
 /**
@@ -48,4 +49,18 @@ export function refundableMicros(task: { status: TaskStatus; reservedMicros: num
 /** How a movement changes "spent": top-ups are not spending; everything else moves opposite to the balance. */
 export function spentDelta(kind: LedgerKind, amountMicros: number): number {
   return kind === 'topup' ? 0 : -amountMicros;
+}
+
+/** A new account's balance arrives as a top-up, so its ledger adds up from the first row; unlimited accounts have none. */
+export function openingBalance(account: Omit<Account, 'spentMicros'>): Movement | null {
+  if (account.unlimited || account.balanceMicros <= 0) return null;
+  return {
+    accountId: account.id,
+    keyId: null,
+    taskId: null,
+    kind: 'topup',
+    amountMicros: account.balanceMicros,
+    note: 'opening balance',
+    now: account.createdAt,
+  };
 }

@@ -1,3 +1,4 @@
+import { openingBalance } from '../../billing/money-rules.js';
 import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry } from '../account-store.js';
 import { type AccountRow, type KeyRow, LIMIT_COLUMNS, toAccount, toKey } from '../sql/account-rows.js';
 import { type LedgerRow, toLedgerEntry } from '../sql/ledger-row.js';
@@ -32,17 +33,8 @@ export class PgAccounts implements AccountStore {
         account.unlimited ? 1 : 0,
         account.createdAt,
       ]);
-      if (!account.unlimited && account.balanceMicros > 0) {
-        await this.money.move(tx, {
-          accountId: account.id,
-          keyId: null,
-          taskId: null,
-          kind: 'topup',
-          amountMicros: account.balanceMicros,
-          note: 'opening balance',
-          now: account.createdAt,
-        });
-      }
+      const opening = openingBalance(account);
+      if (opening) await this.money.move(tx, opening);
     });
   }
 

@@ -1,3 +1,4 @@
+import { openingBalance } from '../../billing/money-rules.js';
 import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry } from '../account-store.js';
 import { type AccountRow, type KeyRow, LIMIT_COLUMNS, toAccount, toKey } from '../sql/account-rows.js';
 import type { SqliteConnection } from './connection.js';
@@ -35,17 +36,8 @@ export class SqliteAccounts implements AccountStore {
   async createAccount(account: Omit<Account, 'spentMicros'>): Promise<void> {
     this.connection.writeTransaction(() => {
       this.s.insertAccount.run({ ...account, unlimited: account.unlimited ? 1 : 0, balanceMicros: 0 });
-      if (!account.unlimited && account.balanceMicros > 0) {
-        this.money.move({
-          accountId: account.id,
-          keyId: null,
-          taskId: null,
-          kind: 'topup',
-          amountMicros: account.balanceMicros,
-          note: 'opening balance',
-          now: account.createdAt,
-        });
-      }
+      const opening = openingBalance(account);
+      if (opening) this.money.move(opening);
     });
   }
 
