@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { newUlid } from '../contract/ids.js';
+import { usdToMicros } from '../contract/prices.js';
 import type { AccountStore, ApiKeyRecord, KeyLimits } from '../store/types.js';
 import { openAccount } from '../billing/accounts.js';
 
@@ -94,8 +95,27 @@ export async function addKey(
 
 /**
  * VIDGATE_BOOTSTRAP_KEY: make sure an account answers to this key. Returns null when it already exists.
+ *
+ * Instances sharing a database start together with the same key: the account's id is derived from
+ * the key, so they all aim at one account (its opening balance is written with it, once) and one
+ * key, and the one that loses a race to create either finds the winner's row instead of failing.
  */
-export async function ensureBootstrapKey(store: AccountStore, secret: string, balanceUsd: number | undefined): Promise<CreatedKey | null> {
-  if (await store.findApiKeyByHash(hashApiKey(secret))) return null;
-  return createAccountWithKey(store, { name: 'bootstrap', balanceUsd, secret });
+export async function ensureBootstrapKey(store: AccountStore, secret: string, balanceUsd: number | undefined, now = Date.now()): Promise<CreatedKey | null> {
+  const hash = hashApiKey(secret);
+  if (await store.findApiKeyByHash(hash)) return null;
+  const id = `acct_bootstrap_${createHash('sha256').update(`bootstrap account of ${hash}`).digest('hex').slice(0, 20)}`;
+  if (!(await store.getAccount(id))) {
+    const unlimited = balanceUsd === undefined;
+    try {
+      await store.createAccount({ id, name: 'bootstrap', unlimited, balanceMicros: unlimited ? 0 : usdToMicros(balanceUsd), createdAt: now });
+    } catch (err) {
+      if (!(await store.getAccount(id))) throw err;
+    }
+  }
+  try {
+    return await addKey(store, id, { name: 'bootstrap', secret, now });
+  } catch (err) {
+    if (await store.findApiKeyByHash(hash)) return null;
+    throw err;
+  }
 }

@@ -137,7 +137,12 @@ export interface TaskQueueStore {
   claimTasks(options: ClaimOptions): Promise<TaskRecord[]>;
   /** Whether a task of these providers whose last run never ended is due. */
   hasInterruptedTask(providers: readonly string[], now: number): Promise<boolean>;
-  /** Records that a held task's run started (alone or beside others) or ended without finishing it (parked). */
+  /**
+   * Records that a held task's run started (alone or beside others) or ended without finishing it
+   * (parked). Like a clean hand-back, a run that parked its task is not an attempt: ending the run
+   * gives its attempt back and starting one (a resume) takes one, so a parked task whose holder
+   * dies is not a step closer to `attempts_exhausted` while a run that dies still is.
+   */
   setRunOpen(guard: LeaseGuard, open: 'alone' | 'shared' | false): Promise<boolean>;
   renewLease(guard: LeaseGuard, expiresAt: number): Promise<boolean>;
   /** Extends every lease `owner` holds, in one write; returns the ids it still holds. */

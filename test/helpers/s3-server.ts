@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +23,33 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
+/**
+ * s3rver makes the continuation tokens of ListObjectsV2 with single DES (`createCipheriv('des', …)`),
+ * which OpenSSL 3 (Node ≥ 17) no longer offers: every listing with more keys than MaxKeys answers
+ * 500 — vidgate's start-up check of the bucket (MaxKeys 1) fails as soon as two objects exist, and
+ * paged sweeps fail too. Triple DES with the 8-byte key taken three times is single DES, byte for
+ * byte, and OpenSSL 3 still has it; s3rver runs in this process and requires this same module.
+ */
+function letS3rverUseDes(): void {
+  const marked = crypto as typeof crypto & { s3rverDes?: true };
+  if (marked.s3rverDes) return;
+  marked.s3rverDes = true;
+  const tripled = (algorithm: string, key: crypto.CipherKey) =>
+    algorithm === 'des' && Buffer.isBuffer(key) && key.length === 8 ? (['des-ede3-cbc', Buffer.concat([key, key, key])] as const) : null;
+  const { createCipheriv, createDecipheriv } = crypto;
+  crypto.createCipheriv = ((algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, options?: object) => {
+    const des = tripled(algorithm, key);
+    return des ? createCipheriv(des[0], des[1], iv) : createCipheriv(algorithm, key, iv, options as never);
+  }) as typeof crypto.createCipheriv;
+  crypto.createDecipheriv = ((algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, options?: object) => {
+    const des = tripled(algorithm, key);
+    return des ? createDecipheriv(des[0], des[1], iv) : createDecipheriv(algorithm, key, iv, options as never);
+  }) as typeof crypto.createDecipheriv;
+}
+
 /** A real S3-compatible server (s3rver) on a random port of 127.0.0.1, with its files in a temp folder. */
 export async function startTestS3(): Promise<TestS3> {
+  letS3rverUseDes();
   const directory = await mkdtemp(join(tmpdir(), 'vidgate-s3-'));
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: TEST_BUCKET }] });
   const { port } = await server.run();

@@ -530,20 +530,20 @@ describe('apimart channel', () => {
     const id = await front.submit({ model: 'doubao-seedance-2.0', prompt: 'Lost answer', resolution: '480p', duration: 4 });
     expect(await front.settled(id)).toMatchObject({ status: 'completed', provider: 'relay' });
     expect(submits).toBe(2);
-    const account = (await downstream.app.store.listAccounts(10)).at(-1)!;
-    expect(await downstream.app.store.listTasks({ accountId: account.id, limit: 5 })).toHaveLength(1);
+    const account = (await downstream.app.store.findApiKeyByHash(hashApiKey(key)))!;
+    expect(await downstream.app.store.listTasks({ accountId: account.accountId, limit: 5 })).toHaveLength(1);
   });
 
   it('cascades: vidgate → vidgate → local', async () => {
     const downstream = await startTestApp();
     cleanups.push(() => downstream.close());
     const address = await downstream.app.server.listen({ host: '127.0.0.1', port: 0 });
-    const key = (await createAccountWithKey(downstream.app.store, { name: 'upstream gateway' })).secret;
-    const front = await gateway(apimartChannel(address, key));
+    const created = await createAccountWithKey(downstream.app.store, { name: 'upstream gateway' });
+    const front = await gateway(apimartChannel(address, created.secret));
     const id = await front.submit({ model: 'doubao-seedance-2.0', prompt: 'Cascade', resolution: '480p', duration: 4 });
     const done = await front.settled(id);
     expect(done).toMatchObject({ status: 'completed', provider: 'relay' });
-    const downstreamTasks = await downstream.app.store.listTasks({ accountId: (await downstream.app.store.listAccounts(10)).at(-1)!.id, limit: 5 });
+    const downstreamTasks = await downstream.app.store.listTasks({ accountId: created.key.accountId, limit: 5 });
     expect(downstreamTasks).toEqual([expect.objectContaining({ status: 'completed', provider: 'local' })]);
   });
 });

@@ -116,12 +116,20 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect(await store.setRunOpen({ id: task.id, owner: 'B' }, false)).toBe(false);
       expect(await store.setRunOpen({ id: task.id, owner: 'C' }, false)).toBe(true);
       expect(await store.hasInterruptedTask(['local'], t0 + 3 * lease)).toBe(false);
+      // Nor is C's parked run an attempt: A's and B's runs count, and D's, which runs now.
       const [fourth] = await take('D', t0 + 3 * lease, 'exclude');
-      expect(fourth).toMatchObject({ interruptedRuns: 2, interruptedAlone: 1 });
+      expect(fourth).toMatchObject({ interruptedRuns: 2, interruptedAlone: 1, attempts: 3 });
       // Released cleanly: neither interrupted nor an attempt.
       expect(await store.releaseTask({ id: task.id, owner: 'D' })).toBe(true);
       const [fifth] = await take('E', t0 + 3 * lease, 'exclude');
-      expect(fifth).toMatchObject({ interruptedRuns: 2, attempts: 4 });
+      expect(fifth).toMatchObject({ interruptedRuns: 2, attempts: 3 });
+      // E parks it and resumes it: the resumed run is an attempt again, until it parks once more.
+      expect(await store.setRunOpen({ id: task.id, owner: 'E' }, false)).toBe(true);
+      expect(await store.getTask(task.id)).toMatchObject({ attempts: 2 });
+      expect(await store.setRunOpen({ id: task.id, owner: 'E' }, 'shared')).toBe(true);
+      expect(await store.getTask(task.id)).toMatchObject({ attempts: 3, interruptedRuns: 2 });
+      expect(await store.setRunOpen({ id: task.id, owner: 'E' }, 'shared')).toBe(true);
+      expect(await store.getTask(task.id)).toMatchObject({ attempts: 3 });
     });
 
     it("changes a key's status, limits and callback URL in one step, or nothing for a missing key", async () => {

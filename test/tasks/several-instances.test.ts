@@ -34,6 +34,17 @@ async function instance(url: string, env: Record<string, string> = {}, opts: Par
 }
 
 describe('several instances on one PostgreSQL', () => {
+  it('instances starting together with one bootstrap key make one account, funded once, and all start', async () => {
+    const url = await sharedDatabase();
+    const env = { VIDGATE_BOOTSTRAP_BALANCE: '7' };
+    const started = await Promise.all([instance(url, env), instance(url, env), instance(url, env)]);
+    const key = (await started[0]!.app.store.findApiKeyByHash(hashApiKey(TEST_KEY)))!;
+    const accounts = await started[1]!.app.store.listAccounts(10);
+    expect(accounts.map((a) => a.id)).toEqual([key.accountId]);
+    expect(accounts[0]).toMatchObject({ balanceMicros: 7_000_000 });
+    expect((await started[2]!.app.store.listLedger(key.accountId, 10)).map((e) => [e.kind, e.amountMicros])).toEqual([['topup', 7_000_000]]);
+  });
+
   it("share each key's allowance: requests through either instance count against one limit", async () => {
     const url = await sharedDatabase();
     const env = { VIDGATE_DEFAULT_RPM: '3' };

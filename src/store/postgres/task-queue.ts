@@ -171,7 +171,11 @@ export class PgTaskQueue implements TaskQueueStore {
   }
 
   async setRunOpen(g: LeaseGuard, open: 'alone' | 'shared' | false): Promise<boolean> {
-    return (await this.connection.run(`UPDATE tasks SET open_run = $3 WHERE ${HELD}`, [g.id, g.owner, open === 'alone' ? 2 : open === 'shared' ? 1 : 0])) === 1;
+    // An attempt is a run that never ended: opening a run takes one, ending it (parked) gives it back.
+    const sql = `UPDATE tasks SET attempts = GREATEST(attempts + CASE WHEN open_run = 0 AND $3::int > 0 THEN 1 WHEN open_run > 0 AND $3::int = 0 THEN -1 ELSE 0 END, 0),
+        open_run = $3::int
+      WHERE ${HELD}`;
+    return (await this.connection.run(sql, [g.id, g.owner, open === 'alone' ? 2 : open === 'shared' ? 1 : 0])) === 1;
   }
 
   async renewLease(g: LeaseGuard, expiresAt: number): Promise<boolean> {

@@ -77,7 +77,11 @@ export class SqliteTaskQueue implements TaskQueueStore {
       releaseKeepingStatus: db.prepare(
         `UPDATE tasks SET lease_owner = NULL, lease_expires_at = NULL, open_run = 0, attempts = MAX(attempts - 1, 0) WHERE ${HELD}`,
       ),
-      openRun: db.prepare(`UPDATE tasks SET open_run = @mode WHERE ${HELD}`),
+      // An attempt is a run that never ended: opening a run takes one, ending it (parked) gives it back.
+      openRun: db.prepare(`
+        UPDATE tasks SET attempts = MAX(attempts + CASE WHEN open_run = 0 AND @mode > 0 THEN 1 WHEN open_run > 0 AND @mode = 0 THEN -1 ELSE 0 END, 0),
+          open_run = @mode
+        WHERE ${HELD}`),
       saveState: db.prepare(`UPDATE tasks SET provider_state = @state WHERE ${HELD}`),
       move: db.prepare(`
         UPDATE tasks SET status = 'pending', provider = @provider, provider_state = @state, attempts = 0, lease_owner = NULL, lease_expires_at = @notBefore, open_run = 0
