@@ -79,6 +79,11 @@ export interface Provider {
    * process no longer holds it (lease lost, shutting down).
    */
   forget?(taskId: string, reason: 'cancelled' | 'released'): void;
+  /**
+   * The task ended without its run (cancelled while another instance, or none, held it; given up
+   * after its runs died): stop its work where it runs, known from its last checkpoint. Best effort.
+   */
+  abandon?(checkpoint: unknown): Promise<void>;
   /** Releases what the channel holds beyond single runs (shared pollers, connections). */
   close?(): Promise<void>;
 }

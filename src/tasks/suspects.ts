@@ -1,5 +1,6 @@
 import type { LeaseGuard, TaskRecord } from '../store/types.js';
 import type { Provider } from '../providers/types.js';
+import { dispatchState } from './failover.js';
 import type { DispatcherOptions } from './dispatcher-options.js';
 import type { ChannelSlots } from './channel-slots.js';
 import type { LogFields } from './task-run.js';
@@ -85,16 +86,21 @@ export class Suspects {
    * ended, one of them alone in its process: the task itself stops the process. Or it was claimed
    * more often than `maxAttempts` (a run handed back for shutdown does not count).
    */
+  /** A task given up may still run upstream (submitted before its runs died): stop it there, not pay for it. */
+  private abandon(task: TaskRecord): void {
+    void this.o.providers.get(task.provider)?.abandon?.(dispatchState(task.providerState).data);
+  }
+
   async givenUp(task: TaskRecord, log: LogFields): Promise<boolean> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
     if (task.interruptedRuns >= 2 && task.interruptedAlone >= 1) {
       // Logged once written, so a reader of the log finds the task failed.
-      await this.o.store.failTask(guard, { code: 'run_crashed', params: {} }, this.o.clock());
+      if (await this.o.store.failTask(guard, { code: 'run_crashed', params: {} }, this.o.clock())) this.abandon(task);
       this.o.logger.error({ ...log, interruptedRuns: task.interruptedRuns }, 'task given up: its runs stopped the process twice, once running alone');
       return true;
     }
     if (task.attempts > this.o.maxAttempts) {
-      await this.o.store.failTask(guard, { code: 'attempts_exhausted', params: { attempts: task.attempts - 1 } }, this.o.clock());
+      if (await this.o.store.failTask(guard, { code: 'attempts_exhausted', params: { attempts: task.attempts - 1 } }, this.o.clock())) this.abandon(task);
       this.o.logger.warn(log, 'task given up after repeated interruptions');
       return true;
     }

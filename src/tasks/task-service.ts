@@ -5,6 +5,7 @@ import { checkSubmitRules, MAX_SEED, type SubmitBody, type TaskRequest } from '.
 import { microsToUsd } from '../contract/prices.js';
 import type { KeyLimits, SubmitOutcome, TaskQueueStore, TaskRecord, TaskStatus } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import { dispatchState } from './failover.js';
 import type { Provider } from '../providers/types.js';
 import type { AssetDirectory } from '../assets/asset-directory.js';
 import type { PriceBook } from '../billing/price-book.js';
@@ -120,6 +121,8 @@ export class TaskService {
     if (outcome.kind === 'not_found') throw new TaskRefused('task_not_found', `task ${id} was not found`);
     if (outcome.kind === 'already_finished') throw new TaskRefused('already_finished', `task ${id} is already ${outcome.status} and cannot be cancelled`);
     this.o.onCancelled(id);
+    // Whoever holds it stops it too; this covers an upstream task whose holder died.
+    void this.o.providers.get(outcome.task.provider)?.abandon?.(dispatchState(outcome.task.providerState).data);
     return outcome.task;
   }
 

@@ -440,6 +440,24 @@ describe('ark channel', () => {
     expect(await again.settled(id)).toMatchObject({ status: 'completed', attempts: 1, interruptedRuns: 0 });
     expect(ark.submissions()).toHaveLength(1);
   });
+
+  it('a task cancelled while no instance holds it is cancelled upstream too, not left running there', async () => {
+    const ark = await fakeArk();
+    ark.lifecycle.queued = Infinity;
+    const first = await gateway(arkChannel(ark));
+    const id = await first.submit(CASE_1);
+    await expect.poll(async () => (await first.app.store.getTask(id))!.providerState !== null).toBe(true);
+    await first.app.close();
+    // Nobody runs the queue now: the cancel reaches the upstream through the instance that took it.
+    const again = await startTestApp(
+      { VIDGATE_CONFIG: first.configFile, VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1' },
+      { dataDir: first.dataDir, runDispatcher: false },
+    );
+    cleanups.push(() => again.app.close());
+    const cancelled = await again.app.server.inject({ method: 'POST', url: `/v1/tasks/${id}/cancel`, headers: again.auth });
+    expect(cancelled.statusCode).toBe(200);
+    await expect.poll(() => ark.tasks().map((t) => t.status)).toEqual(['cancelled']);
+  });
 });
 
 describe('apimart channel', () => {

@@ -162,6 +162,11 @@ export class UpstreamProvider implements Provider {
     return this.collect(this.finalStatus(outcome, state, apiKey), input.request, state, ctx);
   }
 
+  async abandon(checkpoint: unknown): Promise<void> {
+    if (!isState(checkpoint)) return;
+    await this.adapter.cancel(checkpoint.upstreamId, this.o.apiKeys[checkpoint.keyIndex % this.o.apiKeys.length]!).catch(() => undefined);
+  }
+
   forget(taskId: string, reason: 'cancelled' | 'released'): void {
     this.ended.delete(taskId);
     const watched = this.watching.get(taskId);
