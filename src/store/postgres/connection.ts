@@ -61,7 +61,8 @@ function statementName(sql: string): string {
 
 /** Network errors, and the server's own "connection" class (08), shutting down (57P0x) and full (53300). */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
-const UNREACHABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended|the database system is (starting|shutting) up/i;
+const UNREACHABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended|the database system is (starting|shutting) up/i;
 
 /** The database could not be reached: the caller may retry, so it is told so (StoreUnavailable), not handed a driver error. */
 function unreachable(error: unknown): unknown {
