@@ -21,7 +21,8 @@ import { bigRenderBench, floorCommand, renderModesBench } from './render-modes.j
 import { combine, summaryRows, writeSection, textTable, writeMarkdown, type BenchResults, type RenderRun } from './report.js';
 import { runSseBench, sseSection, sseSummary } from './sse.js';
 import { SEED_CASES } from '../test/helpers/seed-cases.js';
-import { runUpstreamLoad, upstreamSection, upstreamSummary, upstreamTasks } from './upstream-load.js';
+import { runUpstreamLoad, upstreamSection, upstreamSummary, upstreamTasks, type UpstreamLoadResult } from './upstream-load.js';
+import { postgresSection, previousPostgresHistory, runPostgresBench } from './postgres.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -29,6 +30,10 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY_SSE = process.env.BENCH_ONLY === 'sse';
 /** BENCH_ONLY=upstream runs only the upstream polling section (fake Ark) and rewrites only that section. */
 const ONLY_UPSTREAM = process.env.BENCH_ONLY === 'upstream';
+/** BENCH_ONLY=postgres runs only the PostgreSQL section (its own throwaway server) and rewrites only that section. */
+const ONLY_POSTGRES = process.env.BENCH_ONLY === 'postgres';
+/** Tasks drained by the no-op workers of the PostgreSQL section. */
+const PG_WORKER_TASKS = QUICK ? 300 : 2000;
 const SSE_CLIENTS = QUICK ? 200 : 1000;
 const CONNECTIONS = 10;
 const DURATION_S = QUICK ? 2 : 5;
@@ -47,7 +52,7 @@ const CASE_1_PIXELS = '1248x704';
  * Per-key limits raised so the load is measured, not refused: the limiter and the in-flight check
  * still run on every request. (Unknown variables are ignored by loadConfig.)
  */
-const LIMITS_OFF = { VIDGATE_DEFAULT_RPM: '1000000', VIDGATE_DEFAULT_IN_FLIGHT: '1000000' };
+const LIMITS_OFF = { VIDGATE_DEFAULT_RPM: '1000000', VIDGATE_READ_RPM: '10000000', VIDGATE_DEFAULT_IN_FLIGHT: '1000000' };
 
 const cleanups: Array<() => Promise<unknown>> = [];
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -364,6 +369,26 @@ async function upstreamBench() {
   return r;
 }
 
+/** The PostgreSQL section; `sqliteUpstream` is this run's SQLite upstream result when it has one. */
+async function postgresBench(dir: string, sqliteUpstream: UpstreamLoadResult | null) {
+  const ffmpeg = await locateFfmpeg(process.env.VIDGATE_FFMPEG);
+  return runPostgresBench({
+    quick: QUICK,
+    connections: CONNECTIONS,
+    durationSeconds: DURATION_S,
+    warmupSeconds: WARMUP_S,
+    rounds: ROUNDS,
+    apiKey: API_KEY,
+    submitBody: CASE_1,
+    ffmpegPath: ffmpeg.path,
+    dir,
+    say,
+    workerTasks: PG_WORKER_TASKS,
+    upstreamTasks: QUICK ? 200 : upstreamTasks(),
+    sqliteUpstream,
+  });
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   const date = new Date().toISOString();
@@ -383,6 +408,15 @@ async function main(): Promise<void> {
     say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the upstream polling section of BENCHMARKS.md');
     return;
   }
+  if (ONLY_POSTGRES) {
+    const file = join(ROOT, 'BENCHMARKS.md');
+    const history = await previousPostgresHistory(file);
+    const pgResult = await postgresBench(dir, null);
+    if (!QUICK) await writeSection(file, postgresSection(pgResult, history));
+    else say(postgresSection(pgResult, history));
+    say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the PostgreSQL section of BENCHMARKS.md');
+    return;
+  }
   say(`HTTP: bare Fastify 5 floor and vidgate (dispatcher stopped, log level info to a file), ${ROUNDS} interleaved round(s):`);
   const http = await httpBench(dir);
   say(`Submit → completed (seed case 1, ${RENDER_REPEATS}×, interleaved with the bare ffmpeg floor):`);
@@ -399,6 +433,8 @@ async function main(): Promise<void> {
   }
   const sse = await sseBench(dir);
   const upstream = await upstreamBench();
+  const pgHistory = await previousPostgresHistory(join(ROOT, 'BENCHMARKS.md'));
+  const postgres = await postgresBench(dir, upstream);
   const machine = await describeMachine(render.ffmpegPath);
 
   const results: BenchResults = {
@@ -427,6 +463,7 @@ async function main(): Promise<void> {
     await writeMarkdown(join(ROOT, 'BENCHMARKS.md'), results);
     await writeSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
     await writeSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
+    await writeSection(join(ROOT, 'BENCHMARKS.md'), postgresSection(postgres, pgHistory));
     say(`Wrote BENCHMARKS.md (${results.totalSeconds.toFixed(0)} s)`);
   }
 }

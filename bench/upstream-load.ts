@@ -7,7 +7,7 @@
  * process of its own with default Node settings (no V8 flags). Its CPU and memory come from
  * /proc/<pid> (utime + stime; VmHWM and VmRSS), so they hold vidgate alone. Tasks are submitted
  * over HTTP (keep-alive, SUBMIT_CONCURRENCY at a time); completion is read from the gateway's
- * SQLite database, opened read-only. The fake Ark runs in a child process too
+ * database: its SQLite file opened read-only, or (bench/postgres.ts) its PostgreSQL database. The fake Ark runs in a child process too
  * (bench/fake-ark-process.ts); its CPU and RSS are reported apart, for information.
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +19,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import pg from 'pg';
+import { BIGINT_AS_NUMBER } from '../src/store/postgres/connection.js';
 import { Agent, request } from 'undici';
 import type { FakeArkReady, FakeArkRequest, FakeArkStats } from './fake-ark-process.js';
 
@@ -304,13 +306,46 @@ async function startGateway(env: Record<string, string>): Promise<Gateway> {
   return { pid: child.pid!, base, exitedWith: () => exitedWith, logLines: () => lines, logTail: () => tail.join('\n'), stop };
 }
 
-export async function runUpstreamLoad(n: number): Promise<UpstreamLoadResult> {
+interface TaskRowsReader {
+  countByStatus(): Promise<Array<{ status: string; n: number }>>;
+  rows(): Promise<Array<{ id: string; status: string; finished_at: number | null; provider_state: string | null }>>;
+  close(): Promise<void>;
+}
+
+const COUNT_BY_STATUS = 'SELECT status, COUNT(*) AS n FROM tasks GROUP BY status';
+const TASK_ROWS = 'SELECT id, status, finished_at, provider_state FROM tasks';
+
+/** Read-only: sees what the gateway has committed (WAL), writes nothing. */
+function sqliteReader(file: string): TaskRowsReader {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const counts = db.prepare<[], { status: string; n: number }>(COUNT_BY_STATUS);
+  return {
+    countByStatus: async () => counts.all(),
+    rows: async () => db.prepare<[], Awaited<ReturnType<TaskRowsReader['rows']>>[number]>(TASK_ROWS).all(),
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+async function postgresReader(url: string): Promise<TaskRowsReader> {
+  const client = new pg.Client({ connectionString: url, types: BIGINT_AS_NUMBER, application_name: 'vidgate-bench-reader' });
+  await client.connect();
+  return {
+    countByStatus: async () => (await client.query<{ status: string; n: number }>(COUNT_BY_STATUS)).rows,
+    rows: async () => (await client.query(TASK_ROWS)).rows,
+    close: () => client.end(),
+  };
+}
+
+/** `databaseUrl`: the gateway runs on that PostgreSQL database (empty) instead of its SQLite file. */
+export async function runUpstreamLoad(n: number, options: { databaseUrl?: string } = {}): Promise<UpstreamLoadResult> {
   await buildDist();
   const ticksPerSecond = await clockTicksPerSecond();
   const ark = await startFakeArkProcess();
   let dir: string | undefined;
   let gateway: Gateway | undefined;
-  let db: Database.Database | undefined;
+  let db: TaskRowsReader | undefined;
   let agent: Agent | undefined;
   let rssTimer: NodeJS.Timeout | undefined;
   try {
@@ -330,12 +365,12 @@ export async function runUpstreamLoad(n: number): Promise<UpstreamLoadResult> {
       VIDGATE_DEFAULT_RPM: '1000000',
       VIDGATE_DEFAULT_IN_FLIGHT: '1000000',
       VIDGATE_SHUTDOWN_GRACE_SECONDS: '0',
+      ...(options.databaseUrl ? { VIDGATE_DATABASE_URL: options.databaseUrl } : {}),
     });
     const { pid, base } = gateway;
     const startRssKiB = await statusKiB(pid, 'VmRSS');
-    // Read-only: sees what the gateway has committed (WAL), writes nothing.
-    db = new Database(join(dataDir, 'vidgate.db'), { readonly: true, fileMustExist: true });
-    const countByStatus = db.prepare<[], { status: string; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status');
+    db = options.databaseUrl ? await postgresReader(options.databaseUrl) : sqliteReader(join(dataDir, 'vidgate.db'));
+    const reader = db;
     agent = new Agent({ connections: SUBMIT_CONCURRENCY, keepAliveTimeout: 60_000 });
 
     ark.start();
@@ -393,7 +428,7 @@ export async function runUpstreamLoad(n: number): Promise<UpstreamLoadResult> {
     for (;;) {
       const exitedWith = gateway.exitedWith();
       if (exitedWith !== null) throw new Error(`vidgate serve ended (${exitedWith}) during the run:\n${gateway.logTail()}`);
-      const finished = countByStatus.all().reduce((sum, row) => sum + (FINISHED.has(row.status) ? row.n : 0), 0);
+      const finished = (await reader.countByStatus()).reduce((sum, row) => sum + (FINISHED.has(row.status) ? row.n : 0), 0);
       if (finished >= n) break;
       if (Date.now() - started >= limitMs) {
         timedOut = true;
@@ -409,12 +444,8 @@ export async function runUpstreamLoad(n: number): Promise<UpstreamLoadResult> {
     sampledPeakKiB = Math.max(sampledPeakKiB, afterSubmitsRssKiB, endRssKiB);
     const fake = await ark.stats();
 
-    const rows = db
-      .prepare<[], { id: string; status: string; finished_at: number | null; provider_state: string | null }>(
-        'SELECT id, status, finished_at, provider_state FROM tasks',
-      )
-      .all();
-    db.close();
+    const rows = await reader.rows();
+    await reader.close();
     db = undefined;
     const byId = new Map(rows.map((row) => [row.id, row]));
     const latencies: number[] = [];
@@ -472,7 +503,7 @@ export async function runUpstreamLoad(n: number): Promise<UpstreamLoadResult> {
     };
   } finally {
     clearInterval(rssTimer);
-    db?.close();
+    await db?.close().catch(() => undefined);
     await agent?.destroy().catch(() => undefined);
     await gateway?.stop();
     await ark.stop();

@@ -11,6 +11,7 @@ import { ResultSweeper } from './storage/result-sweeper.js';
 import { FreeSpaceCheck, type FreeSpaceReader } from './storage/free-space.js';
 import { UrlSigner } from './storage/signed-urls.js';
 import { buildChannels } from './providers/channels.js';
+import type { ProviderRegistry } from './providers/registry.js';
 import { locateFfmpeg, type FfmpegBinary } from './render/ffmpeg.js';
 import { locateTts } from './render/speech.js';
 import { Dispatcher } from './tasks/dispatcher.js';
@@ -35,6 +36,8 @@ export interface AppOptions {
   runDispatcher?: boolean;
   /** How /readyz reads the data directory's free space (default: statfs). */
   freeSpace?: FreeSpaceReader;
+  /** In place of the configured channels: the benchmarks measure the queue with a provider that does no work. */
+  providers?: ProviderRegistry;
 }
 
 export interface App {
@@ -118,16 +121,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const metrics = new Metrics(store);
     const fileConfig = await loadFileConfig(config.configFile);
     const prices = new PriceBook(fileConfig.prices, fileConfig.creditsPerUsd);
-    const providers = buildChannels(fileConfig.channels, {
-      localConcurrency: config.localConcurrency,
-      ffmpeg,
-      tts,
-      intake: media.intake,
-      fetcher: media.fetcher,
-      assets,
-      clock,
-      logger: logger.child({ component: 'render' }),
-    });
+    const providers =
+      options.providers ??
+      buildChannels(fileConfig.channels, {
+        localConcurrency: config.localConcurrency,
+        ffmpeg,
+        tts,
+        intake: media.intake,
+        fetcher: media.fetcher,
+        assets,
+        clock,
+        logger: logger.child({ component: 'render' }),
+      });
     const owner = newLeaseOwner();
     const notifications = createTaskNotifications(config, { store, resultLinks, clock, owner, logger, creditsPerUsd: prices.creditsPerUsd });
     const dispatcher = new Dispatcher({
