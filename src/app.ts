@@ -144,6 +144,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       clock,
       leaseMs: config.leaseMs,
       maxAttempts: config.maxAttempts,
+      crashesAlone: config.crashesAlone,
       busyRetryMs: config.busyRetryMs,
       busyMaxWaitMs: config.busyMaxWaitMs,
       resultTtlMs: config.resultTtlMs,

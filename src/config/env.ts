@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   VIDGATE_RESULT_TTL_SECONDS: int(1, 365 * 24 * 3600).default(72 * 3600),
   VIDGATE_LEASE_SECONDS: int(2, 3600).default(30),
   VIDGATE_MAX_ATTEMPTS: int(1, 100).default(3),
+  VIDGATE_CRASHES_ALONE: int(1, 1_000_000).default(1),
   VIDGATE_BUSY_RETRY_MS: int(1, 600_000).default(5_000),
   VIDGATE_BUSY_MAX_WAIT_SECONDS: int(0, 7 * 86_400).default(900),
   VIDGATE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
@@ -173,6 +174,11 @@ function toConfig(e: z.infer<typeof EnvSchema>) {
     resultTtlMs: e.VIDGATE_RESULT_TTL_SECONDS * 1000,
     leaseMs: e.VIDGATE_LEASE_SECONDS * 1000,
     maxAttempts: e.VIDGATE_MAX_ATTEMPTS,
+    /**
+     * Deaths of a process while a suspect task ran alone in it before that task is blamed
+     * (`run_crashed`). Raise it (and maxAttempts) where processes are killed from outside at random.
+     */
+    crashesAlone: e.VIDGATE_CRASHES_ALONE,
     /** When every channel for a task answers 429: first wait before trying again (doubling, at most a minute)… */
     busyRetryMs: e.VIDGATE_BUSY_RETRY_MS,
     /** …for at most this long after the task was created; then it fails (refunded). */

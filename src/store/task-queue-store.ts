@@ -84,7 +84,8 @@ export interface SubmitOptions {
 }
 
 export type SubmitOutcome =
-  | { kind: 'created' }
+  /** The task as stored, so the caller need not read it back. */
+  | { kind: 'created'; task: TaskRecord }
   | { kind: 'replayed'; taskId: string }
   | { kind: 'idempotency_conflict' }
   | { kind: 'insufficient_balance'; balanceMicros: number }

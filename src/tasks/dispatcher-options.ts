@@ -16,6 +16,8 @@ export interface DispatcherOptions {
   clock: () => number;
   leaseMs: number;
   maxAttempts: number;
+  /** Deaths while running alone that make a suspect the cause (default 1). */
+  crashesAlone?: number;
   /** Every channel busy (429): wait this long before trying again, doubling up to a minute… */
   busyRetryMs?: number;
   /** …while the task is younger than this; then it fails. */

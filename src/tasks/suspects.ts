@@ -5,7 +5,7 @@ import type { DispatcherOptions } from './dispatcher-options.js';
 import type { ChannelSlots } from './channel-slots.js';
 import type { LogFields } from './task-run.js';
 
-type SuspectsOptions = Pick<DispatcherOptions, 'store' | 'providers' | 'owner' | 'logger' | 'clock' | 'leaseMs' | 'maxAttempts'>;
+type SuspectsOptions = Pick<DispatcherOptions, 'store' | 'providers' | 'owner' | 'logger' | 'clock' | 'leaseMs' | 'maxAttempts' | 'crashesAlone'>;
 
 export interface SuspectsHost {
   slots: ChannelSlots;
@@ -93,7 +93,7 @@ export class Suspects {
 
   async givenUp(task: TaskRecord, log: LogFields): Promise<boolean> {
     const guard: LeaseGuard = { id: task.id, owner: this.o.owner.id };
-    if (task.interruptedRuns >= 2 && task.interruptedAlone >= 1) {
+    if (task.interruptedRuns >= 2 && task.interruptedAlone >= (this.o.crashesAlone ?? 1)) {
       // Logged once written, so a reader of the log finds the task failed.
       if (await this.o.store.failTask(guard, { code: 'run_crashed', params: {} }, this.o.clock())) this.abandon(task);
       this.o.logger.error({ ...log, interruptedRuns: task.interruptedRuns }, 'task given up: its runs stopped the process twice, once running alone');

@@ -77,7 +77,7 @@ export class TaskService {
     });
     const id = this.answer(outcome, task.id, task.costMicros);
     if (outcome.kind === 'created') this.o.onSubmitted(id);
-    return { task: (await this.o.store.getTask(id))!, replayed: outcome.kind === 'replayed' };
+    return { task: outcome.kind === 'created' ? outcome.task : (await this.o.store.getTask(id))!, replayed: outcome.kind === 'replayed' };
   }
 
   private answer(outcome: SubmitOutcome, newId: string, price: number): string {

@@ -244,6 +244,10 @@ describe('two API and two worker instances on one PostgreSQL and one S3, workers
       VIDGATE_CONFIG: config.file,
       VIDGATE_MEDIA_ALLOW_HOSTS: '127.0.0.1',
       VIDGATE_LEASE_SECONDS: '2',
+      // Deaths here come from the test, at random: no task is their cause, so none is blamed for them
+      // (the rule that blames a task is tested in test/tasks/crash-recovery.test.ts).
+      VIDGATE_CRASHES_ALONE: '1000000',
+      VIDGATE_MAX_ATTEMPTS: '100',
       VIDGATE_BOOTSTRAP_KEY: BOOTSTRAP_KEY,
       VIDGATE_BOOTSTRAP_BALANCE: String(BOOTSTRAP_USD),
       VIDGATE_ADMIN_TOKEN: ADMIN_TOKEN,

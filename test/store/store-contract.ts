@@ -160,6 +160,21 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect((await claim('B', now)).map((t) => t.id)).toEqual([task.id]);
     });
 
+    it('submits with one idempotency key, at once, create one task and replay it to the rest', async () => {
+      const since = Date.now() - 1000;
+      const tasks = Array.from({ length: 6 }, () => newTask(owner));
+      const outcomes = await Promise.all(
+        tasks.map((t) => store.submitTask(t, { inFlightLimit: 100, idempotency: { key: 'order-1', bodyHash: 'same', since } })),
+      );
+      const created = outcomes.filter((o) => o.kind === 'created');
+      expect(created).toHaveLength(1);
+      const id = created[0]!.kind === 'created' ? created[0]!.task.id : '';
+      expect(outcomes.filter((o) => o.kind === 'replayed').map((o) => o.kind === 'replayed' && o.taskId)).toEqual(Array(5).fill(id));
+      expect(await store.listTasks({ accountId: owner.accountId, limit: 10 })).toHaveLength(1);
+      const other = await store.submitTask(newTask(owner), { inFlightLimit: 100, idempotency: { key: 'order-1', bodyHash: 'other', since } });
+      expect(other.kind).toBe('idempotency_conflict');
+    });
+
     it('counts changes to keys (status, limits) but not the traffic on them', async () => {
       const v0 = await store.keysVersion();
       await insertTask(store, newTask(owner));

@@ -9,10 +9,15 @@ export const KEYS_CHANNEL = 'vidgate_keys';
 const IDS_PER_NOTIFICATION = 200;
 const CHANGES: ReadonlySet<string> = new Set<TaskChange>(['queued', 'claimed', 'progress', 'settled']);
 
+/** The channel and payload of one announcement (at most IDS_PER_NOTIFICATION ids), for a statement that sends it itself. */
+export function announcement(origin: string, change: TaskChange, ids: readonly string[]): [string, string] {
+  return [TASKS_CHANNEL, `${origin} ${change} ${ids.join(',')}`];
+}
+
 /** Tells every listening process, at commit, that these tasks changed (nothing if the transaction rolls back). */
 export async function announceTasks(tx: PgQueries, origin: string, change: TaskChange, ids: readonly string[]): Promise<void> {
   for (let i = 0; i < ids.length; i += IDS_PER_NOTIFICATION) {
-    await tx.run('SELECT pg_notify($1, $2)', [TASKS_CHANNEL, `${origin} ${change} ${ids.slice(i, i + IDS_PER_NOTIFICATION).join(',')}`]);
+    await tx.run('SELECT pg_notify($1, $2)', announcement(origin, change, ids.slice(i, i + IDS_PER_NOTIFICATION)));
   }
 }
 

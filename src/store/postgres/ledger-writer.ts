@@ -18,16 +18,20 @@ export class PgLedgerWriter {
       [m.accountId, m.keyId, m.taskId, m.kind, m.amountMicros, m.note, m.now],
     );
     if (!inserted) return false;
+    // The balances and the row's balance-after in one statement: the account's UPDATE locks its row
+    // and returns the balance the ledger row records.
     const spent = spentDelta(m.kind, m.amountMicros);
-    const account = await tx.row<{ unlimited: number; balance: number }>(
-      `UPDATE accounts SET balance_micros = CASE WHEN unlimited = 1 THEN balance_micros ELSE balance_micros + $2 END,
-         spent_micros = spent_micros + $3
-       WHERE id = $1 RETURNING unlimited, balance_micros AS balance`,
-      [m.accountId, m.amountMicros, spent],
+    const account = await tx.row<{ unlimited: number }>(
+      `WITH account AS (
+         UPDATE accounts SET balance_micros = CASE WHEN unlimited = 1 THEN balance_micros ELSE balance_micros + $2 END,
+           spent_micros = spent_micros + $3
+         WHERE id = $1 RETURNING unlimited, balance_micros),
+       key AS (UPDATE api_keys SET spent_micros = spent_micros + $3 WHERE id = $4 AND $3::bigint <> 0),
+       recorded AS (UPDATE ledger SET balance_after_micros = account.balance_micros FROM account WHERE ledger.id = $5 AND account.unlimited = 0)
+       SELECT unlimited FROM account`,
+      [m.accountId, m.amountMicros, spent, m.keyId, inserted.id],
     );
     if (!account) throw new Error(`account ${m.accountId} does not exist`);
-    if (m.keyId && spent !== 0) await tx.run('UPDATE api_keys SET spent_micros = spent_micros + $2 WHERE id = $1', [m.keyId, spent]);
-    if (account.unlimited === 0) await tx.run('UPDATE ledger SET balance_after_micros = $2 WHERE id = $1', [inserted.id, account.balance]);
     return true;
   }
 }

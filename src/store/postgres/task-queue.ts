@@ -1,7 +1,6 @@
 import { refundableMicros, settlement, submitRefusal } from '../../billing/money-rules.js';
 import type { TaskFailure } from '../../contract/failures.js';
 import type { TaskChange } from '../change-feed.js';
-import type { AccountRow, KeyRow } from '../sql/account-rows.js';
 import { type TaskRow, toTask } from '../sql/task-row.js';
 import type {
   CancelOutcome,
@@ -16,10 +15,10 @@ import type {
   TaskResult,
   TaskStatus,
 } from '../task-queue-store.js';
-import { announceTasks } from './change-feed.js';
+import { announcement, announceTasks } from './change-feed.js';
 import type { PgConnection, PgQueries } from './connection.js';
 import type { PgLedgerWriter } from './ledger-writer.js';
-import type { PgOutbox } from './outbox.js';
+import { insertDeliveries, outboxArrays, deliveriesOf, type PgOutbox, type TaskRowWithHook } from './outbox.js';
 
 const UNFINISHED = `status IN ('pending', 'processing')`;
 /** Fenced by the lease owner ($1 the task, $2 the owner): a worker whose lease was taken over writes nothing. */
@@ -47,11 +46,20 @@ export class PgTaskQueue implements TaskQueueStore {
 
   async submitTask(task: NewTask, o: SubmitOptions): Promise<SubmitOutcome> {
     return this.connection.transaction(async (tx): Promise<SubmitOutcome> => {
-      // The account row is the lock every submit of the account takes first: the idempotency check,
-      // the balance and the key's counters are then read by one submit at a time, on any instance.
-      const account = await tx.row<AccountRow>('SELECT * FROM accounts WHERE id = $1 FOR UPDATE', [task.accountId]);
-      if (!account) throw new Error(`account ${task.accountId} does not exist`);
+      // The account row is the lock every submit of the account takes first (the key's with it):
+      // the idempotency check, the balance and the key's counters are then read by one submit at a
+      // time, on any instance.
+      const funds = await tx.row<{ unlimited: number; balance_micros: number; in_flight: number; spend_cap_micros: number | null; key_spent_micros: number }>(
+        `SELECT accounts.unlimited, accounts.balance_micros, api_keys.in_flight, api_keys.spend_cap_micros, api_keys.spent_micros AS key_spent_micros
+         FROM accounts JOIN api_keys ON api_keys.id = $2 AND api_keys.account_id = accounts.id
+         WHERE accounts.id = $1
+         FOR UPDATE OF accounts, api_keys`,
+        [task.accountId, task.keyId],
+      );
+      if (!funds) throw new Error(`key ${task.keyId} of account ${task.accountId} does not exist`);
       if (o.idempotency) {
+        // Read after the lock, in a statement of its own: its snapshot then includes what the submit
+        // that held the lock before committed (a join in the locking statement would not see it).
         const seen = await tx.row<{ body_hash: string; task_id: string; created_at: number }>(
           'SELECT body_hash, task_id, created_at FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2',
           [task.accountId, o.idempotency.key],
@@ -60,18 +68,24 @@ export class PgTaskQueue implements TaskQueueStore {
           return seen.body_hash === o.idempotency.bodyHash ? { kind: 'replayed', taskId: seen.task_id } : { kind: 'idempotency_conflict' };
         }
       }
-      const key = await tx.row<KeyRow>('SELECT * FROM api_keys WHERE id = $1 FOR UPDATE', [task.keyId]);
-      if (!key) throw new Error(`key ${task.keyId} does not exist`);
       const refusal = submitRefusal({
-        account: { unlimited: account.unlimited === 1, balanceMicros: account.balance_micros },
-        key: { inFlight: key.in_flight, spendCapMicros: key.spend_cap_micros, spentMicros: key.spent_micros },
+        account: { unlimited: funds.unlimited === 1, balanceMicros: funds.balance_micros },
+        key: { inFlight: funds.in_flight, spendCapMicros: funds.spend_cap_micros, spentMicros: funds.key_spent_micros },
         costMicros: task.costMicros,
         inFlightLimit: o.inFlightLimit,
       });
       if (refusal) return refusal;
-      await tx.run(
-        `INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at, callback_url)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $9, $10, $11)`,
+      // The task, its place in the key's count, the idempotency record and the announcement, in one statement.
+      const row = (await tx.row<TaskRow>(
+        `WITH flight AS (UPDATE api_keys SET in_flight = in_flight + 1 WHERE id = $3),
+           remembered AS (
+             INSERT INTO idempotency_keys (account_id, idem_key, body_hash, task_id, created_at)
+             SELECT $2, $12, $13, $1, $10 WHERE $12::text IS NOT NULL
+             ON CONFLICT (account_id, idem_key) DO UPDATE SET body_hash = excluded.body_hash, task_id = excluded.task_id, created_at = excluded.created_at),
+           announced AS (SELECT pg_notify($14, $15))
+         INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at, callback_url)
+         SELECT $1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $9, $10, $11 FROM announced
+         RETURNING *`,
         [
           task.id,
           task.accountId,
@@ -84,8 +98,11 @@ export class PgTaskQueue implements TaskQueueStore {
           task.costMicros,
           task.createdAt,
           task.callbackUrl ?? null,
+          o.idempotency?.key ?? null,
+          o.idempotency?.bodyHash ?? null,
+          ...announcement(this.origin, 'queued', [task.id]),
         ],
-      );
+      ))!;
       await this.money.move(tx, {
         accountId: task.accountId,
         keyId: task.keyId,
@@ -95,16 +112,7 @@ export class PgTaskQueue implements TaskQueueStore {
         note: null,
         now: task.createdAt,
       });
-      await tx.run('UPDATE api_keys SET in_flight = in_flight + 1 WHERE id = $1', [task.keyId]);
-      if (o.idempotency) {
-        await tx.run(
-          `INSERT INTO idempotency_keys (account_id, idem_key, body_hash, task_id, created_at) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (account_id, idem_key) DO UPDATE SET body_hash = excluded.body_hash, task_id = excluded.task_id, created_at = excluded.created_at`,
-          [task.accountId, o.idempotency.key, o.idempotency.bodyHash, task.id, task.createdAt],
-        );
-      }
-      await this.announce(tx, 'queued', [task.id]);
-      return { kind: 'created' };
+      return { kind: 'created', task: toTask(row) };
     });
   }
 
@@ -226,10 +234,11 @@ export class PgTaskQueue implements TaskQueueStore {
 
   async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean> {
     return this.connection.transaction(async (tx) => {
-      const row = await tx.row<TaskRow>(
+      const row = await tx.row<TaskRowWithHook>(
         `UPDATE tasks SET status = 'completed', progress = 100, result = $3, result_expires_at = $4, finished_at = $5,
            lease_owner = NULL, lease_expires_at = NULL, open_run = 0
-         WHERE ${HELD} RETURNING *`,
+         FROM api_keys WHERE tasks.id = $1 AND tasks.${UNFINISHED} AND tasks.lease_owner = $2 AND api_keys.id = tasks.key_id
+         RETURNING tasks.*, api_keys.callback_url AS key_callback_url`,
         [g.id, g.owner, JSON.stringify(result), result.expiresAt, finishedAt],
       );
       if (!row) return false;
@@ -246,16 +255,23 @@ export class PgTaskQueue implements TaskQueueStore {
           now: finishedAt,
         });
       }
-      await tx.run('UPDATE tasks SET cost_micros = $2 WHERE id = $1', [task.id, costMicros]);
-      await this.leaveFlight(tx, task.keyId);
-      await this.outbox.record(tx, [{ id: task.id, before: null }], finishedAt);
-      await this.announce(tx, 'settled', [task.id]);
+      await this.ended(tx, { ...row, cost_micros: costMicros }, finishedAt);
       return true;
     });
   }
 
-  private leaveFlight(tx: PgQueries, keyId: string): Promise<number> {
-    return tx.run('UPDATE api_keys SET in_flight = in_flight - 1 WHERE id = $1', [keyId]);
+  /**
+   * The rest of a task's end, in one statement: its final cost, out of its key's flight, its
+   * webhook deliveries (by the shared outbox rule, from the row as it ends) and the announcement.
+   */
+  private async ended(tx: PgQueries, row: TaskRowWithHook, now: number): Promise<void> {
+    await tx.run(
+      `WITH cost AS (UPDATE tasks SET cost_micros = $2 WHERE id = $1),
+         flight AS (UPDATE api_keys SET in_flight = in_flight - 1 WHERE id = $3),
+         outbox AS (${insertDeliveries(6)})
+       SELECT pg_notify($4, $5)`,
+      [row.id, row.cost_micros, row.key_id, ...announcement(this.origin, 'settled', [row.id]), ...outboxArrays(deliveriesOf([row], () => null, now))],
+    );
   }
 
   async failTask(g: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean> {
@@ -269,33 +285,32 @@ export class PgTaskQueue implements TaskQueueStore {
   /** Ends a held task without a result: the status, its reason, refunded and out of flight, together. */
   private endHeldTask(g: LeaseGuard, status: 'failed' | 'cancelled', reason: TaskFailure, finishedAt: number): Promise<boolean> {
     return this.connection.transaction(async (tx) => {
-      const row = await tx.row<TaskRow>(
+      const row = await tx.row<TaskRowWithHook>(
         `UPDATE tasks SET status = $3, error = $4, finished_at = $5, lease_owner = NULL, lease_expires_at = NULL, open_run = 0
-         WHERE ${HELD} RETURNING *`,
+         FROM api_keys WHERE tasks.id = $1 AND tasks.${UNFINISHED} AND tasks.lease_owner = $2 AND api_keys.id = tasks.key_id
+         RETURNING tasks.*, api_keys.callback_url AS key_callback_url`,
         [g.id, g.owner, status, JSON.stringify(reason), finishedAt],
       );
       if (!row) return false;
-      await this.refundInside(tx, toTask(row), finishedAt, `task ${status}: ${reason.code}`);
-      await this.leaveFlight(tx, row.key_id);
-      await this.outbox.record(tx, [{ id: g.id, before: null }], finishedAt);
-      await this.announce(tx, 'settled', [g.id]);
+      const refunded = await this.refundInside(tx, toTask(row), finishedAt, `task ${status}: ${reason.code}`);
+      await this.ended(tx, refunded ? { ...row, cost_micros: 0 } : row, finishedAt);
       return true;
     });
   }
 
   async cancelTask(id: string, accountId: string, now: number): Promise<CancelOutcome> {
     return this.connection.transaction(async (tx): Promise<CancelOutcome> => {
-      const row = await tx.row<TaskRow>(
+      const row = await tx.row<TaskRowWithHook>(
         `UPDATE tasks SET status = 'cancelled', finished_at = $3, lease_owner = NULL, lease_expires_at = NULL
-         WHERE id = $1 AND account_id = $2 AND ${UNFINISHED} RETURNING *`,
+         FROM api_keys WHERE tasks.id = $1 AND tasks.account_id = $2 AND tasks.${UNFINISHED} AND api_keys.id = tasks.key_id
+         RETURNING tasks.*, api_keys.callback_url AS key_callback_url`,
         [id, accountId, now],
       );
       if (row) {
-        await this.refundInside(tx, toTask(row), now, 'task cancelled');
-        await this.leaveFlight(tx, row.key_id);
-        await this.outbox.record(tx, [{ id, before: null }], now);
-        await this.announce(tx, 'settled', [id]);
-        return { kind: 'cancelled', task: toTask((await tx.row<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]))!) };
+        const refunded = await this.refundInside(tx, toTask(row), now, 'task cancelled');
+        const final = refunded ? { ...row, cost_micros: 0 } : row;
+        await this.ended(tx, final, now);
+        return { kind: 'cancelled', task: toTask(final) };
       }
       const current = await tx.row<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
       if (!current || current.account_id !== accountId) return { kind: 'not_found' };
@@ -306,18 +321,21 @@ export class PgTaskQueue implements TaskQueueStore {
   async refundTask(id: string, now: number, note: string): Promise<number> {
     return this.connection.transaction(async (tx) => {
       const row = await tx.row<TaskRow>('SELECT * FROM tasks WHERE id = $1 FOR UPDATE', [id]);
-      return row ? this.refundInside(tx, toTask(row), now, note) : 0;
+      const refunded = row ? await this.refundInside(tx, toTask(row), now, note) : 0;
+      if (refunded) await tx.run('UPDATE tasks SET cost_micros = 0 WHERE id = $1', [id]);
+      return refunded;
     });
   }
 
-  /** Gives back what is still held for the task; the ledger's unique index makes a second refund a no-op. */
+  /**
+   * Gives back what is still held for the task; the ledger's unique index makes a second refund a
+   * no-op. The caller sets the task's cost to 0 when something was given back.
+   */
   private async refundInside(tx: PgQueries, task: TaskRecord, now: number, note: string): Promise<number> {
     const amountMicros = refundableMicros(task);
     if (amountMicros === 0) return 0;
     const moved = await this.money.move(tx, { accountId: task.accountId, keyId: task.keyId, taskId: task.id, kind: 'refund', amountMicros, note, now });
-    if (!moved) return 0;
-    await tx.run('UPDATE tasks SET cost_micros = 0 WHERE id = $1', [task.id]);
-    return amountMicros;
+    return moved ? amountMicros : 0;
   }
 
   /** A clean hand-back (shutdown) was not an interrupted attempt: it does not count. */

@@ -55,7 +55,8 @@ export class SqliteTaskQueue implements TaskQueueStore {
       setCost: db.prepare('UPDATE tasks SET cost_micros = ? WHERE id = ?'),
       insertTask: db.prepare(`
         INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at, callback_url)
-        VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @costMicros, @createdAt, @callbackUrl)`),
+        VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @costMicros, @createdAt, @callbackUrl)
+        RETURNING *`),
       getTask: db.prepare('SELECT * FROM tasks WHERE id = ?'),
       renew: db.prepare(`UPDATE tasks SET lease_expires_at = @until WHERE ${HELD}`),
       renewAll: db
@@ -123,7 +124,12 @@ export class SqliteTaskQueue implements TaskQueueStore {
         inFlightLimit: o.inFlightLimit,
       });
       if (refusal) return refusal;
-      this.s.insertTask.run({ ...task, model: task.request.model, request: JSON.stringify(task.request), callbackUrl: task.callbackUrl ?? null });
+      const row = this.s.insertTask.get({
+        ...task,
+        model: task.request.model,
+        request: JSON.stringify(task.request),
+        callbackUrl: task.callbackUrl ?? null,
+      }) as TaskRow;
       this.s.enterFlight.run(task.keyId);
       this.money.move({
         accountId: task.accountId,
@@ -143,7 +149,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
           now: task.createdAt,
         });
       }
-      return { kind: 'created' };
+      return { kind: 'created', task: toTask(row) };
     });
   }
 
