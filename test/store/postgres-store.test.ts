@@ -83,4 +83,30 @@ describe('postgres store', () => {
     await other.close();
     await dispose();
   });
+
+  it('counts allowances for creating work exactly across instances, and reads in memory, shared at each flush', async () => {
+    const { store, url, dispose } = await openTemp();
+    const other = await PostgresStore.open(url);
+    const now = Date.now();
+    const windows = store.rateWindows;
+    const others = other.rateWindows;
+    expect((await windows.countRequest('create:key_1', 60_000, now)).count).toBe(1);
+    expect((await others.countRequest('create:key_1', 60_000, now + 1)).count).toBe(2);
+    expect((await windows.countRequest('create:key_1', 60_000, now + 2)).count).toBe(3);
+    // A window ends 60 s after its first request, for every instance.
+    expect(await others.countRequest('create:key_1', 60_000, now + 60_000)).toEqual({ count: 1, resetInMs: 60_000 });
+
+    for (let i = 0; i < 3; i++) await windows.countRequest('read:key_1', 60_000, now);
+    expect((await others.countRequest('read:key_1', 60_000, now)).count).toBe(1);
+    await windows.flush(now);
+    await others.flush(now);
+    // The one that flushed last knows both counts (3 + 1), plus its own next request; the other
+    // learns them with its own next flush.
+    expect((await others.countRequest('read:key_1', 60_000, now + 5)).count).toBe(5);
+    expect((await windows.countRequest('read:key_1', 60_000, now + 5)).count).toBe(4);
+    await windows.flush(now + 6);
+    expect((await windows.countRequest('read:key_1', 60_000, now + 7)).count).toBe(6);
+    await other.close();
+    await dispose();
+  });
 });
