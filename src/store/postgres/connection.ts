@@ -117,8 +117,11 @@ export class PgConnection implements PgQueries {
       types: BIGINT_AS_NUMBER,
       // A pooled connection that dies (server restart, failover) is dropped, not handed out again.
       keepAlive: true,
-      // A server that does not answer fails the request in bounded time instead of queueing it forever.
-      connectionTimeoutMillis: 10_000,
+      // A server that does not answer fails the request in bounded time instead of queueing it
+      // forever. It also bounds the wait for a free pooled connection, which under a heavy backlog
+      // (10 000 upstream tasks submitted through one account) passed 10 s: a minute of waiting is an
+      // outage, not load.
+      connectionTimeoutMillis: 60_000,
     });
     // An idle client's error (the server went away) must not crash the process; the next query
     // reports it to its caller.
