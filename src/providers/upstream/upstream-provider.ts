@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ModelId } from '../../contract/models.js';
@@ -111,6 +112,9 @@ export class UpstreamProvider implements Provider {
   ) {
     this.name = o.name;
     this.concurrency = o.concurrency;
+    // Every upstream call in flight listens on it (and stops listening when done): dozens at once
+    // are normal, not a leak.
+    setMaxListeners(0, this.lifetime.signal);
     this.watch = new StatusWatch(
       adapter,
       {

@@ -26,7 +26,9 @@ export class PgLedgerWriter {
          UPDATE accounts SET balance_micros = CASE WHEN unlimited = 1 THEN balance_micros ELSE balance_micros + $2 END,
            spent_micros = spent_micros + $3
          WHERE id = $1 RETURNING unlimited, balance_micros),
-       key AS (UPDATE api_keys SET spent_micros = spent_micros + $3 WHERE id = $4 AND $3::bigint <> 0),
+       -- Reading the account's result makes its UPDATE (and lock) come first: the order every
+       -- transaction takes them in (sibling statements of a WITH otherwise run in no set order).
+       key AS (UPDATE api_keys SET spent_micros = spent_micros + $3 WHERE id = $4 AND $3::bigint <> 0 AND EXISTS (SELECT 1 FROM account)),
        recorded AS (UPDATE ledger SET balance_after_micros = account.balance_micros FROM account WHERE ledger.id = $5 AND account.unlimited = 0)
        SELECT unlimited FROM account`,
       [m.accountId, m.amountMicros, spent, m.keyId, inserted.id],

@@ -50,10 +50,12 @@ export class PgTaskQueue implements TaskQueueStore {
       // the idempotency check, the balance and the key's counters are then read by one submit at a
       // time, on any instance.
       const funds = await tx.row<{ unlimited: number; balance_micros: number; in_flight: number; spend_cap_micros: number | null; key_spent_micros: number }>(
-        `SELECT accounts.unlimited, accounts.balance_micros, api_keys.in_flight, api_keys.spend_cap_micros, api_keys.spent_micros AS key_spent_micros
-         FROM accounts JOIN api_keys ON api_keys.id = $2 AND api_keys.account_id = accounts.id
-         WHERE accounts.id = $1
-         FOR UPDATE OF accounts, api_keys`,
+        // The account first, then the key, as every other transaction takes them (MATERIALIZED makes
+        // the account's lock come first; a join would lock in whatever order its plan reads).
+        `WITH account AS MATERIALIZED (SELECT unlimited, balance_micros FROM accounts WHERE id = $1 FOR UPDATE)
+         SELECT account.unlimited, account.balance_micros, api_keys.in_flight, api_keys.spend_cap_micros, api_keys.spent_micros AS key_spent_micros
+         FROM account, api_keys WHERE api_keys.id = $2 AND api_keys.account_id = $1
+         FOR UPDATE OF api_keys`,
         [task.accountId, task.keyId],
       );
       if (!funds) throw new Error(`key ${task.keyId} of account ${task.accountId} does not exist`);
