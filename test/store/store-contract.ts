@@ -175,6 +175,37 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect(other.kind).toBe('idempotency_conflict');
     });
 
+    it("one account's submits, completions, failures and cancels at once keep its money exact", async () => {
+      const accountId = `acct_busy_${Date.now()}`;
+      await store.createAccount({ id: accountId, name: 'busy', unlimited: false, balanceMicros: 100_000_000, createdAt: Date.now() });
+      const key = (await store.getApiKey(owner.keyId))!;
+      await store.createApiKey({ ...key, id: `${key.id}_busy`, accountId, hash: `${key.hash}-busy` });
+      const busy = { accountId, keyId: `${key.id}_busy` };
+      const first = Array.from({ length: 24 }, () => newTask(busy, { costMicros: 1_000_000 }));
+      for (const task of first) await insertTask(store, task);
+      const held = await store.claimTasks({ owner: 'W', now: Date.now(), leaseMs: lease, limit: 24, providers: ['local'] });
+      expect(held).toHaveLength(24);
+      const file = { key: 'k', bytes: 1, contentType: 'video/mp4' };
+      const later = Array.from({ length: 24 }, () => newTask(busy, { costMicros: 1_000_000 }));
+      await Promise.all([
+        ...later.map((t) => insertTask(store, t)),
+        ...held.map((t, i) =>
+          i % 3 === 0
+            ? store.completeTask({ id: t.id, owner: 'W' }, { video: file, lastFrame: null, expiresAt: Date.now() + 1000 }, Date.now(), 600_000)
+            : i % 3 === 1
+              ? store.failTask({ id: t.id, owner: 'W' }, { code: 'render_failed', params: { detail: 'x' } }, Date.now())
+              : store.cancelTask(t.id, accountId, Date.now()),
+        ),
+      ]);
+      // 8 completed at 0.6 each; 8 failed and 8 cancelled refunded; 24 still reserved at 1.0 each.
+      const account = (await store.getAccount(accountId))!;
+      expect(account.balanceMicros).toBe(100_000_000 - 8 * 600_000 - 24 * 1_000_000);
+      expect(account.spentMicros).toBe(8 * 600_000 + 24 * 1_000_000);
+      const ledger = await store.listLedger(accountId, 500);
+      expect(ledger.reduce((sum, e) => sum + e.amountMicros, 0)).toBe(account.balanceMicros);
+      expect((await store.getApiKey(busy.keyId))!).toMatchObject({ inFlight: 24, spentMicros: account.spentMicros });
+    });
+
     it('counts changes to keys (status, limits) but not the traffic on them', async () => {
       const v0 = await store.keysVersion();
       await insertTask(store, newTask(owner));
