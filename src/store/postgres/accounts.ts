@@ -127,7 +127,7 @@ export class PgAccounts implements AccountStore {
 
   async updateApiKey(id: string, change: { disabled?: boolean; limits?: Partial<KeyLimits>; callbackUrl?: string | null }): Promise<ApiKeyRecord | null> {
     const found = await this.connection.transaction(async (tx) => {
-      if (!(await tx.row('SELECT 1 FROM api_keys WHERE id = $1 FOR UPDATE', [id]))) return false;
+      if (!(await tx.row('SELECT 1 FROM api_keys WHERE id = $1 FOR NO KEY UPDATE', [id]))) return false;
       if (change.disabled !== undefined) await tx.run('UPDATE api_keys SET disabled = $2 WHERE id = $1', [id, change.disabled ? 1 : 0]);
       if (change.limits) await this.setLimits(tx, id, change.limits);
       if (change.callbackUrl !== undefined) await tx.run('UPDATE api_keys SET callback_url = $2 WHERE id = $1', [id, change.callbackUrl]);

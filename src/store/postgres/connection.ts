@@ -97,7 +97,7 @@ export interface PgConnectionOptions {
 
 /**
  * The pool every part of the PostgreSQL store shares, its transactions and its schema. Several
- * vidgate processes share one database: rows are locked (FOR UPDATE, SKIP LOCKED for claims) where
+ * vidgate processes share one database: rows are locked (FOR NO KEY UPDATE, SKIP LOCKED for claims) where
  * SQLite relies on its single writer.
  */
 export class PgConnection implements PgQueries {

@@ -26,7 +26,8 @@ const HELD = `id = $1 AND ${UNFINISHED} AND lease_owner = $2`;
 
 /**
  * The tasks table and the queue it is, shared by every vidgate process on the database. Claims take
- * rows with FOR UPDATE SKIP LOCKED, so concurrent dispatchers never wait on or take the same task.
+ * rows with FOR NO KEY UPDATE SKIP LOCKED, so concurrent dispatchers never wait on or take the same
+ * task (and rows that only another transaction's foreign-key check holds are not skipped).
  * Money moves in the transaction of the change through `PgLedgerWriter`; rows are locked in one
  * order everywhere (task, then account, then key) so that concurrent transactions queue instead of
  * deadlocking. Every committed change is announced to the other processes (`announceTasks`).
@@ -51,11 +52,14 @@ export class PgTaskQueue implements TaskQueueStore {
       // time, on any instance.
       const funds = await tx.row<{ unlimited: number; balance_micros: number; in_flight: number; spend_cap_micros: number | null; key_spent_micros: number }>(
         // The account first, then the key, as every other transaction takes them (MATERIALIZED makes
-        // the account's lock come first; a join would lock in whatever order its plan reads).
-        `WITH account AS MATERIALIZED (SELECT unlimited, balance_micros FROM accounts WHERE id = $1 FOR UPDATE)
+        // the account's lock come first; a join would lock in whatever order its plan reads). NO KEY
+        // UPDATE is the lock an UPDATE takes: the key-share locks that foreign-key checks of other
+        // transactions' inserts hold on these rows (a ledger row names its account and key) do not
+        // block it, where FOR UPDATE would wait on them and deadlock with those transactions' updates.
+        `WITH account AS MATERIALIZED (SELECT unlimited, balance_micros FROM accounts WHERE id = $1 FOR NO KEY UPDATE)
          SELECT account.unlimited, account.balance_micros, api_keys.in_flight, api_keys.spend_cap_micros, api_keys.spent_micros AS key_spent_micros
          FROM account, api_keys WHERE api_keys.id = $2 AND api_keys.account_id = $1
-         FOR UPDATE OF api_keys`,
+         FOR NO KEY UPDATE OF api_keys`,
         [task.accountId, task.keyId],
       );
       if (!funds) throw new Error(`key ${task.keyId} of account ${task.accountId} does not exist`);
@@ -148,7 +152,7 @@ export class PgTaskQueue implements TaskQueueStore {
         `WITH picked AS (
            SELECT id, status FROM tasks
            WHERE provider = ANY($1) AND ${UNFINISHED} AND (lease_expires_at IS NULL OR lease_expires_at <= $2)${which}
-           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+           ORDER BY id LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED)
          UPDATE tasks SET status = CASE WHEN $4 THEN 'processing' ELSE tasks.status END,
            started_at = CASE WHEN $4 THEN COALESCE(tasks.started_at, $2) ELSE tasks.started_at END,
            lease_owner = $5, lease_expires_at = $6, attempts = tasks.attempts + 1,
@@ -322,7 +326,7 @@ export class PgTaskQueue implements TaskQueueStore {
 
   async refundTask(id: string, now: number, note: string): Promise<number> {
     return this.connection.transaction(async (tx) => {
-      const row = await tx.row<TaskRow>('SELECT * FROM tasks WHERE id = $1 FOR UPDATE', [id]);
+      const row = await tx.row<TaskRow>('SELECT * FROM tasks WHERE id = $1 FOR NO KEY UPDATE', [id]);
       const refunded = row ? await this.refundInside(tx, toTask(row), now, note) : 0;
       if (refunded) await tx.run('UPDATE tasks SET cost_micros = 0 WHERE id = $1', [id]);
       return refunded;

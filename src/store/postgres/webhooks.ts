@@ -62,7 +62,7 @@ export class PgWebhooks implements WebhookStore {
     const rows = await this.connection.transaction(async (tx) => {
       // Rows another claimer has locked are skipped, not waited for: it is taking them.
       const picked = await tx.rows<{ seq: number }>(
-        `SELECT seq FROM webhook_deliveries WHERE ${DUE} ORDER BY next_attempt_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        `SELECT seq FROM webhook_deliveries WHERE ${DUE} ORDER BY next_attempt_at, seq LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED`,
         [o.now, o.limit],
       );
       if (picked.length === 0) return [];

@@ -204,7 +204,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
     o.providers.forEach((p, i) => (params[`p${i}`] = p));
     const { pick, take } = this.claimStatements(o.providers.length, o.interrupted);
     // Pick, then take each row, in one write transaction: no other writer runs in between, the same
-    // guarantee PostgreSQL gets from SELECT … FOR UPDATE SKIP LOCKED before its UPDATE.
+    // guarantee PostgreSQL gets from SELECT … FOR NO KEY UPDATE SKIP LOCKED before its UPDATE.
     const rows = this.connection.writeTransaction(() =>
       (pick.all(params) as Array<{ id: string; status: TaskRecord['status'] }>).flatMap(({ id, status }) => {
         const row = take.get({ ...params, id }) as TaskRow | undefined;
