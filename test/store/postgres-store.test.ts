@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { createTestDatabase } from '../helpers/postgres-server.js';
@@ -107,6 +108,27 @@ describe('postgres store', () => {
     await windows.flush(now + 6);
     expect((await windows.countRequest('read:key_1', 60_000, now + 7)).count).toBe(6);
     await other.close();
+    await dispose();
+  });
+
+  it("a submit does not wait on the key-share locks another transaction's inserts hold on the account and key", async () => {
+    const { store, url, dispose } = await openTemp();
+    const owner = await seedAccount(store);
+    // Another transaction (a completion settling, say) has inserted a ledger row naming the account
+    // and the key: its foreign-key checks hold key-share locks on both rows until it commits.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query('BEGIN');
+    await other.query(`INSERT INTO ledger (account_id, key_id, kind, amount_micros, created_at) VALUES ($1, $2, 'topup', 1, 0)`, [
+      owner.accountId,
+      owner.keyId,
+    ]);
+    const submitted = store.submitTask(newTask(owner), { inFlightLimit: 10 });
+    const waited = await Promise.race([submitted.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 3000))]);
+    await other.query('ROLLBACK');
+    await other.end();
+    expect(waited).toBe(false);
+    expect((await submitted).kind).toBe('created');
     await dispose();
   });
 });
