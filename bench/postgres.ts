@@ -38,7 +38,7 @@ import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import { makeTinyMp4, noopChannels } from './noop-provider.js';
 import { countPgQueries, perRequest, postgresServerTicks, postmasterPid } from './pg-probe.js';
 import type { WorkerStats } from './pg-worker-process.js';
-import { median } from './report.js';
+import { combine, median } from './report.js';
 import { runUpstreamLoad, type UpstreamLoadResult } from './upstream-load.js';
 
 export const POSTGRES_HEADING = '## PostgreSQL store';
@@ -659,29 +659,11 @@ export async function workerRun(url: string, count: number, mp4: string, o: PgBe
 }
 
 function combinePg(runs: PgRun[]): PgCombined {
-  const mid = (pick: (r: PgRun) => number) => median(runs.map(pick));
-  const sum = (pick: (r: PgRun) => number) => runs.reduce((a, r) => a + pick(r), 0);
-  const statusCodes: Record<string, number> = {};
-  for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
   return {
-    rps: mid((r) => r.rps),
-    total: sum((r) => r.total),
-    non2xx: sum((r) => r.non2xx),
-    errors: sum((r) => r.errors),
-    timeouts: sum((r) => r.timeouts),
-    statusCodes,
-    p50: mid((r) => r.p50),
-    p99: mid((r) => r.p99),
-    rawP50: mid((r) => r.rawP50),
-    rawP99: mid((r) => r.rawP99),
-    rawMax: Math.max(...runs.map((r) => r.rawMax)),
-    serverCpuUs: mid((r) => r.serverCpuUs ?? NaN),
-    loopDelayP99Ms: mid((r) => r.loopDelayP99Ms ?? NaN),
-    loopDelayMaxMs: Math.max(...runs.map((r) => r.loopDelayMaxMs ?? NaN)),
-    pgCpuUs: mid((r) => r.pgCpuUs),
+    ...combine(runs),
+    pgCpuUs: median(runs.map((r) => r.pgCpuUs)),
     // The statements are the same every round; the middle round's counts stand for all.
     queries: runs[Math.floor(runs.length / 2)]!.queries,
-    roundsRps: runs.map((r) => r.rps),
   };
 }
 
