@@ -49,6 +49,9 @@ class RequestLog extends LogController {
   }
 }
 
+/** How long a connection whose client shut its sending side stays open for the answer. */
+const HALF_CLOSED_GRACE_MS = 10_000;
+
 export async function buildServer(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -77,6 +80,14 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   // A client may send its whole request and then shut its side down (`nc -N`, raw sockets) while
   // still reading: without this Node drops the answer of any request whose handler waits on I/O.
   (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // …but a half-closed client can send nothing more: whatever its request still waits for will never
+  // come, so the connection gets a bounded time to carry its answer, then closes.
+  app.server.on('connection', (socket) =>
+    socket.once('end', () => {
+      const limit = setTimeout(() => socket.destroy(), HALF_CLOSED_GRACE_MS).unref();
+      socket.once('close', () => clearTimeout(limit));
+    }),
+  );
   app.setValidatorCompiler(validatorCompiler);
   // Responses are built by our own code from typed views; the schemas document them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

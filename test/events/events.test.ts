@@ -5,6 +5,8 @@ import { openEvents, type SseConnection, type SseEvent } from './sse-client.js';
 /** Long enough that the encoder reports progress a few times on the way. */
 const TASK = { model: 'doubao-seedance-2.0', prompt: 'a paper boat on a pond', resolution: '720p', duration: 8, seed: 5 };
 const SHORT = { model: 'doubao-seedance-2.0', prompt: 'a quick test', resolution: '480p', duration: 4, seed: 1 };
+/** Several encoder progress reports however fast the machine: a few seconds of 1080p. */
+const LONG = { ...TASK, resolution: '1080p', duration: 12 };
 
 const apps: TestApp[] = [];
 const streams: SseConnection[] = [];
@@ -37,7 +39,7 @@ function expectMonotonic(events: SseEvent[]) {
 describe('GET /v1/tasks/{id}/events', () => {
   it('streams the task from submit to completed with monotonic progress, and ends after the terminal event', async () => {
     const t = await listening();
-    const id = await t.submit(TASK);
+    const id = await t.submit(LONG);
     const conn = await watch(t.base, id);
     expect(conn.status).toBe(200);
     expect(conn.headers['content-type']).toBe('text/event-stream; charset=utf-8');
