@@ -85,7 +85,7 @@ async function ensureSomeoneCanSignIn(config: Config, store: AccountStore, logge
     { account: created.key.accountId, key: created.key.prefix, file },
     `no API key existed: created one for a first account; its secret is in ${file}`,
   );
-  if (process.stderr.isTTY) process.stderr.write(`\nvidgate: your first API key (also in ${file}):\n\n  ${created.secret}\n\n`);
+  if (process.stderr.isTTY) process.stderr.write(`\nvidgate: your first API key (also in ${file}); paste it into the web console:\n\n  ${created.secret}\n\n`);
 }
 
 /** Where the first start leaves the key it created (mode 0600, in the data directory). */
@@ -189,6 +189,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await ensureSomeoneCanSignIn(config, store, logger);
 
     let closing = false;
+    // An API instance leaves tasks, webhook deliveries and sweeps to the workers sharing its database.
+    const runsWork = config.role !== 'api';
     const disk = new FreeSpaceCheck(config.dataDir, { read: options.freeSpace, clock });
     const server = await buildServer(
       {
@@ -219,6 +221,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           trustProxy: config.trustProxy,
         },
         adminToken: config.adminToken,
+        consoleDir: config.consoleDir,
         readiness: async () => {
           const checks: Record<string, string> = { renderer: ffmpeg.version };
           let ready = !closing;
@@ -235,13 +238,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           if (!space.ok) ready = false;
           return { ready, checks };
         },
+        channels: {
+          list: () => providers.describe(),
+          runsWork: runsWork && options.runDispatcher !== false,
+          suspectRunningAlone: () => dispatcher.runningAlone,
+        },
       },
       logger,
     );
 
     notifications.useServer(server);
-    // An API instance leaves tasks, webhook deliveries and sweeps to the workers sharing its database.
-    const runsWork = config.role !== 'api';
     if (runsWork && options.runDispatcher !== false) {
       await dispatcher.start();
       await notifications.start();

@@ -13,6 +13,7 @@ import type { TaskEvents } from '../events/task-events.js';
 import type { WebhookAdmin } from '../webhooks/webhook-admin.js';
 import type { Language } from '../contract/failures.js';
 import type { ViewOptions } from '../tasks/task-object.js';
+import type { ChannelInfo } from '../providers/registry.js';
 
 /** What the routes need from the rest of the service. */
 export interface ApiContext {
@@ -38,7 +39,20 @@ export interface ApiContext {
   prices: PriceBook;
   limits: HttpLimits;
   adminToken: string | undefined;
+  /** The built web console's folder (index.html and static/). */
+  consoleDir: string;
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+  /** The configured channels as this process sees them (admin: channels). */
+  channels: ChannelDirectory;
+}
+
+/** The channels and what this process's dispatcher knows of them (in memory, never in the database). */
+export interface ChannelDirectory {
+  list(): ChannelInfo[];
+  /** Whether this process claims and runs tasks; false on an api-only instance, which knows only the database. */
+  readonly runsWork: boolean;
+  /** A suspect runs alone in this process's dispatcher: it starts nothing else until that run ends. */
+  suspectRunningAlone(): boolean;
 }
 
 /** What one client may ask of the server: sizes, times and rates (README, Configuration). */

@@ -28,6 +28,10 @@ import { adminAccountRoutes } from './admin/accounts.js';
 import { adminKeyRoutes } from './admin/keys.js';
 import { adminAssetRoutes } from './admin/assets.js';
 import { adminWebhookRoutes } from './admin/webhooks.js';
+import { adminUsageRoutes } from './admin/usage.js';
+import { adminChannelRoutes } from './admin/channels.js';
+import { adminQueueRoutes } from './admin/queue.js';
+import { usageRoutes } from './usage.js';
 import { eventRoutes } from './events.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -134,7 +138,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     open.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     await open.register(healthRoutes(ctx));
     await open.register(metricsRoutes(ctx.metrics));
-    await open.register(consoleRoutes);
+    await open.register(consoleRoutes(ctx.consoleDir));
     await open.register(fileRoutes(ctx));
     await open.register(uploadFileRoutes(ctx));
   });
@@ -145,6 +149,9 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
       await admin.register(adminKeyRoutes(ctx));
       await admin.register(adminAssetRoutes(ctx));
       await admin.register(adminWebhookRoutes(ctx));
+      await admin.register(adminUsageRoutes(ctx));
+      await admin.register(adminChannelRoutes(ctx));
+      await admin.register(adminQueueRoutes(ctx));
     },
     { prefix: '/admin/v1' },
   );
@@ -158,6 +165,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     await v1.register(taskRoutes(ctx));
     await v1.register(eventRoutes(ctx));
     await v1.register(balanceRoutes(ctx));
+    await v1.register(usageRoutes(ctx));
     await v1.register(assetRoutes(ctx));
     await v1.register(modelRoutes(ctx));
     await v1.register(uploadRoutes(ctx));

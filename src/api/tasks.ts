@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from './api-error.js';
 import { LANGUAGES } from '../contract/failures.js';
-import { ErrorResponse, TaskListResponse, TaskObject, TaskResponse } from '../contract/task-view.js';
+import { ErrorResponse, TaskListResponse, TaskObjectWithExtensions, TaskResponse } from '../contract/task-view.js';
 import { AssetTaskObject } from '../contract/asset-view.js';
-import { toTaskObject } from '../tasks/task-object.js';
+import { toTaskExtensions, toTaskObject } from '../tasks/task-object.js';
 import { toAssetTaskObject } from '../assets/asset-task-object.js';
 import type { TaskRecord } from '../store/types.js';
 import { type ApiContext, taskViewOptions } from './context.js';
@@ -22,6 +22,40 @@ const Language = z
   .enum(LANGUAGES, { error: () => `language must be one of ${LANGUAGES.join(', ')}` })
   .default('en')
   .meta({ description: 'language of error.message' });
+const Include = z
+  .enum(['request'], { error: () => 'include must be "request"' })
+  .optional()
+  .meta({
+    description:
+      'vidgate extension: `request` adds `request` (the submit body as stored, with the seed used: POST it to /v1/videos/generations to run the task again) and `timings` to each task',
+  });
+
+/** The largest unix second a bound may name: 9999-12-31T23:59:59Z. */
+const MAX_BOUND_SECONDS = 253_402_300_799;
+const DAY_MS = 86_400_000;
+
+/** A created_after / created_before value as unix ms: the second (or the UTC day) it names begins at `start`, ends at `end` (exclusive). */
+function createdBound(value: string): { start: number; end: number } | null {
+  if (/^\d{1,12}$/.test(value)) {
+    const seconds = Number(value);
+    return seconds <= MAX_BOUND_SECONDS ? { start: seconds * 1000, end: (seconds + 1) * 1000 } : null;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return null;
+  const start = Date.parse(`${value}T00:00:00Z`);
+  // Date.parse rolls 2026-02-30 over into March: a real date reads back the same.
+  if (Number.isNaN(start) || new Date(start).toISOString().slice(0, 10) !== value) return null;
+  return { start, end: start + DAY_MS };
+}
+
+const CreatedBound = (name: string, description: string) => {
+  const rule = `${name} must be unix seconds (an integer) or a UTC date YYYY-MM-DD`;
+  return z
+    .string({ error: () => rule })
+    .refine((value) => createdBound(value) !== null, { error: () => rule })
+    .optional()
+    .meta({ description, examples: ['1767225600', '2026-01-01'] });
+};
+
 const ListQuery = z.object({
   status: z
     .enum(['pending', 'processing', 'completed', 'failed', 'cancelled'], {
@@ -36,6 +70,15 @@ const ListQuery = z.object({
     .max(100, { error: () => 'limit must be an integer from 1 to 100' })
     .default(20),
   after: z.string().max(64).optional().meta({ description: 'task id cursor: return tasks older than this one' }),
+  created_after: CreatedBound(
+    'created_after',
+    'vidgate extension: only tasks created at or after this unix second, or from the start (00:00:00 UTC) of this day',
+  ),
+  created_before: CreatedBound(
+    'created_before',
+    'vidgate extension: only tasks created at or before this unix second, or by the end (23:59:59 UTC) of this day, inclusive',
+  ),
+  include: Include,
   language: Language,
 });
 const ContentQuery = z.object({
@@ -47,6 +90,9 @@ export const taskRoutes =
   async (app) => {
     const view = (request: FastifyRequest, task: TaskRecord, language: (typeof LANGUAGES)[number]) =>
       toTaskObject(task, taskViewOptions(ctx, request, language));
+    // Without `include` the object is exactly the APIMart one; the extensions come last when asked for.
+    const viewWith = (request: FastifyRequest, task: TaskRecord, language: (typeof LANGUAGES)[number], include: 'request' | undefined) =>
+      include === 'request' ? { ...view(request, task, language), ...toTaskExtensions(task) } : view(request, task, language);
 
     app.get(
       '/v1/tasks/:task_id',
@@ -56,15 +102,20 @@ export const taskRoutes =
           tags: ['tasks'],
           security: [{ bearer: [] }],
           params: TaskParams,
-          querystring: z.object({ language: Language }),
-          response: { 200: z.object({ code: z.literal(200), data: z.union([TaskObject, AssetTaskObject]) }), 401: ErrorResponse, 404: ErrorResponse },
+          querystring: z.object({ language: Language, include: Include }),
+          response: {
+            200: z.object({ code: z.literal(200), data: z.union([TaskObjectWithExtensions, AssetTaskObject]) }),
+            400: ErrorResponse,
+            401: ErrorResponse,
+            404: ErrorResponse,
+          },
         },
       },
       async (request) => {
         const caller = callerOf(request);
         try {
           const task = await ctx.tasks.get(caller, request.params.task_id);
-          return { code: 200 as const, data: view(request, task, request.query.language) };
+          return { code: 200 as const, data: viewWith(request, task, request.query.language, request.query.include) };
         } catch (err) {
           // Not a video task: it may be an asset review (README: Assets), polled at the same route.
           const review = await ctx.store.getAssetReview(request.params.task_id);
@@ -86,13 +137,18 @@ export const taskRoutes =
         },
       },
       async (request) => {
-        const { language, limit, ...filter } = request.query;
-        const tasks = await ctx.tasks.list(callerOf(request), { ...filter, limit: limit + 1 });
+        const { language, limit, include, created_after, created_before, ...filter } = request.query;
+        const tasks = await ctx.tasks.list(callerOf(request), {
+          ...filter,
+          createdFrom: created_after === undefined ? undefined : createdBound(created_after)!.start,
+          createdUntil: created_before === undefined ? undefined : createdBound(created_before)!.end,
+          limit: limit + 1,
+        });
         const page = tasks.slice(0, limit);
         const hasMore = tasks.length > limit;
         return {
           code: 200 as const,
-          data: page.map((t) => view(request, t, language)),
+          data: page.map((t) => viewWith(request, t, language, include)),
           has_more: hasMore,
           next_after: hasMore ? page[page.length - 1]!.id : null,
         };

@@ -1,4 +1,4 @@
-import type { Account, LedgerKind } from '../store/account-store.js';
+import type { LedgerKind, NewAccount } from '../store/account-store.js';
 import type { Movement } from '../store/sql/ledger-row.js';
 import type { SubmitOutcome, TaskStatus } from '../store/task-queue-store.js';
 
@@ -52,7 +52,7 @@ export function spentDelta(kind: LedgerKind, amountMicros: number): number {
 }
 
 /** A new account's balance arrives as a top-up, so its ledger adds up from the first row; unlimited accounts have none. */
-export function openingBalance(account: Omit<Account, 'spentMicros'>): Movement | null {
+export function openingBalance(account: NewAccount): Movement | null {
   if (account.unlimited || account.balanceMicros <= 0) return null;
   return {
     accountId: account.id,

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from './retry-schedule.js';
 
@@ -53,6 +54,7 @@ const EnvSchema = z.object({
   VIDGATE_RATE_WINDOW_SECONDS: int(1, 3600).default(60),
   VIDGATE_DEFAULT_IN_FLIGHT: int(1, 1_000_000).default(20),
   VIDGATE_ADMIN_TOKEN: optionalText,
+  VIDGATE_CONSOLE_DIR: optionalText,
   VIDGATE_CONFIG: optionalText,
   VIDGATE_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   VIDGATE_WEBHOOK_CONCURRENCY: int(1, 1024).default(16),
@@ -88,6 +90,11 @@ function trustProxyFrom(value: string | undefined): boolean | string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** dist/console of this package, wherever it is installed and whether it runs from src or dist. */
+function packagedConsoleDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('vidgate/package.json')), 'dist', 'console');
 }
 
 export class ConfigError extends Error {
@@ -207,6 +214,8 @@ function toConfig(e: z.infer<typeof EnvSchema>) {
     defaultInFlightLimit: e.VIDGATE_DEFAULT_IN_FLIGHT,
     /** Bearer token of the admin API; without it the admin API answers 401 to everyone. */
     adminToken: e.VIDGATE_ADMIN_TOKEN,
+    /** The built web console served at `/` (npm run build puts it in the package's dist/console). */
+    consoleDir: e.VIDGATE_CONSOLE_DIR ? resolve(e.VIDGATE_CONSOLE_DIR) : packagedConsoleDir(),
     /** Path of the YAML/JSON configuration file (prices, later channels). */
     configFile: e.VIDGATE_CONFIG,
     /** Per webhook request, connecting and the receiver's answer included. */

@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { ulid } from 'ulid';
+import { encodeTime, TIME_MAX, ulid } from 'ulid';
 
 /**
  * ULIDs whose random part comes from the OS's cryptographic source, read through a pooled buffer:
@@ -17,5 +17,11 @@ function cryptoPrng(): number {
   return pool[offset++]! / 256;
 }
 
-/** A new ULID: time-ordered to the millisecond, unguessable after that. */
-export const newUlid = (): string => ulid(Date.now(), cryptoPrng);
+/** A new ULID: time-ordered to the millisecond (of `atMs`, now by default), unguessable after that. */
+export const newUlid = (atMs: number = Date.now()): string => ulid(Math.min(Math.max(Math.floor(atMs), 0), TIME_MAX), cryptoPrng);
+
+/**
+ * The smallest ULID of the millisecond `ms` (clamped to what a ULID can hold): every ULID made at
+ * `ms` or later sorts at or after it, every earlier one before it.
+ */
+export const ulidFloor = (ms: number): string => encodeTime(Math.min(Math.max(Math.floor(ms), 0), TIME_MAX), 10) + '0'.repeat(16);

@@ -44,7 +44,7 @@ export const noAssetResolver: AssetResolver = {
   },
 };
 
-/** Recognises URLs of files this server holds (uploads), so they are read from its storage, not fetched. */
+/** Recognises URLs of files this server holds (uploads, signed result URLs), so they are read from its storage, not fetched. */
 export interface LocalFiles {
   lookup(
     url: string,
@@ -55,6 +55,7 @@ export interface MediaIntakeOptions {
   cache: MediaCache;
   fetcher: SafeFetcher;
   prober: MediaProber;
+  /** This server's own files: uploads and results (media/setup.ts). */
   uploads?: LocalFiles;
   assets?: AssetResolver;
   /** Files fetched or probed at once per prepare call. */
@@ -77,9 +78,10 @@ export interface PrepareOptions {
 
 /**
  * Gets a task's media ready for a provider (README: Media): fetches URLs safely (in parallel, each URL
- * once however often it is named), reads uploads from disk, sniffs, probes, checks the rules, and
- * answers in input order. A breach fails with invalid_media, an unreachable file with
- * media_fetch_failed (TaskFailureError, naming the input's field); an abort rethrows the signal's reason.
+ * once however often it is named), reads this server's own files (uploads, results) from its storage,
+ * sniffs, probes, checks the rules, and answers in input order. A breach fails with invalid_media, an
+ * unreachable file with media_fetch_failed (TaskFailureError, naming the input's field); an abort
+ * rethrows the signal's reason.
  */
 export class MediaIntake {
   private readonly jobs = new SharedJobs<CachedFile>();

@@ -8,7 +8,9 @@ import { uploadImageCheck } from './upload-image-check.js';
 import { UploadStorage } from '../storage/upload-storage.js';
 import { AddressPolicy } from '../net/address-policy.js';
 import { MediaCache } from './media-cache.js';
-import { MediaIntake, type AssetResolver } from './media-intake.js';
+import { MediaIntake, type AssetResolver, type LocalFiles } from './media-intake.js';
+import { ResultLookup } from '../storage/result-lookup.js';
+import { ResultStorage } from '../storage/result-storage.js';
 import { FfprobeProber, locateFfprobe, type FfprobeBinary } from './probe.js';
 import { SafeFetcher } from './safe-fetch.js';
 import { StillCheck } from './still-check.js';
@@ -45,7 +47,15 @@ export async function createMedia(
     connectTimeoutMs: config.mediaConnectTimeoutMs,
     timeoutMs: config.mediaTimeoutMs,
   });
-  const intake = new MediaIntake({ cache, fetcher, prober, uploads, assets: opts.assets, ffmpeg: opts.ffmpeg, logger: opts.logger });
+  // This server's own URLs given back as inputs (uploads, signed result URLs) are read from its storage, never fetched.
+  const results = new ResultLookup(new ResultStorage(opts.files), opts.signer, opts.clock);
+  const ownFiles: LocalFiles = {
+    lookup: async (url) => {
+      const upload = await uploads.lookup(url);
+      return upload.kind === 'foreign' ? results.lookup(url) : upload;
+    },
+  };
+  const intake = new MediaIntake({ cache, fetcher, prober, uploads: ownFiles, assets: opts.assets, ffmpeg: opts.ffmpeg, logger: opts.logger });
   uploads.startSweeping(SWEEP_INTERVAL_MS);
   return {
     intake,

@@ -64,7 +64,7 @@ export function buildChannels(channels: ChannelConfig[] | undefined, deps: Chann
       },
       { intake: deps.intake, fetcher: deps.fetcher, assets: deps.assets, ffmpeg: deps.ffmpeg, clock: deps.clock },
     );
-    registry.register(provider, routing);
+    registry.register(provider, routing, c.provider);
   }
   return registry;
 }

@@ -12,9 +12,26 @@ export interface Routing {
   weight: number;
 }
 
+/** Which kind of provider a channel is (the configuration's `provider`). */
+export type ChannelKind = 'local' | 'ark' | 'apimart';
+
 interface Channel {
   provider: Provider;
   routing: Routing;
+  kind: ChannelKind;
+}
+
+/** A channel as the admin API shows it. */
+export interface ChannelInfo {
+  name: string;
+  kind: ChannelKind;
+  models: '*' | ModelId[];
+  priority: number;
+  weight: number;
+  /** Its tasks one instance holds at once (running or parked on the upstream). */
+  maxInFlight: number;
+  /** See `Provider.pausedUntil`: this process's own view. */
+  pausedUntil: number | null;
 }
 
 const EVERYTHING: Routing = { models: '*', priority: 0, weight: 1 };
@@ -27,10 +44,23 @@ const EVERYTHING: Routing = { models: '*', priority: 0, weight: 1 };
 export class ProviderRegistry {
   private readonly channels = new Map<string, Channel>();
 
-  register(provider: Provider, routing: Routing = EVERYTHING): this {
+  register(provider: Provider, routing: Routing = EVERYTHING, kind: ChannelKind = 'local'): this {
     if (this.channels.has(provider.name)) throw new Error(`channel ${provider.name} is registered twice`);
-    this.channels.set(provider.name, { provider, routing });
+    this.channels.set(provider.name, { provider, routing, kind });
     return this;
+  }
+
+  /** Every channel in the order of registration (the configuration's). */
+  describe(): ChannelInfo[] {
+    return [...this.channels.values()].map(({ provider, routing, kind }) => ({
+      name: provider.name,
+      kind,
+      models: routing.models === '*' ? '*' : [...routing.models],
+      priority: routing.priority,
+      weight: routing.weight,
+      maxInFlight: provider.concurrency,
+      pausedUntil: provider.pausedUntil?.() ?? null,
+    }));
   }
 
   get(name: string): Provider | undefined {

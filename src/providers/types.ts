@@ -72,6 +72,11 @@ export interface Provider {
   startable?(): number;
   /** Called whenever `startable()` may have grown. */
   onStartable?(listener: () => void): void;
+  /**
+   * Until when (unix ms) this channel starts nothing in this process because its upstream said it
+   * is full (HTTP 429) moments ago; null when it takes work. Read-only, for the admin API.
+   */
+  pausedUntil?(): number | null;
   estimateSeconds(request: TaskRequest): number;
   run(input: RunInput, ctx: RunContext): Promise<RunOutput | typeof PARKED>;
   /**

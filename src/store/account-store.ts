@@ -7,7 +7,12 @@ export interface Account {
   /** Net charges so far (reservations minus refunds). */
   spentMicros: number;
   createdAt: number;
+  /** Its API keys, disabled ones included. */
+  keyCount: number;
 }
+
+/** An account as it is opened: nothing spent, no keys yet. */
+export type NewAccount = Omit<Account, 'spentMicros' | 'keyCount'>;
 
 export interface KeyLimits {
   /** Most this key may spend in all; null = only the account balance limits it. */
@@ -33,6 +38,11 @@ export interface ApiKeyRecord {
   inFlight: number;
   /** Default callback URL of its tasks that name none. */
   callbackUrl?: string | null;
+  /**
+   * Unix ms of the last task submitted with this key (null: none yet), computed from its tasks when
+   * read by `getApiKey` and `listApiKeys`; absent where the key is looked up to authenticate a request.
+   */
+  lastUsedAt?: number | null;
 }
 
 export type LedgerKind = 'topup' | 'reserve' | 'settle' | 'refund';
@@ -53,13 +63,13 @@ export interface LedgerEntry {
 
 /** Accounts, their API keys and the ledger of their money. */
 export interface AccountStore {
-  createAccount(account: Omit<Account, 'spentMicros'>): Promise<void>;
+  createAccount(account: NewAccount): Promise<void>;
   getAccount(id: string): Promise<Account | null>;
   listAccounts(limit: number, after?: string): Promise<Account[]>;
   /** Adds money (a positive amount) with a ledger row; returns the new balance. */
   topUp(accountId: string, amountMicros: number, note: string | null, now: number): Promise<number>;
   listLedger(accountId: string, limit: number, afterId?: number): Promise<LedgerEntry[]>;
-  createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'>): Promise<void>;
+  createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight' | 'lastUsedAt'>): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | null>;
   listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
   updateApiKeyLimits(id: string, limits: Partial<KeyLimits>): Promise<boolean>;

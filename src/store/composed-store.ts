@@ -4,6 +4,7 @@ import type { SettingsStore } from './settings-store.js';
 import type { TaskEventStore } from './task-event-store.js';
 import type { TaskQueueStore } from './task-queue-store.js';
 import type { Store } from './types.js';
+import type { UsageStore } from './usage-store.js';
 import type { WebhookStore } from './webhook-store.js';
 
 /** One implementation of each aggregate's interface, on one database. */
@@ -14,6 +15,7 @@ export interface StoreParts {
   taskEvents: TaskEventStore;
   assets: AssetStore;
   webhooks: WebhookStore;
+  usage: UsageStore;
 }
 
 /**
@@ -105,4 +107,9 @@ export abstract class ComposedStore implements Store {
   readonly getWebhookDelivery: Store['getWebhookDelivery'] = (id) => this.parts.webhooks.getWebhookDelivery(id);
   readonly listWebhookAttempts: Store['listWebhookAttempts'] = (deliverySeqs) => this.parts.webhooks.listWebhookAttempts(deliverySeqs);
   readonly retryWebhookDelivery: Store['retryWebhookDelivery'] = (id, now) => this.parts.webhooks.retryWebhookDelivery(id, now);
+
+  readonly usage: Store['usage'] = (query) => this.parts.usage.usage(query);
+  readonly limitedBalanceMicros: Store['limitedBalanceMicros'] = () => this.parts.usage.limitedBalanceMicros();
+  readonly queueDepth: Store['queueDepth'] = () => this.parts.usage.queueDepth();
+  readonly channelActivity: Store['channelActivity'] = (query) => this.parts.usage.channelActivity(query);
 }

@@ -74,6 +74,10 @@ export interface TaskListQuery {
   model?: string;
   /** Exclusive cursor: only tasks older than this id. */
   after?: string;
+  /** Only tasks created at or after this unix ms… */
+  createdFrom?: number;
+  /** …and before this one (exclusive). */
+  createdUntil?: number;
   limit: number;
 }
 

@@ -81,6 +81,11 @@ export class Dispatcher {
     this.renewal = new LeaseRenewal(o, { running: this.running, parking: this.parking, settled: (taskId) => this.settledNow(taskId) });
   }
 
+  /** A suspect runs alone here (suspects.ts): this process starts nothing else until it ends. */
+  get runningAlone(): boolean {
+    return this.suspects.runningAlone;
+  }
+
   get activeCount(): number {
     return this.running.size + this.parking.size;
   }

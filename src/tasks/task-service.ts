@@ -3,7 +3,7 @@ import { newUlid } from '../contract/ids.js';
 import { TaskRefused } from './errors.js';
 import { checkSubmitRules, MAX_SEED, type SubmitBody, type TaskRequest } from '../contract/submit.js';
 import { microsToUsd } from '../contract/prices.js';
-import type { KeyLimits, SubmitOutcome, TaskQueueStore, TaskRecord, TaskStatus } from '../store/types.js';
+import type { KeyLimits, SubmitOutcome, TaskListQuery, TaskQueueStore, TaskRecord } from '../store/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { dispatchState } from './failover.js';
 import type { Provider } from '../providers/types.js';
@@ -30,7 +30,8 @@ export interface TaskServiceOptions {
   estimate?: (provider: Provider, request: TaskRequest) => Promise<number>;
 }
 
-export const newTaskId = (): string => `task_${newUlid()}`;
+/** A task's id carries its creation time (ULID), so listing by time is listing by id (README: API). */
+export const newTaskId = (createdAtMs?: number): string => `task_${newUlid(createdAtMs)}`;
 const TASK_ID = /^task_[0-9A-HJKMNP-TV-Z]{26}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -54,7 +55,8 @@ export class TaskService {
     if (!provider) throw new TaskRefused('invalid_input', `model ${request.model} is not served by this gateway`, 'model');
     const now = this.o.clock();
     const task = {
-      id: newTaskId(),
+      // From the same clock reading as createdAt: id order is creation order, which date filters rely on.
+      id: newTaskId(now),
       accountId: caller.accountId,
       keyId: caller.keyId,
       request,
@@ -111,7 +113,7 @@ export class TaskService {
     return task;
   }
 
-  async list(caller: Caller, q: { status?: TaskStatus; model?: string; after?: string; limit: number }): Promise<TaskRecord[]> {
+  async list(caller: Caller, q: Omit<TaskListQuery, 'accountId'>): Promise<TaskRecord[]> {
     return this.o.store.listTasks({ accountId: caller.accountId, ...q });
   }
 

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
  * The operator surface of README: API (OpenAPI document, docs UI, health and readiness) and what every
@@ -289,44 +289,5 @@ describe('routes that do not exist', () => {
     const { error } = await res.json();
     expect(error).toMatchObject({ code: res.status, type: res.status === 404 ? 'not_found_error' : 'invalid_request_error' });
     expect(error.message).toContain(method);
-  });
-});
-
-describe('web console', () => {
-  it('is served at / as a page that talks to the public API', async () => {
-    const own = await startTestApp({}, { runDispatcher: false });
-    try {
-      const res = await own.app.server.inject({ method: 'GET', url: '/' });
-      expect(res.statusCode).toBe(200);
-      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-      expect(res.headers['content-security-policy']).toMatch(/connect-src 'self'/);
-      for (const path of ['/v1/videos/generations', '/v1/tasks?limit=10', '/v1/user/balance', '/v1/models']) expect(res.body).toContain(path);
-      // The page's script parses: a slip in the template (an escape turned into a real newline) would not.
-      const script = /<script>([\s\S]*)<\/script>/.exec(res.body)![1]!;
-      expect(() => new Function(script)).not.toThrow();
-    } finally {
-      await own.close();
-    }
-  });
-
-  it('follows a task over its event stream, as the page runs it (its own followEvents, with fetch and the key)', async () => {
-    const own = await startTestApp();
-    try {
-      const base = await own.app.server.listen({ host: '127.0.0.1', port: 0 });
-      const page = (await own.app.server.inject({ method: 'GET', url: '/' })).body;
-      const source = /async function followEvents[\s\S]*?\n}\n/.exec(page)![0];
-      const pageFetch = (path: string, init: RequestInit) => fetch(base + path, init);
-      const followEvents = new Function('fetch', 'key', `${source}; return followEvents;`)(pageFetch, TEST_KEY) as (
-        id: string,
-        show: (t: { status: string; progress: number }) => boolean,
-      ) => Promise<{ status: string } | null>;
-      const id = await own.submit({ model: 'doubao-seedance-2.0', prompt: 'A lantern on the water', resolution: '480p', duration: 4 });
-      const seen: string[] = [];
-      const done = await followEvents(id, (t) => (seen.push(t.status), t.status === 'completed'));
-      expect(done).toMatchObject({ status: 'completed' });
-      expect(seen.at(-1)).toBe('completed');
-    } finally {
-      await own.close();
-    }
   });
 });

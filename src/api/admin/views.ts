@@ -8,7 +8,8 @@ export const AccountView = z
     name: z.string(),
     unlimited: z.boolean(),
     balance: z.number().meta({ description: 'USD; 0 for unlimited accounts' }),
-    spent: z.number(),
+    spent: z.number().meta({ description: 'USD charged so far, net: reservations minus what settlements and refunds gave back' }),
+    key_count: z.number().int().meta({ description: 'its API keys, disabled ones included' }),
     created_at: z.number().int(),
   })
   .meta({ id: 'AdminAccount' });
@@ -27,6 +28,7 @@ export const KeyView = z
     in_flight: z.number().int().meta({ description: 'tasks pending or processing now' }),
     callback_url: z.string().nullable().meta({ description: 'default webhook URL of its tasks' }),
     created_at: z.number().int(),
+    last_used_at: z.number().int().nullable().meta({ description: 'unix seconds: the last task submitted with this key; null when none was' }),
   })
   .meta({ id: 'AdminKey' });
 
@@ -51,6 +53,7 @@ export const accountView = (a: Account): z.infer<typeof AccountView> => ({
   unlimited: a.unlimited,
   balance: microsToUsd(a.balanceMicros),
   spent: microsToUsd(a.spentMicros),
+  key_count: a.keyCount,
   created_at: unix(a.createdAt),
 });
 
@@ -67,6 +70,7 @@ export const keyView = (k: ApiKeyRecord): z.infer<typeof KeyView> => ({
   in_flight: k.inFlight,
   callback_url: k.callbackUrl ?? null,
   created_at: unix(k.createdAt),
+  last_used_at: k.lastUsedAt == null ? null : unix(k.lastUsedAt),
 });
 
 export const ledgerView = (e: LedgerEntry): z.infer<typeof LedgerView> => ({

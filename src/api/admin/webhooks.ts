@@ -124,6 +124,24 @@ export const adminWebhookRoutes =
       },
     );
 
+    app.get(
+      '/webhook-deliveries',
+      {
+        schema: {
+          summary: 'Every webhook delivery of the service with every attempt, newest first',
+          description: 'The log of all accounts (or the one `account_id` names); `POST /webhook-deliveries/{id}/retry` sends one again.',
+          tags,
+          querystring: LogQuery.extend({ account_id: z.string().max(64).optional().meta({ description: 'only this account' }) }),
+          response: { 200: LogResponse, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
+        },
+      },
+      async (request) => {
+        const { account_id: accountId, ...query } = request.query;
+        if (accountId !== undefined) await accountMustExist(accountId);
+        return page({ ...query, accountId });
+      },
+    );
+
     app.post(
       '/webhook-deliveries/:delivery_id/retry',
       {

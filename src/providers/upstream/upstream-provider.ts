@@ -135,6 +135,10 @@ export class UpstreamProvider implements Provider {
     return Math.max(0, SUBMITS_AT_ONCE * 2 - this.starting);
   }
 
+  pausedUntil(): number | null {
+    return this.deps.clock() < this.fullUntil ? this.fullUntil : null;
+  }
+
   private noteFull(): void {
     this.fullUntil = this.deps.clock() + FULL_PAUSE_MS;
     setTimeout(() => {

@@ -1,6 +1,6 @@
 import { openingBalance } from '../../billing/money-rules.js';
-import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry } from '../account-store.js';
-import { type AccountRow, type KeyRow, LIMIT_COLUMNS, toAccount, toKey } from '../sql/account-rows.js';
+import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry, NewAccount } from '../account-store.js';
+import { ACCOUNT_COLUMNS, type AccountRow, KEY_COLUMNS, type KeyRow, LIMIT_COLUMNS, toAccount, toKey } from '../sql/account-rows.js';
 import { type LedgerRow, toLedgerEntry } from '../sql/ledger-row.js';
 import { KEYS_CHANNEL } from './change-feed.js';
 import type { KnownVersion, PgConnection, PgQueries } from './connection.js';
@@ -25,7 +25,7 @@ export class PgAccounts implements AccountStore {
     private readonly money: PgLedgerWriter,
   ) {}
 
-  async createAccount(account: Omit<Account, 'spentMicros'>): Promise<void> {
+  async createAccount(account: NewAccount): Promise<void> {
     await this.connection.transaction(async (tx) => {
       await tx.run('INSERT INTO accounts (id, name, unlimited, balance_micros, created_at) VALUES ($1, $2, $3, 0, $4)', [
         account.id,
@@ -39,19 +39,21 @@ export class PgAccounts implements AccountStore {
   }
 
   async getAccount(id: string): Promise<Account | null> {
-    const row = await this.connection.row<AccountRow>('SELECT * FROM accounts WHERE id = $1', [id]);
+    const row = await this.connection.row<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id]);
     return row ? toAccount(row) : null;
   }
 
   async listAccounts(limit: number, after = ''): Promise<Account[]> {
-    return (await this.connection.rows<AccountRow>('SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT $2', [after, limit])).map(toAccount);
+    return (await this.connection.rows<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit])).map(
+      toAccount,
+    );
   }
 
   async topUp(accountId: string, amountMicros: number, note: string | null, now: number): Promise<number> {
     if (!Number.isSafeInteger(amountMicros) || amountMicros <= 0) throw new Error('a top-up must be a positive amount');
     return this.connection.transaction(async (tx) => {
       await this.money.move(tx, { accountId, keyId: null, taskId: null, kind: 'topup', amountMicros, note, now });
-      return (await tx.row<AccountRow>('SELECT * FROM accounts WHERE id = $1', [accountId]))!.balance_micros;
+      return (await tx.row<{ balance_micros: number }>('SELECT balance_micros FROM accounts WHERE id = $1', [accountId]))!.balance_micros;
     });
   }
 
@@ -64,7 +66,7 @@ export class PgAccounts implements AccountStore {
     return rows.map(toLedgerEntry);
   }
 
-  async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'>): Promise<void> {
+  async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight' | 'lastUsedAt'>): Promise<void> {
     await this.connection.run(
       `INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at, spend_cap_micros, rpm_limit, in_flight_limit)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -84,12 +86,12 @@ export class PgAccounts implements AccountStore {
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | null> {
-    const row = await this.connection.row<KeyRow>('SELECT * FROM api_keys WHERE id = $1', [id]);
+    const row = await this.connection.row<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]);
     return row ? toKey(row) : null;
   }
 
   async listApiKeys(accountId: string): Promise<ApiKeyRecord[]> {
-    return (await this.connection.rows<KeyRow>('SELECT * FROM api_keys WHERE account_id = $1 ORDER BY id', [accountId])).map(toKey);
+    return (await this.connection.rows<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE account_id = $1 ORDER BY id`, [accountId])).map(toKey);
   }
 
   async updateApiKeyLimits(id: string, limits: Partial<KeyLimits>): Promise<boolean> {

@@ -11,6 +11,7 @@ import { PgSettings } from './settings.js';
 import { PgTaskEvents } from './task-events.js';
 import { PgRateWindows } from './rate-windows.js';
 import { PgTaskQueue } from './task-queue.js';
+import { PgUsage } from './usage.js';
 import { PgWebhooks } from './webhooks.js';
 
 export interface PostgresStoreOptions extends PgConnectionOptions {
@@ -39,6 +40,7 @@ export class PostgresStore extends ComposedStore {
       taskEvents: new PgTaskEvents(connection),
       assets: new PgAssets(connection),
       webhooks: new PgWebhooks(connection),
+      usage: new PgUsage(connection),
     });
     this.rateWindows = new PgRateWindows(connection);
   }

@@ -2,6 +2,7 @@ import { refundableMicros, settlement, submitRefusal } from '../../billing/money
 import type { TaskFailure } from '../../contract/failures.js';
 import type { TaskChange } from '../change-feed.js';
 import { type TaskRow, toTask } from '../sql/task-row.js';
+import { taskListFilters } from '../sql/task-list.js';
 import type {
   CancelOutcome,
   ClaimOptions,
@@ -134,9 +135,7 @@ export class PgTaskQueue implements TaskQueueStore {
       params.push(value);
       where.push(`${sql} $${params.length}`);
     };
-    if (q.status) add('status =', q.status);
-    if (q.model) add('model =', q.model);
-    if (q.after) add('id <', q.after);
+    for (const [condition, value] of taskListFilters(q)) add(condition, value);
     params.push(q.limit);
     const rows = await this.connection.rows<TaskRow>(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
     return rows.map(toTask);

@@ -7,6 +7,8 @@ export interface AccountRow {
   balance_micros: number;
   spent_micros: number;
   created_at: number;
+  /** Computed by the query that reads the account (ACCOUNT_COLUMNS). */
+  key_count: number;
 }
 export const toAccount = (row: AccountRow): Account => ({
   id: row.id,
@@ -15,7 +17,14 @@ export const toAccount = (row: AccountRow): Account => ({
   balanceMicros: row.balance_micros,
   spentMicros: row.spent_micros,
   createdAt: row.created_at,
+  keyCount: Number(row.key_count),
 });
+
+/** An account row with the count of its keys (read through the api_keys_by_account index). */
+export const ACCOUNT_COLUMNS = 'accounts.*, (SELECT COUNT(*) FROM api_keys WHERE api_keys.account_id = accounts.id) AS key_count';
+
+/** A key row with the creation time of its last task (read through the tasks_by_key_created index). */
+export const KEY_COLUMNS = 'api_keys.*, (SELECT MAX(created_at) FROM tasks WHERE tasks.key_id = api_keys.id) AS last_used_at';
 
 export interface KeyRow {
   id: string;
@@ -31,6 +40,8 @@ export interface KeyRow {
   rpm_limit: number | null;
   in_flight_limit: number | null;
   callback_url: string | null;
+  /** Only where the query computed it (KEY_COLUMNS). */
+  last_used_at?: number | null;
 }
 export const toKey = (row: KeyRow): ApiKeyRecord => ({
   id: row.id,
@@ -44,6 +55,7 @@ export const toKey = (row: KeyRow): ApiKeyRecord => ({
   spentMicros: row.spent_micros,
   inFlight: row.in_flight,
   callbackUrl: row.callback_url,
+  ...(row.last_used_at === undefined ? {} : { lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at) }),
 });
 
 export const LIMIT_COLUMNS: Record<keyof KeyLimits, string> = { spendCapMicros: 'spend_cap_micros', rpmLimit: 'rpm_limit', inFlightLimit: 'in_flight_limit' };

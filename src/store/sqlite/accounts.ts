@@ -1,6 +1,6 @@
 import { openingBalance } from '../../billing/money-rules.js';
-import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry } from '../account-store.js';
-import { type AccountRow, type KeyRow, LIMIT_COLUMNS, toAccount, toKey } from '../sql/account-rows.js';
+import type { Account, AccountStore, ApiKeyRecord, KeyLimits, LedgerEntry, NewAccount } from '../account-store.js';
+import { ACCOUNT_COLUMNS, type AccountRow, KEY_COLUMNS, type KeyRow, LIMIT_COLUMNS, toAccount, toKey } from '../sql/account-rows.js';
 import type { SqliteConnection } from './connection.js';
 import { type LedgerRow, toLedgerEntry } from '../sql/ledger-row.js';
 import type { LedgerWriter } from './ledger-writer.js';
@@ -18,14 +18,15 @@ export class SqliteAccounts implements AccountStore {
       insertAccount: db.prepare(
         'INSERT INTO accounts (id, name, unlimited, balance_micros, created_at) VALUES (@id, @name, @unlimited, @balanceMicros, @createdAt)',
       ),
-      getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
-      listAccounts: db.prepare('SELECT * FROM accounts WHERE id > @after ORDER BY id LIMIT @limit'),
+      getAccount: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`),
+      balance: db.prepare('SELECT balance_micros FROM accounts WHERE id = ?').pluck(),
+      listAccounts: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id > @after ORDER BY id LIMIT @limit`),
       ledger: db.prepare('SELECT * FROM ledger WHERE account_id = @accountId AND id > @after ORDER BY id LIMIT @limit'),
       insertKey: db.prepare(`
         INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at, spend_cap_micros, rpm_limit, in_flight_limit)
         VALUES (@id, @accountId, @hash, @prefix, @name, @disabled, @createdAt, @spendCapMicros, @rpmLimit, @inFlightLimit)`),
-      getKey: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
-      keysOf: db.prepare('SELECT * FROM api_keys WHERE account_id = ? ORDER BY id'),
+      getKey: db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`),
+      keysOf: db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE account_id = ? ORDER BY id`),
       keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
       keysVersion: db.prepare(`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'keys_version'`).pluck(),
       anyKey: db.prepare('SELECT 1 FROM api_keys LIMIT 1').pluck(),
@@ -33,7 +34,7 @@ export class SqliteAccounts implements AccountStore {
     };
   }
 
-  async createAccount(account: Omit<Account, 'spentMicros'>): Promise<void> {
+  async createAccount(account: NewAccount): Promise<void> {
     this.connection.writeTransaction(() => {
       this.s.insertAccount.run({ ...account, unlimited: account.unlimited ? 1 : 0, balanceMicros: 0 });
       const opening = openingBalance(account);
@@ -54,7 +55,7 @@ export class SqliteAccounts implements AccountStore {
     if (!Number.isSafeInteger(amountMicros) || amountMicros <= 0) throw new Error('a top-up must be a positive amount');
     return this.connection.writeTransaction(() => {
       this.money.move({ accountId, keyId: null, taskId: null, kind: 'topup', amountMicros, note, now });
-      return (this.s.getAccount.get(accountId) as AccountRow).balance_micros;
+      return this.s.balance.get(accountId) as number;
     });
   }
 
@@ -62,7 +63,7 @@ export class SqliteAccounts implements AccountStore {
     return (this.s.ledger.all({ accountId, limit, after: afterId }) as LedgerRow[]).map(toLedgerEntry);
   }
 
-  async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'>): Promise<void> {
+  async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight' | 'lastUsedAt'>): Promise<void> {
     this.s.insertKey.run({ ...key, ...key.limits, disabled: key.disabled ? 1 : 0 });
   }
 

@@ -250,4 +250,18 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TRIGGER api_keys_version;
     `,
   },
+  {
+    version: 10,
+    name: 'operator reads: usage by creation time, last use of a key, channel outcomes, keys of an account',
+    sql: `
+      -- Usage and spend of one account, or of all, over a range of creation times.
+      CREATE INDEX tasks_by_account_created ON tasks (account_id, created_at);
+      CREATE INDEX tasks_by_created ON tasks (created_at);
+      -- A key's last task (MAX(created_at)), read with the list of keys.
+      CREATE INDEX tasks_by_key_created ON tasks (key_id, created_at);
+      -- What each channel finished lately: counts, error rate, run times.
+      CREATE INDEX tasks_finished_by_provider ON tasks (provider, finished_at) WHERE finished_at IS NOT NULL;
+      CREATE INDEX api_keys_by_account ON api_keys (account_id, id);
+    `,
+  },
 ];

@@ -7,6 +7,7 @@ import { LedgerWriter } from './ledger-writer.js';
 import { SqliteSettings } from './settings.js';
 import { SqliteTaskEvents } from './task-events.js';
 import { SqliteTaskQueue } from './task-queue.js';
+import { SqliteUsage } from './usage.js';
 import { SqliteWebhooks } from './webhooks.js';
 
 /**
@@ -30,6 +31,7 @@ export class SqliteStore extends ComposedStore {
       taskEvents: new SqliteTaskEvents(connection),
       assets: new SqliteAssets(connection),
       webhooks: new SqliteWebhooks(connection),
+      usage: new SqliteUsage(connection),
     });
     this.connection = connection;
   }

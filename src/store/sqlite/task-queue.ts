@@ -19,6 +19,7 @@ import { SqliteOutbox } from './outbox.js';
 import { refundableMicros, settlement, submitRefusal } from '../../billing/money-rules.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import { type TaskRow, toTask } from '../sql/task-row.js';
+import { taskListFilters } from '../sql/task-list.js';
 import { DUE, HELD } from './task-rows.js';
 
 /**
@@ -159,11 +160,11 @@ export class SqliteTaskQueue implements TaskQueueStore {
   }
 
   async listTasks(q: TaskListQuery): Promise<TaskRecord[]> {
-    const where = ['account_id = @accountId'];
-    if (q.status) where.push('status = @status');
-    if (q.model) where.push('model = @model');
-    if (q.after) where.push('id < @after');
-    const rows = this.connection.statement(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`).all({ ...q }) as TaskRow[];
+    const filters = taskListFilters(q);
+    const where = ['account_id = ?', ...filters.map(([condition]) => `${condition} ?`)];
+    const rows = this.connection
+      .statement(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`)
+      .all(q.accountId, ...filters.map(([, value]) => value), q.limit) as TaskRow[];
     return rows.map(toTask);
   }
 
