@@ -22,6 +22,7 @@ function machine(present: string[], opts: { isRoot?: boolean; aptGet?: string | 
 }
 
 const ALL = SYSTEM_TOOLS.map((tool) => tool.command);
+const ALL_BUT_CURL = ALL.filter((command) => command !== 'curl');
 
 describe('provisionSystemTools', () => {
   it('does nothing on a machine that has every tool', async () => {
@@ -40,16 +41,26 @@ describe('provisionSystemTools', () => {
     expect(m.logs.join('\n')).toContain('missing curl (for ');
   });
 
+  it("installs a tool's companion packages with it", async () => {
+    const tools = [
+      { command: 'curl', debianPackage: 'curl', neededFor: 'x' },
+      { command: 'chromium', debianPackage: 'chromium', alsoInstall: ['fonts-wqy-microhei'], neededFor: 'y' },
+    ];
+    const m = machine([]);
+    expect(await provisionSystemTools(m.deps, tools)).toEqual(['curl', 'chromium', 'fonts-wqy-microhei']);
+    expect(m.calls.at(-1)).toEqual(['/usr/bin/apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'curl', 'chromium', 'fonts-wqy-microhei']);
+  });
+
   it('fails, naming the packages, where it cannot install', async () => {
-    const notRoot = machine(['python3', 'script', 'ps'], { isRoot: false });
+    const notRoot = machine(ALL_BUT_CURL, { isRoot: false });
     await expect(provisionSystemTools(notRoot.deps)).rejects.toThrow(/the tests need curl .*apt-get install curl/);
-    const noApt = machine(['python3', 'script', 'ps'], { aptGet: null });
+    const noApt = machine(ALL_BUT_CURL, { aptGet: null });
     await expect(provisionSystemTools(noApt.deps)).rejects.toThrow(/install the Debian packages curl/);
     expect([...notRoot.calls, ...noApt.calls]).toEqual([]);
   });
 
   it('fails when the install leaves a tool missing', async () => {
-    const m = machine(['python3', 'script', 'ps'], { aptAdds: false });
+    const m = machine(ALL_BUT_CURL, { aptAdds: false });
     await expect(provisionSystemTools(m.deps)).rejects.toThrow('yet curl is still not on PATH');
   });
 });

@@ -10,6 +10,8 @@ import { findOnPath } from '../../src/tools/binary-lookup.js';
 export interface SystemTool {
   command: string;
   debianPackage: string;
+  /** More Debian packages, without a command of their own, installed together with the tool's. */
+  alsoInstall?: readonly string[];
   neededFor: string;
 }
 
@@ -18,6 +20,17 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
   { command: 'python3', debianPackage: 'python3', neededFor: 'Python HTTP peers (test/helpers/foreign)' },
   { command: 'script', debianPackage: 'bsdutils', neededFor: "the CLI's progress bar on a terminal (test/cli/generate.test.ts)" },
   { command: 'ps', debianPackage: 'procps', neededFor: 'process checks (test/tasks/crash-recovery.test.ts)' },
+  // Headless with --no-install-recommends is enough to run and play vidgate's MP4s: the dependencies
+  // bring a Latin font (fonts-dejavu-core, through fontconfig-config) and Mesa, and H.264/AAC decoding
+  // is built into Debian's Chromium. Neither those fonts nor the recommended ones have CJK glyphs, so
+  // the console's Chinese UI would be boxes in screenshots and measure wrong in layout checks:
+  // WenQuanYi Micro Hei (1.6 MB) covers it.
+  {
+    command: 'chromium',
+    debianPackage: 'chromium',
+    alsoInstall: ['fonts-wqy-microhei'],
+    neededFor: "the console's browser tests (test/console)",
+  },
 ];
 
 export interface ProvisionDeps {
@@ -33,7 +46,7 @@ export interface ProvisionDeps {
 export async function provisionSystemTools(deps: ProvisionDeps, tools: readonly SystemTool[] = SYSTEM_TOOLS): Promise<string[]> {
   const missing = await missingTools(deps, tools);
   if (missing.length === 0) return [];
-  const packages = [...new Set(missing.map((tool) => tool.debianPackage))];
+  const packages = [...new Set(missing.flatMap((tool) => [tool.debianPackage, ...(tool.alsoInstall ?? [])]))];
   const what = missing.map((tool) => `${tool.command} (for ${tool.neededFor})`).join(', ');
   if (!deps.isRoot || !deps.aptGet) {
     throw new Error(`the tests need ${what}: install the Debian packages ${packages.join(' ')} (apt-get install ${packages.join(' ')})`);
