@@ -1,0 +1,205 @@
+/**
+ * Shapes of the admin API (`/admin/v1/…`) and of the usage answers, as the console reads them. The
+ * server's OpenAPI document (/openapi.json) is the reference: AdminAccount, AdminKey,
+ * AdminLedgerEntry, AdminChannel, AdminQueue, WebhookDelivery, Usage, Asset, AssetTask.
+ */
+
+export interface AdminAccount {
+  id: string;
+  name: string;
+  unlimited: boolean;
+  /** USD; 0 for unlimited accounts. */
+  balance: number;
+  spent: number;
+  key_count: number;
+  created_at: number;
+}
+
+export interface AdminKey {
+  id: string;
+  account_id: string;
+  name: string;
+  prefix: string;
+  disabled: boolean;
+  spend_cap: number | null;
+  rpm_limit: number | null;
+  in_flight_limit: number | null;
+  spent: number;
+  in_flight: number;
+  callback_url: string | null;
+  created_at: number;
+  /** Unix seconds of the last task submitted with the key; null when none was. */
+  last_used_at: number | null;
+}
+
+export interface CreatedKey {
+  data: AdminKey;
+  /** The secret: in this answer only. */
+  api_key: string;
+}
+
+export type LedgerKind = 'topup' | 'reserve' | 'settle' | 'refund';
+
+export interface LedgerEntry {
+  id: number;
+  kind: LedgerKind;
+  amount: number;
+  balance_after: number | null;
+  task_id: string | null;
+  key_id: string | null;
+  note: string | null;
+  created_at: number;
+}
+
+export type ChannelState = 'ok' | 'busy' | 'paused';
+
+export interface AdminChannel {
+  name: string;
+  provider: 'local' | 'ark' | 'apimart';
+  models: '*' | string[];
+  priority: number;
+  weight: number;
+  max_in_flight: number;
+  in_flight: { pending: number; processing: number };
+  window_seconds: number;
+  finished: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  error_rate: number | null;
+  p50_seconds: number | null;
+  p95_seconds: number | null;
+  sampled: number;
+  state: ChannelState;
+  state_reason: string | null;
+  paused_until: number | null;
+}
+
+export interface ChannelList {
+  code: 200;
+  data: AdminChannel[];
+  runs_work: boolean;
+}
+
+interface OldestPending {
+  oldest_pending_at: number | null;
+  oldest_pending_age_seconds: number | null;
+}
+
+export interface QueueView extends OldestPending {
+  pending: number;
+  processing: number;
+  by_channel: Array<{ channel: string; pending: number; processing: number } & OldestPending>;
+  by_channel_model: Array<{ channel: string; model: string; pending: number; processing: number } & OldestPending>;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookAttempt {
+  attempt: number;
+  at: number;
+  duration_ms: number;
+  status: number | null;
+  error: string | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  account_id: string;
+  task_id: string;
+  event: 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+  url: string;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
+  attempt_log: WebhookAttempt[];
+}
+
+export interface DeliveryPage {
+  data: WebhookDelivery[];
+  has_more: boolean;
+  next_after: number | null;
+}
+
+/** `GET /v1/usage` and `GET /admin/v1/usage`. */
+export type UsageGroup = 'day' | 'model' | 'account' | 'channel';
+
+export interface UsageCounts {
+  tasks: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  /** USD charged, net, for the tasks created in the bucket. */
+  spent: number;
+  output_seconds: number;
+}
+
+export interface UsageBucket extends UsageCounts {
+  key: string;
+}
+
+export interface UsageView {
+  account_id: string | null;
+  from: string;
+  to: string;
+  start: number;
+  end: number;
+  group_by: UsageGroup;
+  currency: 'USD';
+  balance: number | null;
+  total: UsageCounts;
+  buckets: UsageBucket[];
+}
+
+/** `GET /v1/assets` and the asset review task of `GET /v1/tasks/{id}`. */
+export type AssetType = 'Image' | 'Video' | 'Audio';
+
+export interface Asset {
+  id: string;
+  url: string;
+  name: string;
+  type: AssetType;
+  status: 'pending' | 'active' | 'failed';
+  reason?: string;
+  group_id: string;
+  project_name: string;
+  created: number;
+}
+
+export interface AssetList {
+  data: Asset[];
+  has_more: boolean;
+  next_after: string | null;
+}
+
+export interface ReviewedAsset {
+  asset_id: string;
+  asset_url: string;
+  name: string;
+  status: string;
+  reason?: string;
+}
+
+export interface AssetReview {
+  id: string;
+  object: 'seedance.avatar.asset.task';
+  status: 'pending' | 'processing' | 'completed' | 'failed';
+  progress: number;
+  created: number;
+  completed?: number;
+  group_id: string;
+  result?: { usable_assets: ReviewedAsset[]; failed_assets: ReviewedAsset[] };
+  error?: { code: string; message: string; type: string };
+}
+
+export interface Upload {
+  url: string;
+  filename: string;
+  content_type: string;
+  bytes: number;
+  created_at: number;
+}

@@ -1,0 +1,240 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiProblem } from '../api.js';
+import type { UsageBucket, UsageView } from '../admin-types.js';
+import { count, usd, utcDay } from '../format.js';
+import { defineText, fill, type UiLanguage, useLanguage, useText } from '../i18n.js';
+import { BarChart } from './bar-chart.js';
+import { Button, Empty, Field } from './ui.js';
+import './usage-panel.css';
+
+/**
+ * What the usage screens share (`#/usage`, `#/admin/usage`, an account's page): the range picker,
+ * the totals and the bucket table. Days are UTC days, as the usage API counts them.
+ */
+
+const text = defineText({
+  en: {
+    range: 'Range',
+    last: 'Last {n} days',
+    custom: 'Custom',
+    from: 'From (UTC)',
+    to: 'To (UTC)',
+    apply: 'Apply',
+    balance: 'Balance',
+    unlimited: 'unlimited',
+    tasks: 'Tasks',
+    completed: 'Completed',
+    failed: 'Failed',
+    cancelled: 'Cancelled',
+    spent: 'Spent',
+    outputSeconds: 'Video seconds',
+    nothing: 'No tasks in this range.',
+    max: 'max',
+    showEmpty: 'Show {n} days without tasks',
+    hideEmpty: 'Hide days without tasks',
+  },
+  zh: {
+    range: '时间范围',
+    last: '最近 {n} 天',
+    custom: '自定义',
+    from: '开始（UTC）',
+    to: '结束（UTC）',
+    apply: '应用',
+    balance: '余额',
+    unlimited: '不限额',
+    tasks: '任务',
+    completed: '已完成',
+    failed: '失败',
+    cancelled: '已取消',
+    spent: '花费',
+    outputSeconds: '视频秒数',
+    nothing: '此范围内没有任务。',
+    max: '最大',
+    showEmpty: '显示 {n} 个没有任务的日期',
+    hideEmpty: '隐藏没有任务的日期',
+  },
+});
+
+export const PRESET_DAYS = [7, 30, 90] as const;
+
+export type UsageRange = { days: number } | { from: string; to: string };
+
+const DAY_MS = 86_400_000;
+
+/** The range a hash query names: `days=7|30|90`, or `from` and `to` (YYYY-MM-DD); 30 days by default. */
+export function rangeFromQuery(query: URLSearchParams): UsageRange {
+  const from = query.get('from');
+  const to = query.get('to');
+  if (from && to) return { from, to };
+  const days = Number(query.get('days'));
+  return { days: (PRESET_DAYS as readonly number[]).includes(days) ? days : 30 };
+}
+
+export const rangeQuery = (range: UsageRange): Record<string, string | number | undefined> =>
+  'days' in range ? { days: range.days } : { from: range.from, to: range.to };
+
+/** The `from`/`to` the API is asked for: a preset ends today (UTC) and counts today. */
+export function rangeDates(range: UsageRange, now = Date.now()): { from: string; to: string } {
+  if (!('days' in range)) return range;
+  return { from: utcDay(new Date(now - (range.days - 1) * DAY_MS)), to: utcDay(new Date(now)) };
+}
+
+/** Preset buttons, and two date inputs for a custom range; errors the API names (from/to) show by their field. */
+export function RangePicker(props: { range: UsageRange; onChange: (range: UsageRange) => void; error?: unknown }) {
+  const t = useText(text);
+  const dates = rangeDates(props.range);
+  const [custom, setCustom] = useState(!('days' in props.range));
+  const [from, setFrom] = useState(dates.from);
+  const [to, setTo] = useState(dates.to);
+  useEffect(() => {
+    const next = rangeDates(props.range);
+    setFrom(next.from);
+    setTo(next.to);
+    if (!('days' in props.range)) setCustom(true);
+  }, ['days' in props.range ? props.range.days : `${props.range.from}/${props.range.to}`]);
+  const problem = props.error instanceof ApiProblem ? props.error : null;
+  const errorFor = (name: string) => (problem?.param === name ? problem.message : null);
+  return (
+    <div class="range-picker">
+      <fieldset class="segmented" data-testid="range">
+        <legend class="visually-hidden">{t.range}</legend>
+        {PRESET_DAYS.map((days) => (
+          <button
+            key={days}
+            type="button"
+            data-days={days}
+            aria-pressed={!custom && 'days' in props.range && props.range.days === days}
+            onClick={() => {
+              setCustom(false);
+              props.onChange({ days });
+            }}
+          >
+            {fill(t.last, { n: days })}
+          </button>
+        ))}
+        <button type="button" data-days="custom" aria-pressed={custom} onClick={() => setCustom(true)}>
+          {t.custom}
+        </button>
+      </fieldset>
+      {custom ? (
+        <form
+          class="fields range-custom"
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (from && to) props.onChange({ from, to });
+          }}
+        >
+          <Field label={t.from} name="from" error={errorFor('from')}>
+            <input type="date" name="from" value={from} onInput={(e) => setFrom(e.currentTarget.value)} required />
+          </Field>
+          <Field label={t.to} name="to" error={errorFor('to')}>
+            <input type="date" name="to" value={to} onInput={(e) => setTo(e.currentTarget.value)} required />
+          </Field>
+          <div class="actions range-apply">
+            <Button kind="primary" type="submit" disabled={!from || !to}>
+              {t.apply}
+            </Button>
+          </div>
+        </form>
+      ) : null}
+    </div>
+  );
+}
+
+/** Balance (when the answer has one) and the totals of the range. */
+export function UsageStats(props: { view: UsageView; balance?: boolean }) {
+  const t = useText(text);
+  const language = useLanguage();
+  const { total } = props.view;
+  const stats: Array<[string, string, string]> = [
+    ...(props.balance
+      ? ([['balance', t.balance, props.view.balance === null ? t.unlimited : usd(props.view.balance, language)]] as Array<[string, string, string]>)
+      : []),
+    ['spent', t.spent, usd(total.spent, language)],
+    ['tasks', t.tasks, count(total.tasks, language)],
+    ['completed', t.completed, count(total.completed, language)],
+    ['failed', t.failed, count(total.failed, language)],
+    ['cancelled', t.cancelled, count(total.cancelled, language)],
+    ['output_seconds', t.outputSeconds, count(total.output_seconds, language)],
+  ];
+  return (
+    <div class="grid stats usage-stats">
+      {stats.map(([name, label, value]) => (
+        <div class="stat" key={name} data-stat={name}>
+          <div class="name">{label}</div>
+          <div class="value">{value}</div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** Spend per bucket as bars; `labelOf` turns a bucket key (an account id) into what a reader knows it by. */
+export function SpendChart(props: { view: UsageView | undefined; title: string; labelOf?: (key: string) => string }) {
+  const t = useText(text);
+  const language = useLanguage();
+  if (!props.view) return null;
+  const bars = props.view.buckets.map((b) => ({ label: props.labelOf ? props.labelOf(b.key) : b.key, value: b.spent }));
+  return (
+    <div class="usage-chart" data-chart={props.view.group_by}>
+      {bars.length === 0 ? <Empty>{t.nothing}</Empty> : <BarChart bars={bars} title={props.title} format={(v) => usd(v, language)} maxLabel={t.max} />}
+    </div>
+  );
+}
+
+/** Every bucket with its counts; by day, days without tasks are dimmed. */
+export function BucketTable(props: { view: UsageView; keyLabel: string; labelOf?: (key: string) => string; href?: (key: string) => string | null }) {
+  const t = useText(text);
+  const language = useLanguage();
+  const [showEmpty, setShowEmpty] = useState(false);
+  if (props.view.buckets.length === 0) return <Empty>{t.nothing}</Empty>;
+  // By day every day of the range is a bucket: the quiet ones are folded away unless asked for.
+  const empty = props.view.group_by === 'day' ? props.view.buckets.filter((b) => b.tasks === 0).length : 0;
+  const rows = empty > 0 && !showEmpty ? props.view.buckets.filter((b) => b.tasks > 0) : props.view.buckets;
+  const cell = (b: UsageBucket) => {
+    const label = props.labelOf ? props.labelOf(b.key) : b.key;
+    const link = props.href?.(b.key);
+    return link ? <a href={link}>{label}</a> : label;
+  };
+  return (
+    <div class="table-wrap">
+      <table class="usage-table" data-group={props.view.group_by}>
+        <thead>
+          <tr>
+            <th>{props.keyLabel}</th>
+            <th>{t.tasks}</th>
+            <th class="optional">{t.completed}</th>
+            <th class="optional">{t.failed}</th>
+            <th class="optional">{t.cancelled}</th>
+            <th class="optional">{t.outputSeconds}</th>
+            <th>{t.spent}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((b) => (
+            <tr key={b.key} data-key={b.key} class={b.tasks === 0 ? 'zero' : undefined}>
+              <td>{cell(b)}</td>
+              <td>{count(b.tasks, language)}</td>
+              <td class="optional">{count(b.completed, language)}</td>
+              <td class="optional">{count(b.failed, language)}</td>
+              <td class="optional">{count(b.cancelled, language)}</td>
+              <td class="optional">{count(b.output_seconds, language)}</td>
+              <td data-spent={b.spent}>{usd(b.spent, language)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.length === 0 ? <Empty>{t.nothing}</Empty> : null}
+      {empty > 0 ? (
+        <div class="actions">
+          <Button kind="ghost" onClick={() => setShowEmpty(!showEmpty)} aria-pressed={showEmpty} data-testid="toggle-empty-days">
+            {showEmpty ? t.hideEmpty : fill(t.showEmpty, { n: empty })}
+          </Button>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export const rangeText = (view: UsageView, language: UiLanguage): string =>
+  language === 'zh' ? `${view.from} 至 ${view.to}（UTC）` : `${view.from} to ${view.to} (UTC)`;
