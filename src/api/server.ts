@@ -22,6 +22,7 @@ import { modelRoutes } from './models.js';
 import { installRateLimits, type RateLimits } from './rate-limit.js';
 import { clientErrorHandler, frameworkErrorHandler, MAX_PARAM_LENGTH } from './client-errors.js';
 import { closeAfterUnreadBody } from './unread-body.js';
+import { halfClosedClientErrors, serveHalfClosed } from './half-closed.js';
 import { readResponseVersion, refuseUnknownResponseVersion } from './response-version.js';
 import { adminAuth } from './admin/admin-auth.js';
 import { adminAccountRoutes } from './admin/accounts.js';
@@ -53,7 +54,10 @@ class RequestLog extends LogController {
   }
 }
 
-/** How long a connection whose client shut its sending side stays open for the answer. */
+/**
+ * How long a connection whose client shut its sending side may wait for its answer to begin: such a
+ * client can send nothing more, so whatever its request still waits for after that will not come.
+ */
 const HALF_CLOSED_GRACE_MS = 10_000;
 
 export async function buildServer(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
@@ -67,7 +71,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     // Node looks for requests past their time only every 30 s by default.
     http: { connectionsCheckingInterval: Math.min(1_000, ctx.limits.headersTimeoutMs) },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    clientErrorHandler,
+    clientErrorHandler: halfClosedClientErrors(clientErrorHandler),
     frameworkErrors: frameworkErrorHandler,
     // Requests already on an open connection during shutdown are still answered: a submit is stored
     // durably and runs after the restart, so refusing it would only lose the client's work.
@@ -83,15 +87,8 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
   app.server.maxConnections = ctx.limits.maxConnections;
   // A client may send its whole request and then shut its side down (`nc -N`, raw sockets) while
   // still reading: without this Node drops the answer of any request whose handler waits on I/O.
-  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  // …but a half-closed client can send nothing more: whatever its request still waits for will never
-  // come, so the connection gets a bounded time to carry its answer, then closes.
-  app.server.on('connection', (socket) =>
-    socket.once('end', () => {
-      const limit = setTimeout(() => socket.destroy(), HALF_CLOSED_GRACE_MS).unref();
-      socket.once('close', () => clearTimeout(limit));
-    }),
-  );
+  // A request the shutdown cut short is answered at once (half-closed.ts); the bound is a last resort.
+  serveHalfClosed(app.server, HALF_CLOSED_GRACE_MS);
   app.setValidatorCompiler(validatorCompiler);
   // Responses are built by our own code from typed views; the schemas document them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

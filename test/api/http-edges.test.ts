@@ -157,3 +157,154 @@ describe('connection cap', () => {
     }
   });
 });
+
+/**
+ * A client that sends its request and shuts its sending side (`nc -N`) can still read: a request
+ * that shutdown cut short can never complete, so it is answered at once instead of waiting for the
+ * server's 10 s bound on half-closed connections (or the request timeout).
+ */
+describe('a request cut short by the client shutting its side (half-close) is answered at once', () => {
+  const PROMPTLY_MS = 1_000;
+  const UPGRADE = 'Connection: upgrade\r\nUpgrade: websocket\r\n';
+
+  /** Every answer on the connection, read until the server closes it, which must come promptly. */
+  async function halfClosed(bytes: string): Promise<RawAnswer[]> {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', () => {});
+    socket.end(bytes);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer and close within ${PROMPTLY_MS} ms`)), PROMPTLY_MS);
+    });
+    try {
+      await Promise.race([once(socket, 'close'), late]);
+    } finally {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+    return splitAnswers(Buffer.concat(chunks).toString('latin1'));
+  }
+
+  function splitAnswers(text: string): RawAnswer[] {
+    const answers: RawAnswer[] = [];
+    while (text.length > 0) {
+      const split = text.indexOf('\r\n\r\n');
+      expect(split, text).toBeGreaterThan(0);
+      const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) headers[line.slice(0, line.indexOf(':')).trim().toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
+      const length = Number(headers['content-length'] ?? 0);
+      answers.push({ status: Number(statusLine!.split(' ')[1]), headers, body: text.slice(split + 4, split + 4 + length), closed: false });
+      text = text.slice(split + 4 + length);
+    }
+    return answers;
+  }
+
+  const CUT_BODY = /the request body ended before its Content-Length of 5 bytes/;
+  const CUT_CHUNKS = /the request body ended before its final chunk/;
+  const cut: Array<[string, string, RegExp]> = [
+    [
+      'Content-Length larger than the body sent',
+      `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: 5\r\n\r\n{}`,
+      CUT_BODY,
+    ],
+    [
+      'a chunked body without its final 0-chunk',
+      `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n`,
+      CUT_CHUNKS,
+    ],
+    // These two waited the full 10 s: with the upgrade headers Node does not report the cut at all.
+    [
+      'Content-Length and no body, with Connection: upgrade and Upgrade',
+      `DELETE /v1/tasks HTTP/1.1\r\nHost: x\r\n${UPGRADE}Content-Length: 5\r\n\r\n`,
+      CUT_BODY,
+    ],
+    [
+      'a chunked body without its final 0-chunk, with Connection: upgrade and Upgrade',
+      `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}${UPGRADE}Transfer-Encoding: chunked\r\n\r\n`,
+      CUT_CHUNKS,
+    ],
+    [
+      'a multipart upload cut short, with Connection: upgrade and Upgrade',
+      `POST /v1/uploads/images HTTP/1.1\r\nHost: x\r\n${AUTH}${UPGRADE}Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: 5\r\n\r\n--z`,
+      CUT_BODY,
+    ],
+    [
+      'a multipart upload cut short',
+      `POST /v1/uploads/images HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: multipart/form-data; boundary=zz\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n--zz\r\n\r\n`,
+      CUT_CHUNKS,
+    ],
+  ];
+  for (const [what, bytes, message] of cut) {
+    it(`${what}: 400 in the envelope, the connection closed`, async () => {
+      const answers = await halfClosed(bytes);
+      expect(answers).toHaveLength(1);
+      expectEnvelope(answers[0]!, 400, message);
+      expect(answers[0]!.headers.connection).toBe('close');
+    });
+  }
+
+  it('Expect: 100-continue and then no body: 100 Continue, then the 400', async () => {
+    const answers = await halfClosed(`POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Expect: 100-continue\r\nContent-Length: 5\r\n\r\n`);
+    expect(answers.map((a) => a.status)).toEqual([100, 400]);
+    expectEnvelope(answers[1]!, 400, CUT_BODY);
+  });
+
+  it('headers cut short: 400 in the envelope', async () => {
+    const answers = await halfClosed(`GET /v1/models HTTP/1.1\r\nHost: x\r\n${AUTH}`);
+    expect(answers).toHaveLength(1);
+    expectEnvelope(answers[0]!, 400, /the request ended before its headers were complete/);
+  });
+
+  it('complete requests before the cut one are answered first', async () => {
+    const answers = await halfClosed(
+      `GET /v1/models HTTP/1.1\r\nHost: x\r\n${AUTH}\r\n` +
+        `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}` +
+        `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}${UPGRADE}Content-Length: 5\r\n\r\n`,
+    );
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 400]);
+    expect(JSON.parse(answers[0]!.body).data.length).toBeGreaterThan(0);
+    expectEnvelope(answers[1]!, 400, /model/);
+    expectEnvelope(answers[2]!, 400, CUT_BODY);
+  });
+
+  it('a complete submit followed by a fragment of headers: the submit is answered, then the 400', async () => {
+    const body = JSON.stringify({ model: 'doubao-seedance-2.0', prompt: 'A kitten' });
+    const answers = await halfClosed(
+      `POST /v1/videos/generations HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /v1/mod`,
+    );
+    expect(answers[0]!.status).toBe(200);
+    expect(JSON.parse(answers[0]!.body).data[0].task_id).toMatch(/^task_/);
+    // The fragment's own 400 follows unless the submit was still being answered when the FIN came.
+    for (const fragment of answers.slice(1)) expectEnvelope(fragment, 400, /before its headers were complete/);
+  });
+
+  // The client can send nothing more but still reads, and the stream needs nothing from it: it runs
+  // until the task ends, like any other, and is not cut at the bound (which only bounds the wait for
+  // an answer to begin). A trailing fragment of a next request does not end it either.
+  for (const [what, trailing] of [
+    ['', ''],
+    [', also with a fragment of a next request after it', 'GET /v1/mod'],
+  ] as const) {
+    it(`an event stream to a half-closed client runs until the task ends, then the connection closes${what}`, async () => {
+      const id = await t.submit({ model: 'doubao-seedance-2.0', prompt: 'A kitten' });
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      socket.end(`GET /v1/tasks/${id}/events HTTP/1.1\r\nHost: x\r\n${AUTH}\r\n${trailing}`);
+      const closed = once(socket, 'close');
+      while (!text.includes('event: status')) await once(socket, 'data');
+      expect(text).toMatch(/^HTTP\/1\.1 200 /);
+      expect(socket.destroyed).toBe(false);
+      const cancel = await t.app.server.inject({ method: 'POST', url: `/v1/tasks/${id}/cancel`, headers: t.auth });
+      expect(cancel.statusCode).toBe(200);
+      await closed;
+      expect(text).toContain('"status":"cancelled"');
+    });
+  }
+});

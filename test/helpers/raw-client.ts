@@ -34,9 +34,12 @@ export function rawRequest(port: number, bytes: string | Buffer, opts: { keepOpe
         const at = line.indexOf(':');
         headers[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
       }
-      const body = Buffer.from(text.slice(split + 4), 'latin1').toString('utf8');
+      const rest = Buffer.from(text.slice(split + 4), 'latin1');
       const length = Number(headers['content-length'] ?? NaN);
-      if (!closed && !(Buffer.byteLength(body) >= length)) return;
+      if (!closed && !(rest.length >= length)) return;
+      // Only this answer's bytes: the server may already have answered what followed the request
+      // (bytes past its Content-Length are the next request), in the same read.
+      const body = (Number.isNaN(length) ? rest : rest.subarray(0, length)).toString('utf8');
       settled = true;
       socket.destroy();
       resolve({ status: Number(statusLine!.split(' ')[1]), headers, body, closed });
