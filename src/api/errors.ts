@@ -25,7 +25,8 @@ const REFUSALS: Record<TaskRefusalReason, { status: number; headers?: Record<str
   too_many_in_flight: { status: 429, headers: { 'retry-after': '5' } },
 };
 
-function toApiError(error: FastifyError, bodyLimit: number): ApiError {
+/** Any error a route, hook or parser raised, as the ApiError it is answered with (also by the OpenAI door, in its own shape). */
+export function toApiError(error: FastifyError, bodyLimit: number): ApiError {
   if (error instanceof ApiError) return error;
   const domain: unknown = error;
   if (domain instanceof InvalidRequest) return new ApiError(400, domain.message, { param: domain.param });

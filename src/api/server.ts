@@ -34,6 +34,7 @@ import { adminChannelRoutes } from './admin/channels.js';
 import { adminQueueRoutes } from './admin/queue.js';
 import { usageRoutes } from './usage.js';
 import { eventRoutes } from './events.js';
+import { openAIVideoRoutes } from './openai-videos.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -166,6 +167,7 @@ export async function buildServer(ctx: ApiContext, logger: Logger): Promise<Fast
     await v1.register(assetRoutes(ctx));
     await v1.register(modelRoutes(ctx));
     await v1.register(uploadRoutes(ctx));
+    await v1.register(openAIVideoRoutes(ctx));
   });
   return app;
 }

@@ -22,7 +22,8 @@ const Language = z
   .enum(LANGUAGES, { error: () => `language must be one of ${LANGUAGES.join(', ')}` })
   .default('en')
   .meta({ description: 'language of error.message' });
-const Include = z
+/** `include=request` (README: vidgate extensions); also on GET /admin/v1/accounts/{id}/tasks. */
+export const Include = z
   .enum(['request'], { error: () => 'include must be "request"' })
   .optional()
   .meta({

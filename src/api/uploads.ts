@@ -22,7 +22,8 @@ const UploadResponse = z
   })
   .meta({ id: 'UploadResponse' });
 
-const tooLarge = () => new ApiError(413, `the file is larger than the ${UPLOAD_MAX_BYTES / (1024 * 1024)} MB allowed for image uploads`, { param: FIELD });
+const tooLarge = (field = FIELD) =>
+  new ApiError(413, `the file is larger than the ${UPLOAD_MAX_BYTES / (1024 * 1024)} MB allowed for image uploads`, { param: field });
 
 /**
  * `POST /v1/uploads/images` (README: API): one image in the multipart field `file`, streamed to disk
@@ -104,22 +105,22 @@ async function receive(ctx: Pick<ApiContext, 'uploads'>, request: FastifyRequest
     }
     return await ctx.uploads.receive(part.file, part.filename);
   } catch (err) {
-    throw asApiError(err);
+    throw asUploadError(err);
   }
 }
 
-/** Upload faults are the client's (400/413); only local faults (disk) stay server errors. */
-function asApiError(err: unknown): unknown {
+/** Upload faults are the client's (400/413, naming `field`); only local faults (disk) stay server errors. */
+export function asUploadError(err: unknown, field = FIELD): unknown {
   if (err instanceof ApiError) return err;
-  if (err instanceof UploadTooLargeError) return tooLarge();
-  if (err instanceof UploadTypeError || err instanceof UploadImageError) return badRequest(err.message, FIELD);
+  if (err instanceof UploadTooLargeError) return tooLarge(field);
+  if (err instanceof UploadTypeError || err instanceof UploadImageError) return badRequest(err.message, field);
   const e = err as { statusCode?: number; code?: string; syscall?: string; message?: string };
-  if (e.code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge();
+  if (e.code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(field);
   // Disk faults and our own bugs are not the client's doing.
   if (e.syscall || err instanceof TypeError || err instanceof RangeError) return err;
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
-    return new ApiError(e.statusCode === 406 ? 400 : e.statusCode, e.message ?? 'invalid upload', { param: FIELD });
-  return badRequest(`the multipart body could not be read: ${e.message ?? String(err)}; send one ${UPLOAD_TYPES_TEXT} image in the field "${FIELD}"`, FIELD);
+    return new ApiError(e.statusCode === 406 ? 400 : e.statusCode, e.message ?? 'invalid upload', { param: field });
+  return badRequest(`the multipart body could not be read: ${e.message ?? String(err)}; send one ${UPLOAD_TYPES_TEXT} image in the field "${field}"`, field);
 }
 
 function answer(stored: StoredUpload, base: string) {

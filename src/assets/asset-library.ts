@@ -10,9 +10,11 @@ import { newUlid } from '../contract/ids.js';
 import type { ApprovedAsset, AssetDirectory } from './asset-directory.js';
 import type { UrlSigner } from '../storage/signed-urls.js';
 import { type FileStore, isSafeKey } from '../storage/file-store.js';
+import { UPLOAD_TTL_MS } from '../storage/upload-storage.js';
 
 /** Reviewed copies are the `assets/` folder of the file store, named `<asset id>.<ext>`. */
 const FOLDER = 'assets/';
+const HOUR_MS = 3_600_000;
 
 export interface ReviewRequest {
   accountId: string;
@@ -62,7 +64,13 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
     const now = this.clock();
     const groupId = 'id' in request.group ? request.group.id : `group_${newUlid()}`;
     if (!('id' in request.group)) {
-      await this.store.createAssetGroup({ id: groupId, accountId: request.accountId, ...request.group, createdAt: now });
+      await this.store.createAssetGroup({
+        id: groupId,
+        accountId: request.accountId,
+        ...request.group,
+        projectName: request.projectName || null,
+        createdAt: now,
+      });
     }
     const reviewId = `task_${newUlid()}`;
     const assets: AssetRecord[] = request.assets.map((a) => ({
@@ -169,6 +177,25 @@ export class AssetLibrary implements AssetDirectory, AssetResolver {
       });
     }
     return this.links.publicUrl + this.links.signer.signedPath(`assets/${asset.fileKey}`, this.clock() + this.links.ttlMs);
+  }
+
+  /**
+   * GET /v1/assets' `preview_url`: the signed path (`/files/assets/<name>?expires=&signature=`) of an
+   * approved asset's reviewed copy, valid at least as long as an upload URL (72 h) and the same for
+   * an hour, so that a console polling the list keeps one URL and the browser's cached image; null
+   * when there is no copy (not approved, deleted, or gone from the file store).
+   */
+  async previewPath(asset: AssetRecord): Promise<string | null> {
+    if (asset.status !== 'approved' || !asset.fileKey || asset.deletedAt !== null) return null;
+    const key = FOLDER + asset.fileKey;
+    try {
+      if (!(await this.files.stat(key))) return null;
+    } catch (err) {
+      // The store could not say (a bucket unreachable for a moment): the link still names the copy,
+      // and the download route answers for it once it is asked.
+      this.logger.warn({ err, asset: asset.id }, 'could not check the reviewed copy of an asset');
+    }
+    return this.links.signer.signedPath(key, Math.ceil((this.clock() + UPLOAD_TTL_MS) / HOUR_MS) * HOUR_MS);
   }
 
   async remove(accountId: string, assetId: string): Promise<boolean> {

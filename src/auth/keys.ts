@@ -76,7 +76,7 @@ const NO_LIMITS: KeyLimits = { spendCapMicros: null, rpmLimit: null, inFlightLim
 export async function addKey(
   store: AccountStore,
   accountId: string,
-  opts: { name: string; secret?: string; now?: number; limits?: Partial<KeyLimits> },
+  opts: { name: string; secret?: string; now?: number; limits?: Partial<KeyLimits> /** Default webhook URL of its tasks. */; callbackUrl?: string | null },
 ): Promise<CreatedKey> {
   const secret = opts.secret ?? generateApiKey();
   const key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight'> = {
@@ -88,6 +88,7 @@ export async function addKey(
     disabled: false,
     createdAt: opts.now ?? Date.now(),
     limits: { ...NO_LIMITS, ...opts.limits },
+    callbackUrl: opts.callbackUrl ?? null,
   };
   await store.createApiKey(key);
   return { secret, key: { ...key, spentMicros: 0, inFlight: 0 } };

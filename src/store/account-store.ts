@@ -68,7 +68,11 @@ export interface AccountStore {
   listAccounts(limit: number, after?: string): Promise<Account[]>;
   /** Adds money (a positive amount) with a ledger row; returns the new balance. */
   topUp(accountId: string, amountMicros: number, note: string | null, now: number): Promise<number>;
-  listLedger(accountId: string, limit: number, afterId?: number): Promise<LedgerEntry[]>;
+  /**
+   * The account's ledger by id, oldest first (`asc`, the default) or newest first (`desc`). `afterId`
+   * is an exclusive cursor that follows the order: ids above it for `asc`, below it for `desc`.
+   */
+  listLedger(accountId: string, limit: number, afterId?: number, order?: 'asc' | 'desc'): Promise<LedgerEntry[]>;
   createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight' | 'lastUsedAt'>): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | null>;
   listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;

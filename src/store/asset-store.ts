@@ -7,6 +7,17 @@ export interface AssetGroup {
   name: string;
   description: string;
   createdAt: number;
+  /**
+   * The project name the submit that made the group gave (its assets keep their own); null or absent
+   * when it gave none. Written by createAssetGroup, read back by listAssetGroups.
+   */
+  projectName?: string | null;
+}
+
+/** A group as GET /v1/asset-groups lists it: its assets that are not deleted, counted by status. */
+export interface AssetGroupSummary extends AssetGroup {
+  projectName: string | null;
+  counts: Record<AssetStatus, number>;
 }
 
 export interface AssetRecord {
@@ -59,5 +70,11 @@ export interface AssetStore {
   ): Promise<void>;
   getAsset(id: string): Promise<AssetRecord | null>;
   listAssets(accountId: string, limit: number, after?: string): Promise<AssetRecord[]>;
+  /** The account's reviews, newest first (by id); `before` is an exclusive cursor: only reviews older than it. */
+  listAssetReviews(accountId: string, limit: number, before?: string): Promise<AssetReview[]>;
+  /** The assets of these reviews, deleted ones included, each review's in the order they were sent. */
+  listAssetsOfReviews(reviewIds: readonly string[]): Promise<AssetRecord[]>;
+  /** The account's groups, newest first (by id), with their assets counted; `before` as for listAssetReviews. */
+  listAssetGroups(accountId: string, limit: number, before?: string): Promise<AssetGroupSummary[]>;
   deleteAsset(id: string, accountId: string, now: number): Promise<boolean>;
 }

@@ -38,7 +38,7 @@ export abstract class ComposedStore implements Store {
   readonly getAccount: Store['getAccount'] = (id) => this.parts.accounts.getAccount(id);
   readonly listAccounts: Store['listAccounts'] = (limit, after) => this.parts.accounts.listAccounts(limit, after);
   readonly topUp: Store['topUp'] = (accountId, amountMicros, note, now) => this.parts.accounts.topUp(accountId, amountMicros, note, now);
-  readonly listLedger: Store['listLedger'] = (accountId, limit, afterId) => this.parts.accounts.listLedger(accountId, limit, afterId);
+  readonly listLedger: Store['listLedger'] = (accountId, limit, afterId, order) => this.parts.accounts.listLedger(accountId, limit, afterId, order);
   readonly createApiKey: Store['createApiKey'] = (key) => this.parts.accounts.createApiKey(key);
   readonly getApiKey: Store['getApiKey'] = (id) => this.parts.accounts.getApiKey(id);
   readonly listApiKeys: Store['listApiKeys'] = (accountId) => this.parts.accounts.listApiKeys(accountId);
@@ -89,6 +89,9 @@ export abstract class ComposedStore implements Store {
   readonly settleAsset: Store['settleAsset'] = (id, outcome) => this.parts.assets.settleAsset(id, outcome);
   readonly getAsset: Store['getAsset'] = (id) => this.parts.assets.getAsset(id);
   readonly listAssets: Store['listAssets'] = (accountId, limit, after) => this.parts.assets.listAssets(accountId, limit, after);
+  readonly listAssetReviews: Store['listAssetReviews'] = (accountId, limit, before) => this.parts.assets.listAssetReviews(accountId, limit, before);
+  readonly listAssetsOfReviews: Store['listAssetsOfReviews'] = (reviewIds) => this.parts.assets.listAssetsOfReviews(reviewIds);
+  readonly listAssetGroups: Store['listAssetGroups'] = (accountId, limit, before) => this.parts.assets.listAssetGroups(accountId, limit, before);
   readonly deleteAsset: Store['deleteAsset'] = (id, accountId, now) => this.parts.assets.deleteAsset(id, accountId, now);
 
   readonly setApiKeyCallbackUrl: Store['setApiKeyCallbackUrl'] = (keyId, url) => this.parts.webhooks.setApiKeyCallbackUrl(keyId, url);

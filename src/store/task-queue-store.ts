@@ -72,8 +72,10 @@ export interface TaskListQuery {
   accountId: string;
   status?: TaskStatus;
   model?: string;
-  /** Exclusive cursor: only tasks older than this id. */
+  /** Exclusive cursor: only tasks older than this id (newer, in `asc` order). */
   after?: string;
+  /** `desc` (default): newest first; `asc`: oldest first. */
+  order?: 'asc' | 'desc';
   /** Only tasks created at or after this unix ms… */
   createdFrom?: number;
   /** …and before this one (exclusive). */

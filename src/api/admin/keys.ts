@@ -37,14 +37,25 @@ export const adminKeyRoutes =
           summary: 'Create an API key; the secret is in this answer only',
           tags,
           params: z.object({ account_id: z.string().max(64) }),
-          body: z.object({ name: z.string().min(1).max(200).default('key'), ...Limits }),
+          body: z.object({
+            name: z.string().min(1).max(200).default('key'),
+            ...Limits,
+            callback_url: CallbackUrl.nullable()
+              .optional()
+              .meta({ description: "default webhook URL of this key's tasks that name none (as PATCH /keys/{id}); null or absent: none" }),
+          }),
           response: { 200: z.object({ code: z.literal(200), data: KeyView, api_key: z.string() }), 400: ErrorResponse, 404: ErrorResponse },
         },
       },
       async (request) => {
         const { account_id } = request.params;
         if (!(await ctx.store.getAccount(account_id))) throw notFound(`account ${account_id} was not found`);
-        const created = await addKey(ctx.store, account_id, { name: request.body.name, now: ctx.clock(), limits: limitsFrom(request.body) });
+        const created = await addKey(ctx.store, account_id, {
+          name: request.body.name,
+          now: ctx.clock(),
+          limits: limitsFrom(request.body),
+          callbackUrl: request.body.callback_url ?? null,
+        });
         return { code: 200 as const, data: keyView(created.key), api_key: created.secret };
       },
     );

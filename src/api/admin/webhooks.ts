@@ -142,6 +142,28 @@ export const adminWebhookRoutes =
       },
     );
 
+    app.get(
+      '/webhook-deliveries/:delivery_id',
+      {
+        schema: {
+          summary: 'One webhook delivery with every attempt, as the lists show it',
+          tags,
+          params: z.object({
+            delivery_id: z
+              .string()
+              .max(64)
+              .meta({ examples: ['msg_2f0c…'] }),
+          }),
+          response: { 200: z.object({ code: z.literal(200), data: WebhookDeliveryView }), 401: ErrorResponse, 404: ErrorResponse },
+        },
+      },
+      async (request) => {
+        const delivery = await ctx.webhooks.one(request.params.delivery_id);
+        if (!delivery) throw notFound(`webhook delivery ${request.params.delivery_id} was not found`);
+        return { code: 200 as const, data: delivery };
+      },
+    );
+
     app.post(
       '/webhook-deliveries/:delivery_id/retry',
       {

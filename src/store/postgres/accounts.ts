@@ -57,19 +57,22 @@ export class PgAccounts implements AccountStore {
     });
   }
 
-  async listLedger(accountId: string, limit: number, afterId = 0): Promise<LedgerEntry[]> {
-    const rows = await this.connection.rows<LedgerRow>('SELECT * FROM ledger WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3', [
-      accountId,
-      afterId,
-      limit,
-    ]);
+  async listLedger(accountId: string, limit: number, afterId?: number, order: 'asc' | 'desc' = 'asc'): Promise<LedgerEntry[]> {
+    const rows =
+      order === 'asc'
+        ? await this.connection.rows<LedgerRow>('SELECT * FROM ledger WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3', [accountId, afterId ?? 0, limit])
+        : await this.connection.rows<LedgerRow>('SELECT * FROM ledger WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [
+            accountId,
+            afterId ?? Number.MAX_SAFE_INTEGER,
+            limit,
+          ]);
     return rows.map(toLedgerEntry);
   }
 
   async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight' | 'lastUsedAt'>): Promise<void> {
     await this.connection.run(
-      `INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at, spend_cap_micros, rpm_limit, in_flight_limit)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      `INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at, spend_cap_micros, rpm_limit, in_flight_limit, callback_url)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [
         key.id,
         key.accountId,
@@ -81,6 +84,7 @@ export class PgAccounts implements AccountStore {
         key.limits.spendCapMicros,
         key.limits.rpmLimit,
         key.limits.inFlightLimit,
+        key.callbackUrl ?? null,
       ],
     );
   }

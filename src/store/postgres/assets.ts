@@ -1,5 +1,5 @@
-import type { AssetGroup, AssetRecord, AssetReview, AssetStore, ReviewStatus } from '../asset-store.js';
-import { type AssetRow, type ReviewRow, toAsset, toReview } from '../sql/asset-rows.js';
+import type { AssetGroup, AssetGroupSummary, AssetRecord, AssetReview, AssetStore, ReviewStatus } from '../asset-store.js';
+import { type AssetRow, type GroupSummaryRow, groupSummarySql, type ReviewRow, toAsset, toGroupSummary, toReview } from '../sql/asset-rows.js';
 import type { PgConnection } from './connection.js';
 
 // PostgreSQL folds unquoted aliases to lower case: camelCase aliases are quoted.
@@ -13,11 +13,12 @@ export class PgAssets implements AssetStore {
   constructor(private readonly connection: PgConnection) {}
 
   async createAssetGroup(group: AssetGroup): Promise<void> {
-    await this.connection.run('INSERT INTO asset_groups (id, account_id, name, description, created_at) VALUES ($1, $2, $3, $4, $5)', [
+    await this.connection.run('INSERT INTO asset_groups (id, account_id, name, description, project_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
       group.id,
       group.accountId,
       group.name,
       group.description,
+      group.projectName ?? null,
       group.createdAt,
     ]);
   }
@@ -91,6 +92,30 @@ export class PgAssets implements AssetStore {
       limit,
     ]);
     return rows.map(toAsset);
+  }
+
+  async listAssetReviews(accountId: string, limit: number, before?: string): Promise<AssetReview[]> {
+    const rows =
+      before === undefined
+        ? await this.connection.rows<ReviewRow>('SELECT * FROM asset_reviews WHERE account_id = $1 ORDER BY id DESC LIMIT $2', [accountId, limit])
+        : await this.connection.rows<ReviewRow>('SELECT * FROM asset_reviews WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [
+            accountId,
+            before,
+            limit,
+          ]);
+    return rows.map(toReview);
+  }
+
+  async listAssetsOfReviews(reviewIds: readonly string[]): Promise<AssetRecord[]> {
+    if (reviewIds.length === 0) return [];
+    const rows = await this.connection.rows<AssetRow>('SELECT * FROM assets WHERE review_id = ANY($1::text[]) ORDER BY review_id, seq', [reviewIds]);
+    return rows.map(toAsset);
+  }
+
+  async listAssetGroups(accountId: string, limit: number, before?: string): Promise<AssetGroupSummary[]> {
+    const sql = groupSummarySql((n) => `$${n}`, before !== undefined);
+    const rows = await this.connection.rows<GroupSummaryRow>(sql, before === undefined ? [accountId, limit] : [accountId, before, limit]);
+    return rows.map(toGroupSummary);
   }
 
   async deleteAsset(id: string, accountId: string, now: number): Promise<boolean> {

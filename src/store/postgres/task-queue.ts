@@ -137,7 +137,10 @@ export class PgTaskQueue implements TaskQueueStore {
     };
     for (const [condition, value] of taskListFilters(q)) add(condition, value);
     params.push(q.limit);
-    const rows = await this.connection.rows<TaskRow>(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
+    const rows = await this.connection.rows<TaskRow>(
+      `SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT $${params.length}`,
+      params,
+    );
     return rows.map(toTask);
   }
 

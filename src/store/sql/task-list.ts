@@ -17,7 +17,7 @@ export function taskListFilters(q: TaskListQuery): Array<[condition: string, val
   const filters: Array<[string, unknown]> = [];
   if (q.status) filters.push(['status =', q.status]);
   if (q.model) filters.push(['model =', q.model]);
-  if (q.after) filters.push(['id <', q.after]);
+  if (q.after) filters.push([q.order === 'asc' ? 'id >' : 'id <', q.after]);
   if (q.createdFrom !== undefined) {
     filters.push(['id >=', `task_${ulidFloor(q.createdFrom - ID_TIME_SLACK_MS)}`]);
     filters.push(['created_at >=', q.createdFrom]);

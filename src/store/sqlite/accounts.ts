@@ -22,9 +22,10 @@ export class SqliteAccounts implements AccountStore {
       balance: db.prepare('SELECT balance_micros FROM accounts WHERE id = ?').pluck(),
       listAccounts: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id > @after ORDER BY id LIMIT @limit`),
       ledger: db.prepare('SELECT * FROM ledger WHERE account_id = @accountId AND id > @after ORDER BY id LIMIT @limit'),
+      ledgerDesc: db.prepare('SELECT * FROM ledger WHERE account_id = @accountId AND id < @before ORDER BY id DESC LIMIT @limit'),
       insertKey: db.prepare(`
-        INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at, spend_cap_micros, rpm_limit, in_flight_limit)
-        VALUES (@id, @accountId, @hash, @prefix, @name, @disabled, @createdAt, @spendCapMicros, @rpmLimit, @inFlightLimit)`),
+        INSERT INTO api_keys (id, account_id, hash, prefix, name, disabled, created_at, spend_cap_micros, rpm_limit, in_flight_limit, callback_url)
+        VALUES (@id, @accountId, @hash, @prefix, @name, @disabled, @createdAt, @spendCapMicros, @rpmLimit, @inFlightLimit, @callbackUrl)`),
       getKey: db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`),
       keysOf: db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE account_id = ? ORDER BY id`),
       keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
@@ -59,12 +60,16 @@ export class SqliteAccounts implements AccountStore {
     });
   }
 
-  async listLedger(accountId: string, limit: number, afterId = 0): Promise<LedgerEntry[]> {
-    return (this.s.ledger.all({ accountId, limit, after: afterId }) as LedgerRow[]).map(toLedgerEntry);
+  async listLedger(accountId: string, limit: number, afterId?: number, order: 'asc' | 'desc' = 'asc'): Promise<LedgerEntry[]> {
+    const rows =
+      order === 'asc'
+        ? this.s.ledger.all({ accountId, limit, after: afterId ?? 0 })
+        : this.s.ledgerDesc.all({ accountId, limit, before: afterId ?? Number.MAX_SAFE_INTEGER });
+    return (rows as LedgerRow[]).map(toLedgerEntry);
   }
 
   async createApiKey(key: Omit<ApiKeyRecord, 'spentMicros' | 'inFlight' | 'lastUsedAt'>): Promise<void> {
-    this.s.insertKey.run({ ...key, ...key.limits, disabled: key.disabled ? 1 : 0 });
+    this.s.insertKey.run({ ...key, ...key.limits, disabled: key.disabled ? 1 : 0, callbackUrl: key.callbackUrl ?? null });
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | null> {

@@ -1,5 +1,5 @@
-import type { AssetGroup, AssetRecord, AssetReview, AssetStore, ReviewStatus } from '../asset-store.js';
-import { type AssetRow, type ReviewRow, toAsset, toReview } from '../sql/asset-rows.js';
+import type { AssetGroup, AssetGroupSummary, AssetRecord, AssetReview, AssetStore, ReviewStatus } from '../asset-store.js';
+import { type AssetRow, type GroupSummaryRow, groupSummarySql, type ReviewRow, toAsset, toGroupSummary, toReview } from '../sql/asset-rows.js';
 import type { SqliteConnection } from './connection.js';
 
 /** Asset groups, reviews and the assets they approve. */
@@ -10,7 +10,8 @@ export class SqliteAssets implements AssetStore {
     const db = connection.db;
     this.s = {
       insertGroup: db.prepare(
-        'INSERT INTO asset_groups (id, account_id, name, description, created_at) VALUES (@id, @accountId, @name, @description, @createdAt)',
+        `INSERT INTO asset_groups (id, account_id, name, description, project_name, created_at)
+         VALUES (@id, @accountId, @name, @description, @projectName, @createdAt)`,
       ),
       group: db.prepare('SELECT id, account_id AS accountId, name, description, created_at AS createdAt FROM asset_groups WHERE id = ?'),
       insertReview: db.prepare(
@@ -30,12 +31,18 @@ export class SqliteAssets implements AssetStore {
       reject: db.prepare(`UPDATE assets SET status = 'failed', reason = @reason WHERE id = @id`),
       asset: db.prepare('SELECT * FROM assets WHERE id = ?'),
       list: db.prepare('SELECT * FROM assets WHERE account_id = @accountId AND deleted_at IS NULL AND id > @after ORDER BY id LIMIT @limit'),
+      reviews: db.prepare('SELECT * FROM asset_reviews WHERE account_id = ? ORDER BY id DESC LIMIT ?'),
+      reviewsBefore: db.prepare('SELECT * FROM asset_reviews WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
+      // One statement whatever the number of reviews: their ids arrive as one JSON array.
+      assetsOfReviews: db.prepare('SELECT * FROM assets WHERE review_id IN (SELECT value FROM json_each(?)) ORDER BY review_id, rowid'),
+      groups: db.prepare(groupSummarySql(() => '?', false)),
+      groupsBefore: db.prepare(groupSummarySql(() => '?', true)),
       remove: db.prepare('UPDATE assets SET deleted_at = @now WHERE id = @id AND account_id = @accountId AND deleted_at IS NULL'),
     };
   }
 
   async createAssetGroup(group: AssetGroup): Promise<void> {
-    this.s.insertGroup.run(group);
+    this.s.insertGroup.run({ ...group, projectName: group.projectName ?? null });
   }
 
   async getAssetGroup(id: string): Promise<AssetGroup | null> {
@@ -81,6 +88,21 @@ export class SqliteAssets implements AssetStore {
 
   async listAssets(accountId: string, limit: number, after = ''): Promise<AssetRecord[]> {
     return (this.s.list.all({ accountId, limit, after }) as AssetRow[]).map(toAsset);
+  }
+
+  async listAssetReviews(accountId: string, limit: number, before?: string): Promise<AssetReview[]> {
+    const rows = (before === undefined ? this.s.reviews.all(accountId, limit) : this.s.reviewsBefore.all(accountId, before, limit)) as ReviewRow[];
+    return rows.map(toReview);
+  }
+
+  async listAssetsOfReviews(reviewIds: readonly string[]): Promise<AssetRecord[]> {
+    if (reviewIds.length === 0) return [];
+    return (this.s.assetsOfReviews.all(JSON.stringify(reviewIds)) as AssetRow[]).map(toAsset);
+  }
+
+  async listAssetGroups(accountId: string, limit: number, before?: string): Promise<AssetGroupSummary[]> {
+    const rows = (before === undefined ? this.s.groups.all(accountId, limit) : this.s.groupsBefore.all(accountId, before, limit)) as GroupSummaryRow[];
+    return rows.map(toGroupSummary);
   }
 
   async deleteAsset(id: string, accountId: string, now: number): Promise<boolean> {

@@ -264,4 +264,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_keys_by_account ON api_keys (account_id, id);
     `,
   },
+  {
+    version: 11,
+    name: 'asset listings: reviews and groups of an account, assets counted by group, the project name of a group',
+    sql: `
+      -- GET /v1/asset-reviews and GET /v1/asset-groups: an account's, newest first.
+      CREATE INDEX asset_reviews_by_account ON asset_reviews (account_id, id);
+      CREATE INDEX asset_groups_by_account ON asset_groups (account_id, id);
+      -- A group's live assets counted by status, from the index alone.
+      CREATE INDEX assets_by_group ON assets (group_id, status, deleted_at);
+      -- The project name the submit that made the group gave (each asset keeps its own); NULL when none.
+      -- Groups made before this version take it from their first asset, which that submit sent.
+      ALTER TABLE asset_groups ADD COLUMN project_name TEXT;
+      UPDATE asset_groups SET project_name = (
+        SELECT NULLIF(a.project_name, '') FROM assets a WHERE a.group_id = asset_groups.id ORDER BY a.rowid LIMIT 1);
+    `,
+  },
 ];

@@ -163,7 +163,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
     const filters = taskListFilters(q);
     const where = ['account_id = ?', ...filters.map(([condition]) => `${condition} ?`)];
     const rows = this.connection
-      .statement(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`)
+      .statement(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY id ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`)
       .all(q.accountId, ...filters.map(([, value]) => value), q.limit) as TaskRow[];
     return rows.map(toTask);
   }
