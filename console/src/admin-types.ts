@@ -4,6 +4,8 @@
  * AdminLedgerEntry, AdminChannel, AdminQueue, WebhookDelivery, Usage, Asset, AssetTask.
  */
 
+import type { ListPage } from './types.js';
+
 export interface AdminAccount {
   id: string;
   name: string;
@@ -119,11 +121,7 @@ export interface WebhookDelivery {
   attempt_log: WebhookAttempt[];
 }
 
-export interface DeliveryPage {
-  data: WebhookDelivery[];
-  has_more: boolean;
-  next_after: number | null;
-}
+export type DeliveryPage = ListPage<WebhookDelivery, number>;
 
 /** `GET /v1/usage` and `GET /admin/v1/usage`. */
 export type UsageGroup = 'day' | 'model' | 'account' | 'channel';
@@ -155,7 +153,7 @@ export interface UsageView {
   buckets: UsageBucket[];
 }
 
-/** `GET /v1/assets` and the asset review task of `GET /v1/tasks/{id}`. */
+/** `GET /v1/assets`, `GET /v1/asset-groups`, and the asset review task of `GET /v1/tasks/{id}` (and `GET /v1/asset-reviews`). */
 export type AssetType = 'Image' | 'Video' | 'Audio';
 
 export interface Asset {
@@ -168,12 +166,23 @@ export interface Asset {
   group_id: string;
   project_name: string;
   created: number;
+  /** The review task that checked it (GET /v1/tasks/{review_id}). */
+  review_id: string;
+  /** Signed URL of the reviewed copy (no key needed); null unless active and still stored. */
+  preview_url: string | null;
 }
 
-export interface AssetList {
-  data: Asset[];
-  has_more: boolean;
-  next_after: string | null;
+export type AssetList = ListPage<Asset>;
+
+/** `GET /v1/asset-groups`: a group with its assets counted by review outcome (approved is `active`). */
+export interface AssetGroup {
+  id: string;
+  name: string;
+  /** '' when none was given. */
+  description: string;
+  project_name: string | null;
+  created_at: number;
+  counts: { approved: number; failed: number; pending: number };
 }
 
 export interface ReviewedAsset {

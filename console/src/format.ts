@@ -24,3 +24,10 @@ export function count(value: number, language: UiLanguage): string {
 
 /** `YYYY-MM-DD` of a day in UTC, as the usage API counts days. */
 export const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
+
+/** A prompt shortened for a table cell: at most `max` characters (whole code points), an ellipsis when cut. */
+export function excerpt(prompt: string | undefined, max = 90): string {
+  if (!prompt) return '';
+  const chars = [...prompt];
+  return chars.length > max ? `${chars.slice(0, max - 2).join('')}…` : prompt;
+}

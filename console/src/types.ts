@@ -38,11 +38,14 @@ export interface Task {
   timings?: { created: number; started: number | null; finished: number | null; queued_seconds: number | null; run_seconds: number | null };
 }
 
-export interface TaskList {
-  data: Task[];
+/** One page of a paged list (tasks, assets, reviews, the admin lists): while `has_more`, `next_after` goes back as `after`. */
+export interface ListPage<T, C = string> {
+  data: T[];
   has_more: boolean;
-  next_after: string | null;
+  next_after: C | null;
 }
+
+export type TaskList = ListPage<Task>;
 
 export interface Model {
   id: string;

@@ -15,7 +15,8 @@ import { WAIT, api, bars, overflowsHorizontally, remember, submit, TINY_TASK, us
  * The operator area against a real vidgate. Its channels: `relay`, an APIMart-compatible upstream
  * (the fake, which holds its tasks where the test puts them) serving doubao-seedance-2.0, and the
  * local renderer for everything else. Webhooks go to a receiver on 127.0.0.1 (allowed through
- * VIDGATE_MEDIA_ALLOW_HOSTS), which accepts /ok and answers /fail with 500.
+ * VIDGATE_MEDIA_ALLOW_HOSTS), which accepts /ok (or holds its answer while a test says so) and
+ * answers /fail with 500.
  */
 
 interface Hit {
@@ -31,6 +32,10 @@ let receiver: Server;
 let receiverUrl: string;
 let dir: string;
 const hits: Hit[] = [];
+/** While set, the receiver holds its answers to /ok until this settles (a delivery then stays pending). */
+let holdOk: Promise<void> | null = null;
+/** Lets the held answers go (also at the end, so that a failed test leaves no connection open). */
+let releaseOk = () => {};
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vidgate-console-operator-'));
@@ -39,7 +44,9 @@ beforeAll(async () => {
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       hits.push({ path: req.url ?? '', id: String(req.headers['webhook-id']), body: JSON.parse(body) });
-      res.writeHead(req.url === '/fail' ? 500 : 200).end();
+      const answer = () => res.writeHead(req.url === '/fail' ? 500 : 200).end();
+      if (holdOk && req.url === '/ok') void holdOk.then(answer);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -78,6 +85,7 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
+  releaseOk();
   await browser?.close();
   await server?.close();
   await apimart?.close();
@@ -97,6 +105,10 @@ let secret: string;
 let keyTaskId: string;
 let keyTaskCost: number;
 const relayTasks: string[] = [];
+
+/** The ledger entry ids the account page shows, top to bottom. */
+const shownLedger = () =>
+  page.locator('[data-testid="ledger"] tr[data-ledger-id]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-ledger-id'))));
 
 const go = async (hash: string) => {
   await page.evaluate((h) => {
@@ -155,9 +167,10 @@ describe('operator area', () => {
     await page.waitForURL((u) => u.hash === `#/admin/accounts/${acme.id}`);
     const balance = page.locator('.account-stats [data-stat="balance"]');
     await expect.poll(() => balance.getAttribute('data-balance'), WAIT).toBe('5');
+    // Newest first: the top-up made from the list, then the opening balance.
     const ledger = page.getByTestId('ledger');
     await expect.poll(() => ledger.locator('tbody tr').count(), WAIT).toBe(2);
-    expect(await ledger.locator('tbody tr').nth(1).textContent()).toContain('welcome credit');
+    expect(await ledger.locator('tbody tr').first().textContent()).toContain('welcome credit');
 
     await page.getByTestId('open-top-up').click();
     await page.getByTestId('top-up').locator('input[name="amount"]').fill('1');
@@ -165,19 +178,20 @@ describe('operator area', () => {
     await page.getByTestId('top-up').getByRole('button', { name: 'Top up' }).click();
     await expect.poll(() => balance.getAttribute('data-balance'), WAIT).toBe('6');
     await expect.poll(() => ledger.locator('tbody tr').count(), WAIT).toBe(3);
-    const entries = (await admin<{ data: LedgerEntry[] }>(`/admin/v1/accounts/${acme.id}/ledger`)).data;
+    const entries = (await admin<{ data: LedgerEntry[] }>(`/admin/v1/accounts/${acme.id}/ledger?order=desc`)).data;
     expect(entries.map((e) => [e.kind, e.amount, e.balance_after, e.note])).toEqual([
-      ['topup', 2, 2, expect.any(String)],
-      ['topup', 3, 5, 'welcome credit'],
       ['topup', 1, 6, 'second'],
+      ['topup', 3, 5, 'welcome credit'],
+      ['topup', 2, 2, expect.any(String)],
     ]);
+    expect(await shownLedger()).toEqual(entries.map((e) => e.id));
     for (const e of entries) expect(await ledger.locator(`tr[data-ledger-id="${e.id}"]`).getAttribute('data-amount')).toBe(String(e.amount));
 
     await page.getByRole('link', { name: '← Accounts' }).click();
     await expect.poll(() => page.locator(`tr[data-account-id="${acme.id}"] [data-cell="balance"]`).getAttribute('data-balance'), WAIT).toBe('6');
   });
 
-  it("creates a limited key, shows its secret once with a copy button, and sets the key's callback URL", async () => {
+  it('creates a limited key with a callback URL, shows its secret once with a copy button, and edits the key', async () => {
     await main.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
     await go(`#/admin/accounts/${acme.id}`);
     const form = page.getByTestId('create-key');
@@ -185,6 +199,7 @@ describe('operator area', () => {
     await form.locator('input[name="rpm_limit"]').fill('30');
     await form.locator('input[name="in_flight_limit"]').fill('2');
     await form.locator('input[name="spend_cap"]').fill('1');
+    await form.locator('input[name="callback_url"]').fill(`${receiverUrl}/ok`);
     await form.getByRole('button', { name: 'Create key' }).click();
     const shown = page.getByTestId('new-key-secret');
     await shown.waitFor();
@@ -195,10 +210,22 @@ describe('operator area', () => {
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
 
     const keys = (await admin<{ data: AdminKey[] }>(`/admin/v1/accounts/${acme.id}/keys`)).data;
-    expect(keys).toEqual([expect.objectContaining({ name: 'ci', rpm_limit: 30, in_flight_limit: 2, spend_cap: 1, disabled: false, last_used_at: null })]);
+    expect(keys).toEqual([
+      expect.objectContaining({
+        name: 'ci',
+        rpm_limit: 30,
+        in_flight_limit: 2,
+        spend_cap: 1,
+        callback_url: `${receiverUrl}/ok`,
+        disabled: false,
+        last_used_at: null,
+      }),
+    ]);
     keyId = keys[0]!.id;
     const row = page.locator(`tr[data-key-id="${keyId}"]`);
     expect(await row.locator('[data-cell="limits"]').textContent()).toBe('30/min · 2 in flight · cap $1.00');
+    expect(await row.textContent()).toContain(`${receiverUrl}/ok`);
+    expect(await form.locator('input[name="callback_url"]').inputValue()).toBe('');
     expect(await row.locator('[data-cell="last-used"]').textContent()).toBe('never');
     expect(secret.startsWith(keys[0]!.prefix)).toBe(true);
 
@@ -210,14 +237,18 @@ describe('operator area', () => {
     await row.waitFor();
     expect(await page.content()).not.toContain(secret);
 
+    // Editing starts from the key as it is; saving keeps the callback URL and changes a limit.
     await row.getByRole('button', { name: 'Edit' }).click();
-    await page.locator('input[name="callback_url"]').fill(`${receiverUrl}/ok`);
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page.locator('input[name="callback_url"]').waitFor({ state: 'detached' });
-    expect(await row.textContent()).toContain(`${receiverUrl}/ok`);
+    const edit = page.locator('tr.form-row');
+    expect(await edit.locator('input[name="callback_url"]').inputValue()).toBe(`${receiverUrl}/ok`);
+    expect(await edit.locator('input[name="rpm_limit"]').inputValue()).toBe('30');
+    await edit.locator('input[name="rpm_limit"]').fill('40');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    expect(await row.locator('[data-cell="limits"]').textContent()).toBe('40/min · 2 in flight · cap $1.00');
     expect((await admin<{ data: AdminKey[] }>(`/admin/v1/accounts/${acme.id}/keys`)).data[0]).toMatchObject({
       callback_url: `${receiverUrl}/ok`,
-      rpm_limit: 30,
+      rpm_limit: 40,
     });
   });
 
@@ -249,11 +280,46 @@ describe('operator area', () => {
     await expect.poll(async () => (await bars(page, '#usage [data-chart="day"]')).at(-1), WAIT).toMatchObject({ label: utcDay(), value: keyTaskCost });
     expect((await bars(page, '#usage [data-chart="day"]')).map((b) => b.value)).toEqual(usage.buckets.map((b) => b.spent));
 
-    // Its tasks.
+    // Its tasks, with what each asked for (include=request): the model and the prompt.
     const taskRow = page.locator(`[data-testid="account-tasks"] tr[data-task-id="${keyTaskId}"]`);
     expect(await taskRow.locator('[data-status]').getAttribute('data-status')).toBe('completed');
     expect(await taskRow.locator('td[data-cost]').getAttribute('data-cost')).toBe(String(keyTaskCost));
+    expect(await taskRow.locator('[data-cell="model"]').textContent()).toBe(TINY_TASK.model);
+    expect(await taskRow.locator('[data-cell="prompt"]').textContent()).toBe(TINY_TASK.prompt);
+    const listed = await admin<{ data: Array<{ id: string; request?: { model: string; prompt: string } }>; has_more: boolean }>(
+      `/admin/v1/accounts/${acme.id}/tasks?include=request`,
+    );
+    expect(listed).toMatchObject({ has_more: false, data: [{ id: keyTaskId, request: { model: TINY_TASK.model, prompt: TINY_TASK.prompt } }] });
+    expect(await page.locator('#tasks [data-testid="load-more"]').count()).toBe(0);
+
+    // The balance history has the task's money on top, newest first, above the three top-ups.
+    const entries = (await admin<{ data: LedgerEntry[] }>(`/admin/v1/accounts/${acme.id}/ledger?order=desc`)).data;
+    expect(entries[0]).toMatchObject({ kind: expect.stringMatching(/^(reserve|settle)$/), task_id: keyTaskId });
+    expect(entries.slice(-3).map((e) => e.note)).toEqual(['second', 'welcome credit', expect.any(String)]);
+    await expect.poll(shownLedger, WAIT).toEqual(entries.map((e) => e.id));
     await screenshot(page, 'admin-account');
+  });
+
+  it('pages the balance history newest first, twenty entries at a time', async () => {
+    // Twenty small top-ups on top of what is there: a page of 20, then the oldest few.
+    const before = (await admin<{ data: LedgerEntry[] }>(`/admin/v1/accounts/${acme.id}/ledger?order=desc`)).data.length;
+    for (let n = 1; n <= 20; n++) {
+      await admin(`/admin/v1/accounts/${acme.id}/topups`, { body: { amount: 0.01, note: `batch ${n}` } });
+    }
+    const all = (await admin<{ data: LedgerEntry[] }>(`/admin/v1/accounts/${acme.id}/ledger?order=desc`)).data;
+    expect(all).toHaveLength(before + 20);
+    expect(all.slice(0, 20).map((e) => e.note)).toEqual(Array.from({ length: 20 }, (_, i) => `batch ${20 - i}`));
+    const first = await admin<{ data: LedgerEntry[]; has_more: boolean; next_after: number }>(`/admin/v1/accounts/${acme.id}/ledger?order=desc&limit=20`);
+    expect(first).toMatchObject({ has_more: true, next_after: all[19]!.id });
+
+    await page.getByRole('button', { name: 'Refresh', exact: true }).first().click();
+    await expect.poll(shownLedger, WAIT).toEqual(all.slice(0, 20).map((e) => e.id));
+    const more = page.locator('#ledger [data-testid="load-more"]');
+    expect(await more.textContent()).toBe('Earlier entries');
+    await more.click();
+    await expect.poll(shownLedger, WAIT).toEqual(all.map((e) => e.id));
+    expect(await more.count()).toBe(0);
+    expect(await page.locator('[data-testid="ledger"] tbody tr').last().getAttribute('data-amount')).toBe('2');
   });
 
   it('disables the key, and the API refuses it; enabling it lets it in again', async () => {
@@ -422,11 +488,29 @@ describe('operator area', () => {
     await expect.poll(() => page.locator('tr[data-delivery-id]').count(), WAIT).toBe(2);
     const sentBefore = hits.filter((h) => h.id === completed.id).length;
     expect(sentBefore).toBe(1);
-    const retried = page.waitForResponse((r) => r.url().endsWith(`/admin/v1/webhook-deliveries/${completed.id}/retry`));
+    // The receiver holds its answer, so the delivery stays pending until the test lets it go: the
+    // row follows it through GET /admin/v1/webhook-deliveries/{id} meanwhile, and when it lands.
+    holdOk = new Promise<void>((resolve) => (releaseOk = resolve));
+    const onePath = `/admin/v1/webhook-deliveries/${completed.id}`;
+    const follows: Array<{ state: string; attempts: number }> = [];
+    page.on('response', async (r) => {
+      if (new URL(r.url()).pathname === onePath) follows.push(((await r.json()) as { data: { state: string; attempts: number } }).data);
+    });
+    const retried = page.waitForResponse((r) => r.url().endsWith(`${onePath}/retry`));
     await row.locator(`[data-redeliver="${completed.id}"]`).click();
-    expect((await retried).status()).toBe(200);
-    await expect.poll(() => row.getAttribute('data-attempts'), WAIT).toBe('2');
+    const retryAnswer = await retried;
+    expect(retryAnswer.status()).toBe(200);
+    expect(((await retryAnswer.json()) as { data: { state: string } }).data.state).toBe('pending');
+    await expect.poll(() => row.getAttribute('data-state'), WAIT).toBe('pending');
+    expect(await row.getAttribute('data-following')).toBe('true');
+    await expect.poll(() => follows.some((d) => d.state === 'pending'), WAIT).toBe(true);
+    await expect.poll(() => hits.filter((h) => h.id === completed.id).length, WAIT).toBe(2);
+    holdOk = null;
+    releaseOk();
     await expect.poll(() => row.getAttribute('data-state'), WAIT).toBe('delivered');
+    expect(await row.getAttribute('data-attempts')).toBe('2');
+    expect(await row.getAttribute('data-following')).toBeNull();
+    expect(follows.at(-1)).toMatchObject({ state: 'delivered', attempts: 2 });
     expect(hits.filter((h) => h.id === completed.id).map((h) => [h.path, h.body.data.id, h.body.data.status])).toEqual([
       ['/ok', keyTaskId, 'completed'],
       ['/ok', keyTaskId, 'completed'],
@@ -496,5 +580,31 @@ describe('operator area', () => {
     await screenshot(phone.page, 'admin-accounts-phone');
     expect(phone.problems()).toEqual([]);
     await phone.close();
+  });
+
+  it('pages the accounts list by has_more, fifty at a time', async () => {
+    // 50 more accounts make 52: a page of 50, then the last 2 (by id, so the newest).
+    for (let n = 1; n <= 50; n++) await admin('/admin/v1/accounts', { body: { name: `Bulk ${String(n).padStart(2, '0')}` } });
+    const all = (await admin<{ data: AdminAccount[] }>('/admin/v1/accounts?limit=500')).data.map((a) => a.id);
+    expect(all).toHaveLength(52);
+    expect(await admin('/admin/v1/accounts?limit=50')).toMatchObject({ has_more: true, next_after: all[49] });
+
+    const opened = await openPage(browser);
+    await remember(opened.context, { admin: server.adminToken, language: 'en' });
+    const { page: list } = opened;
+    const shown = () => list.locator('[data-testid="accounts"] tr[data-account-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-account-id')));
+    await list.goto(`${server.url}/#/admin/accounts`);
+    await expect.poll(shown, WAIT).toEqual(all.slice(0, 50));
+    await list.getByTestId('load-more').click();
+    await expect.poll(shown, WAIT).toEqual(all);
+    expect(await list.getByTestId('load-more').count()).toBe(0);
+
+    // At the end of the list, an account opened here shows at once, last; and only once.
+    await list.locator('input[name="name"]').fill('Latecomer');
+    await list.getByRole('button', { name: 'Open account' }).click();
+    const created = (await list.locator('[data-created-account]').getAttribute('data-created-account'))!;
+    await expect.poll(shown, WAIT).toEqual([...all, created]);
+    expect(opened.problems()).toEqual([]);
+    await opened.close();
   });
 });

@@ -325,10 +325,21 @@ describe('playground', () => {
     await poll(() => page.inputValue('input[name="image-0"]').catch(() => '')).toBe(`asset://${imageAsset}`);
     expect(await page.getAttribute('[data-mode="reference"]', 'aria-pressed')).toBe('true');
     expect(await page.textContent('[data-field="image-0"]')).toContain('cat portrait');
+    // Each shows its reviewed copy (GET /v1/assets' preview_url) behind its name: the image loaded, the video's first frame.
+    const previews = new Map((await api<{ data: Array<{ id: string; preview_url: string | null }> }>('/v1/assets')).data.map((a) => [a.id, a.preview_url]));
+    const imagePreview = page.locator('[data-field="image-0"] img[data-preview="image"]');
+    expect(await imagePreview.getAttribute('src')).toBe(previews.get(imageAsset));
+    await poll(() => imagePreview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
     await fillBasics(page, 'The character dances to the reference video');
     await page.click('[data-testid="add-video"]');
     await page.selectOption('[data-testid="video-0-asset"]', videoAsset);
     expect(await page.inputValue('input[name="video-0"]')).toBe(`asset://${videoAsset}`);
+    const videoPreview = page.locator('[data-field="video-0"] video[data-preview="video"]');
+    expect(await videoPreview.getAttribute('src')).toBe(previews.get(videoAsset));
+    expect(await videoPreview.getAttribute('preload')).toBe('metadata');
+    await poll(() => videoPreview.evaluate((v: HTMLVideoElement) => v.readyState >= HTMLMediaElement.HAVE_METADATA)).toBe(true);
+    expect(await page.textContent('[data-field="video-0"]')).toContain('test pattern moves');
+    await screenshot(page, 'playground-assets');
 
     // A model without asset URLs offers no asset list and says so beside the asset.
     await page.selectOption('select[name="model"]', 'doubao-seedance-2.0-face');

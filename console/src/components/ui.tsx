@@ -1,5 +1,6 @@
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import { ApiProblem } from '../api.js';
+import type { PagedList } from '../hooks.js';
 
 /** A labelled control with the error that names it shown right beside it. */
 export function Field(props: { label: string; name: string; error?: string | null; hint?: string; children: ComponentChildren; wide?: boolean }) {
@@ -71,4 +72,16 @@ export function Empty(props: { children: ComponentChildren }) {
 export function Button(props: ButtonHTMLAttributes<HTMLButtonElement> & { kind?: 'primary' | 'secondary' | 'danger' | 'ghost' }) {
   const { kind = 'secondary', class: cls, ...rest } = props;
   return <button type="button" {...rest} class={`btn btn-${kind} ${cls ?? ''}`} />;
+}
+
+/** The foot of a paged list: a button for the next page while there is one. */
+export function LoadMore(props: { list: Pick<PagedList<unknown>, 'hasMore' | 'loading' | 'loadMore'>; label: string; busyLabel?: string; class?: string }) {
+  if (!props.list.hasMore) return null;
+  return (
+    <div class={`actions ${props.class ?? ''}`}>
+      <Button onClick={props.list.loadMore} disabled={props.list.loading} data-testid="load-more">
+        {props.list.loading && props.busyLabel ? props.busyLabel : props.label}
+      </Button>
+    </div>
+  );
 }

@@ -1,15 +1,18 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiProblem } from '../api.js';
-import type { UsageBucket, UsageView } from '../admin-types.js';
+import type { UsageBucket, UsageGroup, UsageView } from '../admin-types.js';
 import { count, usd, utcDay } from '../format.js';
+import { useLoad } from '../hooks.js';
 import { defineText, fill, type UiLanguage, useLanguage, useText } from '../i18n.js';
+import { navigate } from '../router.js';
 import { BarChart } from './bar-chart.js';
-import { Button, Empty, Field } from './ui.js';
+import { Button, Card, Empty, Field, Problem } from './ui.js';
 import './usage-panel.css';
 
 /**
  * What the usage screens share (`#/usage`, `#/admin/usage`, an account's page): the range picker,
- * the totals and the bucket table. Days are UTC days, as the usage API counts them.
+ * the totals, the charts and the bucket table, and the whole report below a screen's heading.
+ * Days are UTC days, as the usage API counts them.
  */
 
 const text = defineText({
@@ -32,6 +35,17 @@ const text = defineText({
     max: 'max',
     showEmpty: 'Show {n} days without tasks',
     hideEmpty: 'Hide days without tasks',
+    chart_day: 'Spend per day',
+    chart_model: 'Spend per model',
+    chart_account: 'Spend per account',
+    chart_channel: 'Spend per channel',
+    details: 'Details',
+    groupBy: 'Group by',
+    group_day: 'Day',
+    group_model: 'Model',
+    group_account: 'Account',
+    group_channel: 'Channel',
+    loading: 'Loading…',
   },
   zh: {
     range: '时间范围',
@@ -52,17 +66,28 @@ const text = defineText({
     max: '最大',
     showEmpty: '显示 {n} 个没有任务的日期',
     hideEmpty: '隐藏没有任务的日期',
+    chart_day: '每日花费',
+    chart_model: '各模型花费',
+    chart_account: '各账户花费',
+    chart_channel: '各渠道花费',
+    details: '明细',
+    groupBy: '分组',
+    group_day: '按天',
+    group_model: '按模型',
+    group_account: '按账户',
+    group_channel: '按渠道',
+    loading: '正在加载…',
   },
 });
 
-export const PRESET_DAYS = [7, 30, 90] as const;
+const PRESET_DAYS = [7, 30, 90] as const;
 
 export type UsageRange = { days: number } | { from: string; to: string };
 
 const DAY_MS = 86_400_000;
 
 /** The range a hash query names: `days=7|30|90`, or `from` and `to` (YYYY-MM-DD); 30 days by default. */
-export function rangeFromQuery(query: URLSearchParams): UsageRange {
+function rangeFromQuery(query: URLSearchParams): UsageRange {
   const from = query.get('from');
   const to = query.get('to');
   if (from && to) return { from, to };
@@ -70,7 +95,7 @@ export function rangeFromQuery(query: URLSearchParams): UsageRange {
   return { days: (PRESET_DAYS as readonly number[]).includes(days) ? days : 30 };
 }
 
-export const rangeQuery = (range: UsageRange): Record<string, string | number | undefined> =>
+const rangeQuery = (range: UsageRange): Record<string, string | number | undefined> =>
   'days' in range ? { days: range.days } : { from: range.from, to: range.to };
 
 /** The `from`/`to` the API is asked for: a preset ends today (UTC) and counts today. */
@@ -183,7 +208,7 @@ export function SpendChart(props: { view: UsageView | undefined; title: string; 
 }
 
 /** Every bucket with its counts; by day, days without tasks are dimmed. */
-export function BucketTable(props: { view: UsageView; keyLabel: string; labelOf?: (key: string) => string; href?: (key: string) => string | null }) {
+function BucketTable(props: { view: UsageView; keyLabel: string; labelOf?: (key: string) => string; href?: (key: string) => string | null }) {
   const t = useText(text);
   const language = useLanguage();
   const [showEmpty, setShowEmpty] = useState(false);
@@ -238,3 +263,80 @@ export function BucketTable(props: { view: UsageView; keyLabel: string; labelOf?
 
 export const rangeText = (view: UsageView, language: UiLanguage): string =>
   language === 'zh' ? `${view.from} 至 ${view.to}（UTC）` : `${view.from} to ${view.to} (UTC)`;
+
+/** A refused range names its field; the picker shows that one beside the field, not as a problem of the page. */
+export const rangeRefused = (error: unknown): boolean => error instanceof ApiProblem && (error.param === 'from' || error.param === 'to');
+
+/**
+ * A usage screen below its heading (`#/usage`, `#/admin/usage`): the range and the grouping of the
+ * table from the hash (`days=` or `from=&to=`, `group=`), the totals with the balance, a spend chart
+ * per grouping (`groups`, the first the default) and the table of the one chosen. `fetch` asks the
+ * screen's API for one grouping; `labelOf` / `hrefOf` name and link a grouping's keys (account ids).
+ */
+export function UsageReport<G extends UsageGroup>(props: {
+  path: string;
+  query: URLSearchParams;
+  groups: readonly [G, ...G[]];
+  fetch: (group: G, range: { from: string; to: string }, signal: AbortSignal) => Promise<UsageView>;
+  labelOf?: Partial<Record<G, (key: string) => string>>;
+  hrefOf?: Partial<Record<G, (key: string) => string | null>>;
+}) {
+  const t = useText(text);
+  const language = useLanguage();
+  const range = rangeFromQuery(props.query);
+  const asked = props.query.get('group') as G | null;
+  const group: G = asked && props.groups.includes(asked) ? asked : props.groups[0];
+  const { from, to } = rangeDates(range);
+  const go = (next: { range?: UsageRange; group?: G }) => {
+    const chosen = next.group ?? group;
+    navigate(props.path, { ...rangeQuery(next.range ?? range), group: chosen === props.groups[0] ? undefined : chosen });
+  };
+  const usage = useLoad(
+    async (signal) => {
+      const views = await Promise.all(props.groups.map((g) => props.fetch(g, { from, to }, signal)));
+      return new Map(props.groups.map((g, i) => [g, views[i]!]));
+    },
+    [from, to],
+  );
+  const views = usage.data;
+  const first = views?.get(props.groups[0]);
+  const table = views?.get(group);
+  return (
+    <div class="usage-report" data-loading={usage.loading ? 'true' : undefined}>
+      <div class="usage-toolbar">
+        <RangePicker range={range} onChange={(next) => go({ range: next })} error={usage.error} />
+        {first ? <span class="muted usage-range">{rangeText(first, language)}</span> : null}
+      </div>
+      <Problem error={rangeRefused(usage.error) ? null : usage.error} />
+      {first && table ? (
+        <>
+          <UsageStats view={first} balance />
+          <div class="grid two usage-charts">
+            {props.groups.map((g) => (
+              <Card key={g} title={t[`chart_${g}`]}>
+                <SpendChart view={views?.get(g)} title={t[`chart_${g}`]} labelOf={props.labelOf?.[g]} />
+              </Card>
+            ))}
+          </div>
+          <Card
+            title={t.details}
+            actions={
+              <fieldset class="segmented">
+                <legend class="visually-hidden">{t.groupBy}</legend>
+                {props.groups.map((g) => (
+                  <button key={g} type="button" data-group={g} aria-pressed={group === g} onClick={() => go({ group: g })}>
+                    {t[`group_${g}`]}
+                  </button>
+                ))}
+              </fieldset>
+            }
+          >
+            <BucketTable view={table} keyLabel={t[`group_${group}`]} labelOf={props.labelOf?.[group]} href={props.hrefOf?.[group]} />
+          </Card>
+        </>
+      ) : usage.loading ? (
+        <p class="muted">{t.loading}</p>
+      ) : null}
+    </div>
+  );
+}

@@ -1,8 +1,11 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiProblem, call } from '../api.js';
-import type { Asset, AssetList, AssetReview, AssetType, ReviewedAsset, Upload } from '../admin-types.js';
-import { Button, Card, Empty, Field, Problem, ProgressBar, StatusBadge } from '../components/ui.js';
+import type { Asset, AssetGroup, AssetList, AssetReview, AssetType, ReviewedAsset, Upload } from '../admin-types.js';
+import { AssetPreview } from '../components/asset-preview.js';
+import { Button, Card, Empty, Field, LoadMore, Problem, ProgressBar, StatusBadge } from '../components/ui.js';
 import { dateTime } from '../format.js';
+import { type PagedList, useLoad, usePagedList, useRereadWhile } from '../hooks.js';
+import type { ListPage } from '../types.js';
 import { defineText, fill, useLanguage, useText } from '../i18n.js';
 import { href, navigate } from '../router.js';
 import './assets.css';
@@ -55,6 +58,15 @@ const text = defineText({
     refresh: 'Refresh',
     empty: 'No assets yet: submit some above.',
     more: 'Load more',
+    preview: 'Preview',
+    reviews: 'Reviews',
+    noReviews: 'No reviews yet.',
+    details: 'Details',
+    shown: 'Shown above',
+    outcome: 'Outcome',
+    approvedN: '{n} approved',
+    rejectedN: '{n} rejected',
+    pendingN: '{n} in review',
     groupHeading: 'Group {id}',
     active: 'approved',
     pending: 'in review',
@@ -108,6 +120,15 @@ const text = defineText({
     refresh: '刷新',
     empty: '还没有素材：请在上方提交。',
     more: '加载更多',
+    preview: '预览',
+    reviews: '审核记录',
+    noReviews: '还没有审核。',
+    details: '详情',
+    shown: '已在上方显示',
+    outcome: '结果',
+    approvedN: '{n} 个已通过',
+    rejectedN: '{n} 个未通过',
+    pendingN: '{n} 个审核中',
     groupHeading: '分组 {id}',
     active: '已通过',
     pending: '审核中',
@@ -134,19 +155,50 @@ function AssetStatus(props: { status: string }) {
 
 const playgroundLink = (assetId: string) => href('/playground', { asset: assetId });
 
-/** `#/assets`, and `?review=<task id>` while a review is followed. */
+const REVIEW_PAGE = 10;
+const ASSET_PAGE = 50;
+/** The newest groups, the ones the form offers and the library names (one page of /v1/asset-groups). */
+const GROUP_PAGE = 100;
+/** While rows shown are still in review, their list is read again this often. */
+const LIST_POLL_MS = 3000;
+
+/**
+ * `#/assets`, and `?review=<task id>` while a review is followed: the form, that review, the
+ * account's reviews newest first, and its assets by group. The review followed keeps its row in
+ * the list up to date; once it ends, the library and the groups' counts are read again.
+ */
 export function Assets(props: { query: URLSearchParams }) {
   const t = useText(text);
   const reviewId = props.query.get('review');
   const [round, setRound] = useState(0);
-  const [groups, setGroups] = useState<Array<{ id: string; project: string }>>([]);
+  const groups = useLoad((signal) => call<ListPage<AssetGroup>>('/v1/asset-groups', { query: { limit: GROUP_PAGE }, signal }).then((r) => r.data), [round]);
+  const reviews = usePagedList((after, signal) => call<ListPage<AssetReview>>('/v1/asset-reviews', { query: { limit: REVIEW_PAGE, after }, signal }), []);
+  const library = usePagedList((after, signal) => call<AssetList>('/v1/assets', { query: { limit: ASSET_PAGE, after }, signal }), [], round);
+  const refreshLibrary = () => setRound((r) => r + 1);
+  const groupName = (id: string) => groups.data?.find((g) => g.id === id)?.name ?? id;
   return (
     <div class="assets-page">
       <h1>{t.title}</h1>
       <p class="muted">{t.intro}</p>
-      <SubmitForm onSubmitted={(id) => navigate('/assets', { review: id })} groups={groups} />
-      {reviewId ? <ReviewPanel key={reviewId} id={reviewId} onFinished={() => setRound((r) => r + 1)} /> : null}
-      <Library round={round} onGroups={setGroups} />
+      <SubmitForm
+        groups={groups.data ?? []}
+        onSubmitted={(id) => {
+          navigate('/assets', { review: id });
+          reviews.reload();
+          refreshLibrary();
+        }}
+      />
+      {reviewId ? (
+        <ReviewPanel
+          key={reviewId}
+          id={reviewId}
+          onChange={(review) => reviews.update((list) => list.map((r) => (r.id === review.id ? review : r)))}
+          onFinished={refreshLibrary}
+          groupName={groupName}
+        />
+      ) : null}
+      <ReviewList list={reviews} current={reviewId} groupName={groupName} />
+      <Library list={library} groups={groups.data ?? []} groupsError={groups.error} onRefresh={refreshLibrary} />
     </div>
   );
 }
@@ -173,7 +225,7 @@ function parseLines(value: string): Array<{ url: string; name?: string }> {
     });
 }
 
-function SubmitForm(props: { onSubmitted: (reviewId: string) => void; groups: Array<{ id: string; project: string }> }) {
+function SubmitForm(props: { onSubmitted: (reviewId: string) => void; groups: AssetGroup[] }) {
   const t = useText(text);
   const [type, setType] = useState<AssetType>('Image');
   const [groupId, setGroupId] = useState('');
@@ -264,7 +316,7 @@ function SubmitForm(props: { onSubmitted: (reviewId: string) => void; groups: Ar
             <option value="">{t.newGroup}</option>
             {props.groups.map((g) => (
               <option key={g.id} value={g.id}>
-                {g.project ? `${g.id} · ${g.project}` : g.id}
+                {g.project_name ? `${g.name} · ${g.project_name}` : g.name}
               </option>
             ))}
           </select>
@@ -335,23 +387,17 @@ function SubmitForm(props: { onSubmitted: (reviewId: string) => void; groups: Ar
   );
 }
 
-function groupsOf(assets: Asset[]): Array<{ id: string; project: string }> {
-  const seen = new Map<string, string>();
-  for (const a of assets) if (!seen.has(a.group_id)) seen.set(a.group_id, a.project_name);
-  return [...seen].map(([id, project]) => ({ id, project }));
-}
-
 const POLL_MS = 1000;
 const finished = (review: AssetReview) => review.status === 'completed' || review.status === 'failed';
 
-/** Follows one review at GET /v1/tasks/{id} until it ends. */
-function ReviewPanel(props: { id: string; onFinished: () => void }) {
+/** Follows one review at GET /v1/tasks/{id} until it ends, handing each state read to `onChange`. */
+function ReviewPanel(props: { id: string; onChange: (review: AssetReview) => void; onFinished: () => void; groupName: (id: string) => string }) {
   const t = useText(text);
   const language = useLanguage();
   const [review, setReview] = useState<AssetReview | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
-  const onFinished = useRef(props.onFinished);
-  onFinished.current = props.onFinished;
+  const handlers = useRef(props);
+  handlers.current = props;
   useEffect(() => {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -361,7 +407,8 @@ function ReviewPanel(props: { id: string; onFinished: () => void }) {
         if (controller.signal.aborted) return;
         setReview(answer.data);
         setProblem(null);
-        if (finished(answer.data)) onFinished.current();
+        handlers.current.onChange(answer.data);
+        if (finished(answer.data)) handlers.current.onFinished();
         else timer = setTimeout(poll, POLL_MS);
       } catch (err) {
         if (controller.signal.aborted) return;
@@ -397,7 +444,7 @@ function ReviewPanel(props: { id: string; onFinished: () => void }) {
         {review && !finished(review) ? <ProgressBar value={review.progress} label={t.reviewing} /> : null}
         {review ? (
           <p class="muted">
-            {dateTime(review.created, language)} · {review.group_id}
+            {dateTime(review.created, language)} · <span title={review.group_id}>{props.groupName(review.group_id)}</span>
             {review.error ? ` · ${review.error.message}` : ''}
           </p>
         ) : null}
@@ -440,100 +487,149 @@ function ReviewPanel(props: { id: string; onFinished: () => void }) {
   );
 }
 
-const PAGE = 50;
-const LIST_POLL_MS = 3000;
+const reviewLink = (id: string) => href('/assets', { review: id });
 
-/** The account's assets, by group, newest first; pages of 50. */
-function Library(props: { round: number; onGroups: (groups: Array<{ id: string; project: string }>) => void }) {
+/** The account's reviews, newest first, each opened above by its link. */
+function ReviewList(props: { list: PagedList<AssetReview>; current: string | null; groupName: (id: string) => string }) {
   const t = useText(text);
-  const [pages, setPages] = useState<Asset[][]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [problem, setProblem] = useState<unknown>(null);
-  const [refresh, setRefresh] = useState(0);
+  const language = useLanguage();
+  const { list } = props;
+  useRereadWhile(
+    list.items.some((r) => !finished(r)),
+    list,
+    LIST_POLL_MS,
+  );
+  return (
+    <Card title={t.reviews} class="asset-reviews">
+      <Problem error={list.error} />
+      {!list.loading && list.items.length === 0 && !list.error ? <Empty>{t.noReviews}</Empty> : null}
+      {list.items.length > 0 ? (
+        <div class="table-wrap">
+          <table data-testid="reviews">
+            <thead>
+              <tr>
+                <th>{t.created}</th>
+                <th class="optional">{t.group}</th>
+                <th>{t.status}</th>
+                <th>{t.outcome}</th>
+                <th class="optional">{t.id}</th>
+                <th>{t.actions}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.items.map((r) => (
+                <tr key={r.id} data-review-id={r.id} data-review-status={r.status} aria-current={r.id === props.current ? 'true' : undefined}>
+                  <td class="nowrap">{dateTime(r.created, language)}</td>
+                  <td class="optional" data-cell="group" title={r.group_id}>
+                    {props.groupName(r.group_id)}
+                  </td>
+                  <td>
+                    <AssetStatus status={r.status} />
+                  </td>
+                  <td data-cell="outcome">
+                    {r.result
+                      ? [
+                          fill(t.approvedN, { n: r.result.usable_assets.length }),
+                          ...(r.result.failed_assets.length > 0 ? [fill(t.rejectedN, { n: r.result.failed_assets.length })] : []),
+                        ].join(' · ')
+                      : `${r.progress}%`}
+                  </td>
+                  <td class="optional mono">{r.id}</td>
+                  <td>
+                    {r.id === props.current ? (
+                      <span class="muted">{t.shown}</span>
+                    ) : (
+                      <a class="btn btn-secondary" href={reviewLink(r.id)} data-open-review={r.id}>
+                        {t.details}
+                      </a>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <LoadMore list={list} label={t.more} />
+    </Card>
+  );
+}
 
-  // Reads the first page again: on mount, after a review ends, while assets are in review, on demand.
-  useEffect(() => {
-    const controller = new AbortController();
-    setLoading(true);
-    call<AssetList>('/v1/assets', { query: { limit: PAGE }, signal: controller.signal })
-      .then((answer) => {
-        setPages([answer.data]);
-        setNext(answer.next_after);
-        setProblem(null);
-      })
-      .catch((err) => {
-        if (!controller.signal.aborted) setProblem(err);
-      })
-      .finally(() => {
-        if (!controller.signal.aborted) setLoading(false);
-      });
-    return () => controller.abort();
-  }, [props.round, refresh]);
+/** A group's heading: its name, description and project, and its assets counted by outcome. */
+function GroupHead(props: { id: string; group: AssetGroup | undefined; project: string }) {
+  const t = useText(text);
+  const g = props.group;
+  const project = g ? g.project_name : props.project;
+  return (
+    <header class="group-head">
+      <h3>
+        <span data-cell="group-name">{g ? g.name : fill(t.groupHeading, { id: props.id })}</span>
+        {project ? <span class="muted"> · {project}</span> : null}
+      </h3>
+      {g?.description ? <p class="muted group-description">{g.description}</p> : null}
+      {g ? (
+        <div class="group-counts">
+          <span data-count="approved" data-value={g.counts.approved}>
+            {fill(t.approvedN, { n: g.counts.approved })}
+          </span>
+          {g.counts.failed > 0 ? (
+            <span data-count="failed" data-value={g.counts.failed}>
+              {fill(t.rejectedN, { n: g.counts.failed })}
+            </span>
+          ) : null}
+          {g.counts.pending > 0 ? (
+            <span data-count="pending" data-value={g.counts.pending}>
+              {fill(t.pendingN, { n: g.counts.pending })}
+            </span>
+          ) : null}
+        </div>
+      ) : null}
+    </header>
+  );
+}
 
-  const assets = useMemo(() => {
-    const seen = new Set<string>();
-    return pages.flat().filter((a) => {
-      if (seen.has(a.id)) return false;
-      seen.add(a.id);
-      return true;
-    });
-  }, [pages]);
-
+/** The account's assets, by group (the groups newest first, as /v1/asset-groups lists them); pages of 50. */
+function Library(props: { list: PagedList<Asset>; groups: AssetGroup[]; groupsError: unknown; onRefresh: () => void }) {
+  const t = useText(text);
+  const { list } = props;
+  const assets = list.items;
   // Assets still in review: read again until they are settled.
-  const reviewing = assets.some((a) => a.status === 'pending');
-  useEffect(() => {
-    if (!reviewing) return;
-    const timer = setTimeout(() => setRefresh((r) => r + 1), LIST_POLL_MS);
-    return () => clearTimeout(timer);
-  }, [reviewing, pages]);
-
-  const more = async () => {
-    if (!next) return;
-    setLoading(true);
-    try {
-      const answer = await call<AssetList>('/v1/assets', { query: { limit: PAGE, after: next } });
-      setPages((old) => [...old, answer.data]);
-      setNext(answer.next_after);
-    } catch (err) {
-      setProblem(err);
-    } finally {
-      setLoading(false);
-    }
-  };
-
-  const removed = (id: string) => setPages((old) => old.map((page) => page.filter((a) => a.id !== id)));
-  const groups = useMemo(() => {
-    const byGroup = new Map<string, Asset[]>();
+  useRereadWhile(
+    assets.some((a) => a.status === 'pending'),
+    list,
+    LIST_POLL_MS,
+  );
+  const sections = useMemo(() => {
+    const byGroup = new Map<string, Asset[]>(props.groups.map((g) => [g.id, []]));
     for (const a of assets) byGroup.set(a.group_id, [...(byGroup.get(a.group_id) ?? []), a]);
-    return [...byGroup];
-  }, [assets]);
-  const onGroups = useRef(props.onGroups);
-  onGroups.current = props.onGroups;
-  useEffect(() => onGroups.current(groupsOf(assets)), [assets]);
+    return [...byGroup].filter(([, rows]) => rows.length > 0);
+  }, [assets, props.groups]);
+  const groupOf = new Map(props.groups.map((g) => [g.id, g]));
+  const removed = (id: string) => {
+    list.update((old) => old.filter((a) => a.id !== id));
+    props.onRefresh();
+  };
 
   return (
     <Card
       title={t.library}
       class="asset-library"
       actions={
-        <Button onClick={() => setRefresh((r) => r + 1)} disabled={loading}>
+        <Button onClick={props.onRefresh} disabled={list.loading}>
           {t.refresh}
         </Button>
       }
     >
-      <Problem error={problem} />
-      {!loading && assets.length === 0 && !problem ? <Empty>{t.empty}</Empty> : null}
-      {groups.map(([groupId, list]) => (
+      <Problem error={list.error ?? props.groupsError} />
+      {!list.loading && assets.length === 0 && !list.error ? <Empty>{t.empty}</Empty> : null}
+      {sections.map(([groupId, rows]) => (
         <section key={groupId} class="asset-group" data-group-id={groupId}>
-          <h3>
-            {fill(t.groupHeading, { id: groupId })}
-            {list[0]?.project_name ? <span class="muted"> · {list[0].project_name}</span> : null}
-          </h3>
+          <GroupHead id={groupId} group={groupOf.get(groupId)} project={rows[0]?.project_name ?? ''} />
           <div class="table-wrap">
             <table>
               <thead>
                 <tr>
+                  <th>{t.preview}</th>
                   <th>{t.name}</th>
                   <th class="optional">{t.type}</th>
                   <th>{t.status}</th>
@@ -543,7 +639,7 @@ function Library(props: { round: number; onGroups: (groups: Array<{ id: string; 
                 </tr>
               </thead>
               <tbody>
-                {list.map((a) => (
+                {rows.map((a) => (
                   <AssetRow key={a.id} asset={a} onRemoved={removed} />
                 ))}
               </tbody>
@@ -551,13 +647,7 @@ function Library(props: { round: number; onGroups: (groups: Array<{ id: string; 
           </div>
         </section>
       ))}
-      {next ? (
-        <div class="actions">
-          <Button onClick={more} disabled={loading}>
-            {t.more}
-          </Button>
-        </div>
-      ) : null}
+      <LoadMore list={list} label={t.more} />
     </Card>
   );
 }
@@ -581,6 +671,9 @@ function AssetRow(props: { asset: Asset; onRemoved: (id: string) => void }) {
   };
   return (
     <tr data-asset-id={a.id}>
+      <td class="thumb-cell">
+        <AssetPreview asset={a} />
+      </td>
       <td>
         {a.name}
         {a.reason ? <div class="reason field-error">{a.reason}</div> : null}

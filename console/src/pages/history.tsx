@@ -1,9 +1,9 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { call } from '../api.js';
 import { isFinal, useStatusLabel } from '../components/task-live.js';
-import { Button, Card, Empty, Problem, StatusBadge } from '../components/ui.js';
-import { dateTime, usd } from '../format.js';
-import { useLoad } from '../hooks.js';
+import { Button, Card, Empty, LoadMore, Problem, StatusBadge } from '../components/ui.js';
+import { dateTime, excerpt, usd } from '../format.js';
+import { useLoad, usePagedList } from '../hooks.js';
 import { defineText, fill, useLanguage, useText } from '../i18n.js';
 import { href, navigate } from '../router.js';
 import type { Model, Task, TaskList, TaskStatus } from '../types.js';
@@ -88,7 +88,7 @@ function dayStart(day: string, next = false): number | undefined {
 }
 
 /** GET /v1/tasks with the filters: the dates are the user's local days, sent as unix seconds (both bounds inclusive). */
-export function listQuery(filters: Filters, after?: string) {
+export function listQuery(filters: Filters, after?: string | number) {
   const until = dayStart(filters.to, true);
   const limit = Number(filters.limit);
   return {
@@ -102,14 +102,6 @@ export function listQuery(filters: Filters, after?: string) {
   };
 }
 
-interface Listing {
-  key: string;
-  tasks: Task[];
-  next: string | null;
-  loading: boolean;
-  error: unknown;
-}
-
 export function History(props: { query: URLSearchParams }) {
   const t = useText(text);
   const language = useLanguage();
@@ -117,24 +109,11 @@ export function History(props: { query: URLSearchParams }) {
   const filters = filtersOf(props.query);
   const key = JSON.stringify(filters);
   const models = useLoad((signal) => call<{ data: Model[] }>('/v1/models', { signal }).then((r) => r.data), []);
-  const [listing, setListing] = useState<Listing>({ key: '', tasks: [], next: null, loading: true, error: null });
-  const [round, setRound] = useState(0);
-  const latest = useRef(listing);
-  latest.current = listing;
-
-  useEffect(() => {
-    const controller = new AbortController();
-    setListing((l) => ({ ...l, key, loading: true, error: null, ...(l.key === key ? {} : { tasks: [], next: null }) }));
-    call<TaskList>('/v1/tasks', { query: listQuery(filters), signal: controller.signal })
-      .then((page) => setListing({ key, tasks: page.data, next: page.has_more ? page.next_after : null, loading: false, error: null }))
-      .catch((error: unknown) => {
-        if (!controller.signal.aborted) setListing((l) => ({ ...l, loading: false, error }));
-      });
-    return () => controller.abort();
-  }, [key, round]);
+  const listing = usePagedList((after, signal) => call<TaskList>('/v1/tasks', { query: listQuery(filters, after), signal }), [key]);
+  const tasks = listing.items;
 
   // Unfinished tasks in view are read again every 2 s until they finish.
-  const unfinished = listing.tasks.filter((task) => !isFinal(task.status)).map((task) => task.id);
+  const unfinished = tasks.filter((task) => !isFinal(task.status)).map((task) => task.id);
   const watching = unfinished.slice(0, 10).join(',');
   useEffect(() => {
     if (!watching) return;
@@ -142,7 +121,7 @@ export function History(props: { query: URLSearchParams }) {
     const timer = setInterval(() => {
       for (const id of watching.split(',')) {
         call<{ data: Task }>(`/v1/tasks/${encodeURIComponent(id)}`, { query: { include: 'request', language }, signal: controller.signal })
-          .then((answer) => setListing((l) => ({ ...l, tasks: l.tasks.map((task) => (task.id === id ? answer.data : task)) })))
+          .then((answer) => listing.update((list) => list.map((task) => (task.id === id ? answer.data : task))))
           .catch(() => undefined);
       }
     }, POLL_MS);
@@ -152,26 +131,11 @@ export function History(props: { query: URLSearchParams }) {
     };
   }, [watching, language]);
 
-  const loadMore = async () => {
-    const current = latest.current;
-    if (!current.next) return;
-    setListing((l) => ({ ...l, loading: true }));
-    try {
-      const page = await call<TaskList>('/v1/tasks', { query: listQuery(filters, current.next) });
-      setListing((l) =>
-        l.key === current.key ? { ...l, tasks: [...l.tasks, ...page.data], next: page.has_more ? page.next_after : null, loading: false } : l,
-      );
-    } catch (error) {
-      setListing((l) => ({ ...l, loading: false, error }));
-    }
-  };
-
   const setFilter = (change: Partial<Filters>) => {
     const next = { ...filters, ...change };
     navigate('/history', { status: next.status, model: next.model, from: next.from, to: next.to, limit: next.limit });
   };
   const filtered = Boolean(filters.status || filters.model || filters.from || filters.to);
-  const tasks = listing.key === key ? listing.tasks : [];
 
   return (
     <div class="history">
@@ -223,7 +187,7 @@ export function History(props: { query: URLSearchParams }) {
                 {t.clear}
               </Button>
             ) : null}
-            <Button onClick={() => setRound((r) => r + 1)} data-testid="refresh">
+            <Button onClick={listing.reload} data-testid="refresh">
               {t.refresh}
             </Button>
           </div>
@@ -280,22 +244,12 @@ export function History(props: { query: URLSearchParams }) {
         )}
         <div class="actions history-foot">
           {tasks.length > 0 ? <span class="muted">{fill(t.shown, { n: tasks.length })}</span> : null}
-          {listing.next ? (
-            <Button onClick={loadMore} disabled={listing.loading} data-testid="load-more">
-              {listing.loading ? t.loading : t.loadMore}
-            </Button>
-          ) : null}
+          <LoadMore list={listing} label={t.loadMore} busyLabel={t.loading} />
         </div>
       </Card>
     </div>
   );
 }
-
-const excerpt = (prompt: string | undefined) => {
-  if (!prompt) return '';
-  const chars = [...prompt];
-  return chars.length > 90 ? `${chars.slice(0, 88).join('')}…` : prompt;
-};
 
 /** The last frame when there is one, else the video's first frame; nothing for unfinished or failed tasks. */
 function Thumbnail(props: { task: Task }) {

@@ -1,5 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiProblem, call } from '../api.js';
+import type { Asset, AssetList } from '../admin-types.js';
+import { AssetPreview } from '../components/asset-preview.js';
 import { getTask, TaskProgress, TaskResult, useLiveTask } from '../components/task-live.js';
 import { Button, Card, Empty, Field, Problem } from '../components/ui.js';
 import { count, usd } from '../format.js';
@@ -139,15 +141,6 @@ const text = defineText({
 type Mode = 'text' | 'first_frame' | 'first_last' | 'reference';
 const MODES: Mode[] = ['text', 'first_frame', 'first_last', 'reference'];
 type MediaKind = 'image' | 'video' | 'audio';
-
-/** An approved asset of the account (GET /v1/assets). */
-interface Asset {
-  id: string;
-  url: string;
-  name: string;
-  type: 'Image' | 'Video' | 'Audio';
-  status: 'pending' | 'active' | 'failed';
-}
 
 export interface Form {
   model: string;
@@ -328,7 +321,7 @@ export function Playground(props: { query: URLSearchParams }) {
   const language = useLanguage();
   const models = useLoad((signal) => call<{ data: Model[] }>('/v1/models', { signal }).then((r) => r.data), []);
   const assets = useLoad(
-    (signal) => call<{ data: Asset[] }>('/v1/assets', { signal, query: { limit: 100 } }).then((r) => r.data.filter((a) => a.status === 'active')),
+    (signal) => call<AssetList>('/v1/assets', { signal, query: { limit: 100 } }).then((r) => r.data.filter((a) => a.status === 'active')),
     [],
   );
   const [form, setForm] = useState<Form>(() => defaultsFor(undefined));
@@ -833,9 +826,13 @@ function MediaSlot(props: {
           ) : web && !broken && props.kind === 'video' ? (
             <video src={preview} preload="metadata" muted onError={() => setBroken(true)} />
           ) : isAsset(preview) ? (
-            <span class="asset-chip">
-              {t.asset}: {asset?.name ?? assetId(preview)}
-            </span>
+            <>
+              {/* The reviewed copy behind the name; audio has no picture to show. */}
+              {asset?.preview_url && asset.type !== 'Audio' ? <AssetPreview asset={asset} class="slot-asset" /> : null}
+              <span class="asset-chip" title={asset?.name}>
+                {t.asset}: {asset?.name ?? assetId(preview)}
+              </span>
+            </>
           ) : (
             <span class="slot-kind">{t[props.kind]}</span>
           )}

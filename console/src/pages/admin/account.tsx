@@ -1,13 +1,13 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { call } from '../../api.js';
 import type { AdminAccount as Account, AdminKey, CreatedKey, DeliveryPage, LedgerEntry, UsageView } from '../../admin-types.js';
-import { Button, Card, Empty, Field, Problem, StatusBadge } from '../../components/ui.js';
-import { RangePicker, rangeDates, rangeText, SpendChart, type UsageRange, UsageStats } from '../../components/usage-panel.js';
-import { count, dateTime, seconds, usd } from '../../format.js';
-import { useLoad } from '../../hooks.js';
+import { Button, Card, Empty, Field, LoadMore, Problem, StatusBadge } from '../../components/ui.js';
+import { RangePicker, rangeDates, rangeRefused, rangeText, SpendChart, type UsageRange, UsageStats } from '../../components/usage-panel.js';
+import { count, dateTime, excerpt, seconds, usd } from '../../format.js';
+import { useLoad, usePagedList } from '../../hooks.js';
 import { defineText, fill, useLanguage, useText } from '../../i18n.js';
 import { href } from '../../router.js';
-import type { Task, TaskStatus } from '../../types.js';
+import type { ListPage, TaskList, TaskStatus } from '../../types.js';
 import { DeliveryTable, numberOrNull, paramOf, StateBadge, shortTime, TopUpForm } from './parts.js';
 
 const text = defineText({
@@ -73,14 +73,15 @@ const text = defineText({
     reserve: 'reserved',
     settle: 'settled',
     refund: 'refund',
-    older: '← Earlier',
-    newer: 'Later →',
-    pageN: 'Page {n}',
+    earlier: 'Earlier entries',
     noLedger: 'No money has moved yet.',
     // tasks
     tasks: 'Tasks',
     allStatuses: 'All statuses',
     status: 'Status',
+    prompt: 'Prompt',
+    model: 'Model',
+    noPrompt: '(no prompt)',
     cost: 'Cost',
     took: 'Took',
     noTasks: 'No tasks.',
@@ -153,13 +154,14 @@ const text = defineText({
     reserve: '预扣',
     settle: '结算',
     refund: '退款',
-    older: '← 更早',
-    newer: '更晚 →',
-    pageN: '第 {n} 页',
+    earlier: '更早的记录',
     noLedger: '还没有资金变动。',
     tasks: '任务',
     allStatuses: '全部状态',
     status: '状态',
+    prompt: '提示词',
+    model: '模型',
+    noPrompt: '（无提示词）',
     cost: '费用',
     took: '耗时',
     noTasks: '没有任务。',
@@ -258,10 +260,13 @@ interface LimitFields {
   rpm: string;
   inFlight: string;
   cap: string;
-  callback?: string;
+  callback: string;
 }
 
-function LimitInputs(props: { value: LimitFields; onChange: (v: LimitFields) => void; error: unknown; withCallback?: boolean }) {
+const NO_LIMITS: LimitFields = { rpm: '', inFlight: '', cap: '', callback: '' };
+
+/** A key's limits and its default callback URL, as the create form and a row's edit form both take them. */
+function LimitInputs(props: { value: LimitFields; onChange: (v: LimitFields) => void; error: unknown }) {
   const t = useText(text);
   const param = paramOf(props.error);
   const message = (name: string) => (param === name ? (props.error as Error).message : null);
@@ -277,17 +282,9 @@ function LimitInputs(props: { value: LimitFields; onChange: (v: LimitFields) => 
       <Field label={t.spendCap} name="spend_cap" hint={t.noCap} error={message('spend_cap')}>
         <input type="number" name="spend_cap" min="0" step="any" value={props.value.cap} onInput={(e) => set({ cap: e.currentTarget.value })} />
       </Field>
-      {props.withCallback ? (
-        <Field label={t.callbackUrl} name="callback_url" hint={t.noCallback} error={message('callback_url')} wide>
-          <input
-            type="url"
-            name="callback_url"
-            value={props.value.callback ?? ''}
-            onInput={(e) => set({ callback: e.currentTarget.value })}
-            placeholder="https://…"
-          />
-        </Field>
-      ) : null}
+      <Field label={t.callbackUrl} name="callback_url" hint={t.noCallback} error={message('callback_url')} wide>
+        <input type="url" name="callback_url" value={props.value.callback} onInput={(e) => set({ callback: e.currentTarget.value })} placeholder="https://…" />
+      </Field>
     </>
   );
 }
@@ -297,17 +294,13 @@ const LIMIT_PARAMS = ['rpm_limit', 'in_flight_limit', 'spend_cap', 'callback_url
 
 function Keys(props: { accountId: string; round: number; onCreated: () => void }) {
   const t = useText(text);
-  const [refresh, setRefresh] = useState(0);
   const keys = useLoad(
     (signal) => call<{ data: AdminKey[] }>(`${base(props.accountId)}/keys`, { as: 'admin', signal }).then((r) => r.data),
-    [props.accountId, props.round, refresh],
+    [props.accountId, props.round],
   );
-  const [list, setList] = useState<AdminKey[]>([]);
-  useEffect(() => {
-    if (keys.data) setList(keys.data);
-  }, [keys.data]);
+  const list = keys.data ?? [];
   const [name, setName] = useState('');
-  const [limits, setLimits] = useState<LimitFields>({ rpm: '', inFlight: '', cap: '' });
+  const [limits, setLimits] = useState<LimitFields>(NO_LIMITS);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
@@ -317,12 +310,13 @@ function Keys(props: { accountId: string; round: number; onCreated: () => void }
     setBusy(true);
     setError(null);
     try {
-      const body = { ...(name.trim() ? { name: name.trim() } : {}), ...limitsBody(limits) };
+      const callback = limits.callback.trim();
+      const body = { ...(name.trim() ? { name: name.trim() } : {}), ...limitsBody(limits), ...(callback ? { callback_url: callback } : {}) };
       const answer = await call<CreatedKey>(`${base(props.accountId)}/keys`, { as: 'admin', body });
       setSecret({ name: answer.data.name, value: answer.api_key });
-      setList((old) => [...old, answer.data]);
+      keys.update((old) => [...old, answer.data]);
       setName('');
-      setLimits({ rpm: '', inFlight: '', cap: '' });
+      setLimits(NO_LIMITS);
       props.onCreated();
     } catch (err) {
       setError(err);
@@ -330,7 +324,7 @@ function Keys(props: { accountId: string; round: number; onCreated: () => void }
       setBusy(false);
     }
   };
-  const replace = (key: AdminKey) => setList((old) => old.map((k) => (k.id === key.id ? key : k)));
+  const replace = (key: AdminKey) => keys.update((old) => old.map((k) => (k.id === key.id ? key : k)));
   const param = paramOf(error);
 
   return (
@@ -338,7 +332,7 @@ function Keys(props: { accountId: string; round: number; onCreated: () => void }
       title={t.keys}
       id="keys"
       actions={
-        <Button onClick={() => setRefresh((r) => r + 1)} disabled={keys.loading}>
+        <Button onClick={keys.reload} disabled={keys.loading}>
           {t.refresh}
         </Button>
       }
@@ -428,7 +422,7 @@ function KeyRow(props: { apiKey: AdminKey; onChange: (key: AdminKey) => void }) 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState(false);
-  const [limits, setLimits] = useState<LimitFields>({ rpm: '', inFlight: '', cap: '', callback: '' });
+  const [limits, setLimits] = useState<LimitFields>(NO_LIMITS);
   const patch = async (body: Record<string, unknown>) => {
     setBusy(true);
     setError(null);
@@ -494,11 +488,11 @@ function KeyRow(props: { apiKey: AdminKey; onChange: (key: AdminKey) => void }) 
               class="fields"
               onSubmit={async (event) => {
                 event.preventDefault();
-                const callback = (limits.callback ?? '').trim();
+                const callback = limits.callback.trim();
                 if (await patch({ ...limitsBody(limits), callback_url: callback === '' ? null : callback })) setEditing(false);
               }}
             >
-              <LimitInputs value={limits} onChange={setLimits} error={error} withCallback />
+              <LimitInputs value={limits} onChange={setLimits} error={error} />
               <div class="actions form-actions">
                 <Button kind="primary" type="submit" disabled={busy}>
                   {t.save}
@@ -531,7 +525,7 @@ function AccountUsage(props: { accountId: string; round: number }) {
   return (
     <Card title={t.usage} id="usage" actions={usage.data ? <span class="muted">{rangeText(usage.data, language)}</span> : null}>
       <RangePicker range={range} onChange={setRange} error={usage.error} />
-      <Problem error={paramOf(usage.error) === 'from' || paramOf(usage.error) === 'to' ? null : usage.error} />
+      <Problem error={rangeRefused(usage.error) ? null : usage.error} />
       {usage.data ? (
         <>
           <UsageStats view={usage.data} />
@@ -544,36 +538,21 @@ function AccountUsage(props: { accountId: string; round: number }) {
 
 const LEDGER_PAGE = 20;
 
-/** Oldest first, as the API pages it: each page's cursor is the last id of the one before. */
+/** Newest first (order=desc): each page's `next_after` is the oldest entry shown, the next page the ones before it. */
 function Ledger(props: { accountId: string; round: number }) {
   const t = useText(text);
   const language = useLanguage();
-  const [cursors, setCursors] = useState<number[]>([]);
-  const after = cursors.at(-1);
-  const page = useLoad(
-    (signal) =>
-      call<{ data: LedgerEntry[] }>(`${base(props.accountId)}/ledger`, { as: 'admin', query: { limit: LEDGER_PAGE, after }, signal }).then((r) => r.data),
-    [props.accountId, after, props.round],
+  const ledger = usePagedList(
+    (after, signal) =>
+      call<ListPage<LedgerEntry, number>>(`${base(props.accountId)}/ledger`, { as: 'admin', query: { limit: LEDGER_PAGE, order: 'desc', after }, signal }),
+    [props.accountId],
+    props.round,
   );
-  const rows = page.data ?? [];
+  const rows = ledger.items;
   return (
-    <Card
-      title={t.ledger}
-      id="ledger"
-      actions={
-        <>
-          <Button onClick={() => setCursors((c) => c.slice(0, -1))} disabled={cursors.length === 0 || page.loading}>
-            {t.older}
-          </Button>
-          <span class="muted">{fill(t.pageN, { n: cursors.length + 1 })}</span>
-          <Button onClick={() => setCursors((c) => [...c, rows.at(-1)!.id])} disabled={rows.length < LEDGER_PAGE || page.loading} data-testid="ledger-next">
-            {t.newer}
-          </Button>
-        </>
-      }
-    >
-      <Problem error={page.error} />
-      {rows.length === 0 && !page.loading ? <Empty>{t.noLedger}</Empty> : null}
+    <Card title={t.ledger} id="ledger">
+      <Problem error={ledger.error} />
+      {rows.length === 0 && !ledger.loading && !ledger.error ? <Empty>{t.noLedger}</Empty> : null}
       {rows.length > 0 ? (
         <div class="table-wrap">
           <table class="ledger" data-testid="ledger">
@@ -605,6 +584,7 @@ function Ledger(props: { accountId: string; round: number }) {
           </table>
         </div>
       ) : null}
+      <LoadMore list={ledger} label={t.earlier} />
     </Card>
   );
 }
@@ -612,42 +592,22 @@ function Ledger(props: { accountId: string; round: number }) {
 const TASK_PAGE = 20;
 const STATUSES: TaskStatus[] = ['pending', 'processing', 'completed', 'failed', 'cancelled'];
 
+/** Newest first, with what each asked for (include=request): model and the start of the prompt. */
 function Tasks(props: { accountId: string; round: number }) {
   const t = useText(text);
   const language = useLanguage();
   const [status, setStatus] = useState<TaskStatus | ''>('');
-  const [extra, setExtra] = useState<Task[]>([]);
-  const [moreBusy, setMoreBusy] = useState(false);
-  const [moreError, setMoreError] = useState<unknown>(null);
-  const first = useLoad(
-    (signal) =>
-      call<{ data: Task[] }>(`${base(props.accountId)}/tasks`, { as: 'admin', query: { limit: TASK_PAGE, status: status || undefined }, signal }).then(
-        (r) => r.data,
-      ),
-    [props.accountId, status, props.round],
-  );
-  const [hasMore, setHasMore] = useState(false);
-  useEffect(() => {
-    setExtra([]);
-    setHasMore((first.data?.length ?? 0) === TASK_PAGE);
-  }, [first.data]);
-  const rows = [...(first.data ?? []), ...extra];
-  const more = async () => {
-    setMoreBusy(true);
-    setMoreError(null);
-    try {
-      const answer = await call<{ data: Task[] }>(`${base(props.accountId)}/tasks`, {
+  const tasks = usePagedList(
+    (after, signal) =>
+      call<TaskList>(`${base(props.accountId)}/tasks`, {
         as: 'admin',
-        query: { limit: TASK_PAGE, status: status || undefined, after: rows.at(-1)?.id },
-      });
-      setExtra((old) => [...old, ...answer.data]);
-      setHasMore(answer.data.length === TASK_PAGE);
-    } catch (err) {
-      setMoreError(err);
-    } finally {
-      setMoreBusy(false);
-    }
-  };
+        query: { limit: TASK_PAGE, status: status || undefined, include: 'request', after },
+        signal,
+      }),
+    [props.accountId, status],
+    props.round,
+  );
+  const rows = tasks.items;
   return (
     <Card
       title={t.tasks}
@@ -663,14 +623,15 @@ function Tasks(props: { accountId: string; round: number }) {
         </select>
       }
     >
-      <Problem error={first.error ?? moreError} />
-      {rows.length === 0 && !first.loading ? <Empty>{t.noTasks}</Empty> : null}
+      <Problem error={tasks.error} />
+      {rows.length === 0 && !tasks.loading && !tasks.error ? <Empty>{t.noTasks}</Empty> : null}
       {rows.length > 0 ? (
         <div class="table-wrap">
           <table class="account-tasks" data-testid="account-tasks">
             <thead>
               <tr>
-                <th>{t.task}</th>
+                <th>{t.prompt}</th>
+                <th class="optional">{t.model}</th>
                 <th>{t.status}</th>
                 <th class="num">{t.cost}</th>
                 <th class="optional">{t.created}</th>
@@ -680,7 +641,13 @@ function Tasks(props: { accountId: string; round: number }) {
             <tbody>
               {rows.map((task) => (
                 <tr key={task.id} data-task-id={task.id}>
-                  <td class="mono">{task.id}</td>
+                  <td class="prompt-cell">
+                    <span data-cell="prompt">{excerpt(task.request?.prompt) || <span class="muted">{t.noPrompt}</span>}</span>
+                    <div class="mono small muted">{task.id}</div>
+                  </td>
+                  <td class="optional" data-cell="model">
+                    {task.request?.model ?? '—'}
+                  </td>
                   <td>
                     <StatusBadge status={task.status} label={t[task.status]} />
                     {task.error ? <div class="muted small">{task.error.message}</div> : null}
@@ -696,27 +663,18 @@ function Tasks(props: { accountId: string; round: number }) {
           </table>
         </div>
       ) : null}
-      {hasMore ? (
-        <div class="actions">
-          <Button onClick={more} disabled={moreBusy}>
-            {t.more}
-          </Button>
-        </div>
-      ) : null}
+      <LoadMore list={tasks} label={t.more} />
     </Card>
   );
 }
 
 function Deliveries(props: { accountId: string; round: number }) {
   const t = useText(text);
-  const log = useLoad(
-    (signal) => call<DeliveryPage>(`${base(props.accountId)}/webhook-deliveries`, { as: 'admin', query: { limit: 10 }, signal }),
-    [props.accountId, props.round],
+  const log = usePagedList(
+    (after, signal) => call<DeliveryPage>(`${base(props.accountId)}/webhook-deliveries`, { as: 'admin', query: { limit: 10, after }, signal }),
+    [props.accountId],
+    props.round,
   );
-  const [rows, setRows] = useState<DeliveryPage['data']>([]);
-  useEffect(() => {
-    if (log.data) setRows(log.data.data);
-  }, [log.data]);
   return (
     <Card
       title={t.webhooks}
@@ -728,7 +686,10 @@ function Deliveries(props: { accountId: string; round: number }) {
       }
     >
       <Problem error={log.error} />
-      {log.data ? <DeliveryTable deliveries={rows} onChange={(d) => setRows((old) => old.map((o) => (o.id === d.id ? d : o)))} /> : null}
+      {log.loading && log.items.length === 0 ? null : (
+        <DeliveryTable deliveries={log.items} onChange={(d) => log.update((old) => old.map((o) => (o.id === d.id ? d : o)))} />
+      )}
+      <LoadMore list={log} label={t.more} />
     </Card>
   );
 }

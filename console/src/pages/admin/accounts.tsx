@@ -1,7 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { call } from '../../api.js';
 import type { AdminAccount } from '../../admin-types.js';
-import { Button, Card, Empty, Field, Problem } from '../../components/ui.js';
+import { Button, Card, Empty, Field, LoadMore, Problem } from '../../components/ui.js';
+import { usePagedList } from '../../hooks.js';
+import type { ListPage } from '../../types.js';
 import { count, usd } from '../../format.js';
 import { defineText, fill, useLanguage, useText } from '../../i18n.js';
 import { href } from '../../router.js';
@@ -61,59 +63,25 @@ export const accountHref = (id: string) => href(`/admin/accounts/${encodeURIComp
 /** `#/admin/accounts`: every account, opening one, topping one up. */
 export function AdminAccounts() {
   const t = useText(text);
-  const [accounts, setAccounts] = useState<AdminAccount[]>([]);
-  const [more, setMore] = useState(false);
-  const [loading, setLoading] = useState(true);
-  const [problem, setProblem] = useState<unknown>(null);
-  const [round, setRound] = useState(0);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    setLoading(true);
-    call<{ data: AdminAccount[] }>('/admin/v1/accounts', { as: 'admin', query: { limit: PAGE }, signal: controller.signal })
-      .then((answer) => {
-        setAccounts(answer.data);
-        // The list has no has_more: a full page may be followed by more.
-        setMore(answer.data.length === PAGE);
-        setProblem(null);
-      })
-      .catch((err) => {
-        if (!controller.signal.aborted) setProblem(err);
-      })
-      .finally(() => {
-        if (!controller.signal.aborted) setLoading(false);
-      });
-    return () => controller.abort();
-  }, [round]);
-
-  const loadMore = async () => {
-    setLoading(true);
-    try {
-      const answer = await call<{ data: AdminAccount[] }>('/admin/v1/accounts', { as: 'admin', query: { limit: PAGE, after: accounts.at(-1)?.id } });
-      setAccounts((old) => [...old, ...answer.data.filter((a) => !old.some((o) => o.id === a.id))]);
-      setMore(answer.data.length === PAGE);
-    } catch (err) {
-      setProblem(err);
-    } finally {
-      setLoading(false);
-    }
-  };
-  const replace = (account: AdminAccount) => setAccounts((old) => old.map((a) => (a.id === account.id ? account : a)));
+  const list = usePagedList((after, signal) => call<ListPage<AdminAccount>>('/admin/v1/accounts', { as: 'admin', query: { limit: PAGE, after }, signal }), []);
+  const accounts = list.items;
+  const replace = (account: AdminAccount) => list.update((old) => old.map((a) => (a.id === account.id ? account : a)));
 
   return (
     <div class="admin-page">
       <h1>{t.title}</h1>
-      <CreateAccount onCreated={(account) => setAccounts((old) => [...old.filter((a) => a.id !== account.id), account])} />
+      {/* By id a new account comes last: shown at once when the last page is, else when paging reaches it. */}
+      <CreateAccount onCreated={(account) => (list.hasMore ? undefined : list.update((old) => [...old.filter((a) => a.id !== account.id), account]))} />
       <Card
         title={t.list}
         actions={
-          <Button onClick={() => setRound((r) => r + 1)} disabled={loading}>
+          <Button onClick={list.reload} disabled={list.loading}>
             {t.refresh}
           </Button>
         }
       >
-        <Problem error={problem} />
-        {!loading && accounts.length === 0 && !problem ? <Empty>{t.empty}</Empty> : null}
+        <Problem error={list.error} />
+        {!list.loading && accounts.length === 0 && !list.error ? <Empty>{t.empty}</Empty> : null}
         {accounts.length > 0 ? (
           <div class="table-wrap">
             <table class="accounts" data-testid="accounts">
@@ -136,13 +104,7 @@ export function AdminAccounts() {
             </table>
           </div>
         ) : null}
-        {more ? (
-          <div class="actions">
-            <Button onClick={loadMore} disabled={loading}>
-              {t.more}
-            </Button>
-          </div>
-        ) : null}
+        <LoadMore list={list} label={t.more} />
       </Card>
     </div>
   );

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiProblem, call } from '../../api.js';
 import type { AdminAccount, WebhookDelivery } from '../../admin-types.js';
 import { Button, Empty, Field, Problem } from '../../components/ui.js';
@@ -207,7 +207,15 @@ const deliveryText = defineText({
   },
 });
 
-/** Webhook deliveries with their attempts; Redeliver (POST …/retry) replaces the row with the answer. */
+/** A pending delivery shown is read again this often (GET /admin/v1/webhook-deliveries/{id}) until it settles. */
+const FOLLOW_MS = 1000;
+/** At most this many of a table's pending rows are followed, besides those redelivered from it. */
+const FOLLOW_ROWS = 10;
+
+/**
+ * Webhook deliveries with their attempts. Redeliver (POST …/retry) replaces the row with the answer,
+ * and a pending row is followed until it is delivered or given up; each change goes to `onChange`.
+ */
 export function DeliveryTable(props: {
   deliveries: WebhookDelivery[];
   onChange: (delivery: WebhookDelivery) => void;
@@ -217,6 +225,12 @@ export function DeliveryTable(props: {
 }) {
   const t = useText(deliveryText);
   if (props.deliveries.length === 0) return <Empty>{t.none}</Empty>;
+  const followed = new Set(
+    props.deliveries
+      .filter((d) => d.state === 'pending')
+      .slice(0, FOLLOW_ROWS)
+      .map((d) => d.id),
+  );
   return (
     <div class="table-wrap">
       <table class="deliveries">
@@ -235,7 +249,14 @@ export function DeliveryTable(props: {
         </thead>
         <tbody>
           {props.deliveries.map((d) => (
-            <DeliveryRow key={d.id} delivery={d} onChange={props.onChange} showAccount={props.showAccount} accountName={props.accountName} />
+            <DeliveryRow
+              key={d.id}
+              delivery={d}
+              follow={followed.has(d.id)}
+              onChange={props.onChange}
+              showAccount={props.showAccount}
+              accountName={props.accountName}
+            />
           ))}
         </tbody>
       </table>
@@ -245,6 +266,7 @@ export function DeliveryTable(props: {
 
 function DeliveryRow(props: {
   delivery: WebhookDelivery;
+  follow: boolean;
   onChange: (delivery: WebhookDelivery) => void;
   showAccount?: boolean;
   accountName?: (id: string) => string;
@@ -255,11 +277,36 @@ function DeliveryRow(props: {
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [redelivered, setRedelivered] = useState(false);
+  const [followError, setFollowError] = useState<unknown>(null);
+  const path = `/admin/v1/webhook-deliveries/${encodeURIComponent(d.id)}`;
+  // Each answer is a new row object, so the next read is set up until the delivery leaves pending.
+  // A read that fails stops the following and says why, until the row is read again (Refresh).
+  const following = d.state === 'pending' && (props.follow || redelivered) && !followError;
+  useEffect(() => setFollowError(null), [d]);
+  useEffect(() => {
+    if (!following) return;
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      call<{ data: WebhookDelivery }>(path, { as: 'admin', signal: controller.signal })
+        .then((answer) => {
+          if (!controller.signal.aborted) props.onChange(answer.data);
+        })
+        .catch((err: unknown) => {
+          if (!controller.signal.aborted) setFollowError(err);
+        });
+    }, FOLLOW_MS);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [following, d]);
   const redeliver = async () => {
     setBusy(true);
     setError(null);
     try {
-      const answer = await call<{ data: WebhookDelivery }>(`/admin/v1/webhook-deliveries/${encodeURIComponent(d.id)}/retry`, { as: 'admin', method: 'POST' });
+      const answer = await call<{ data: WebhookDelivery }>(`${path}/retry`, { as: 'admin', method: 'POST' });
+      setRedelivered(true);
       props.onChange(answer.data);
     } catch (err) {
       setError(err);
@@ -270,7 +317,7 @@ function DeliveryRow(props: {
   const columns = 8 + (props.showAccount ? 1 : 0);
   return (
     <>
-      <tr data-delivery-id={d.id} data-state={d.state} data-attempts={d.attempts}>
+      <tr data-delivery-id={d.id} data-state={d.state} data-attempts={d.attempts} data-following={following ? 'true' : undefined}>
         <td class="nowrap">{shortTime(d.created_at, language)}</td>
         {props.showAccount ? (
           <td class="optional">
@@ -318,7 +365,7 @@ function DeliveryRow(props: {
           <Button onClick={redeliver} disabled={busy || d.state === 'pending'} data-redeliver={d.id}>
             {busy ? t.sending : t.redeliver}
           </Button>
-          <Problem error={error} />
+          <Problem error={error ?? followError} />
         </td>
       </tr>
       {open ? (
