@@ -78,13 +78,8 @@ export function taskViewOptions(
   request: FastifyRequest,
   language: Language = 'en',
 ): ViewOptions {
-  // Worked out when a link is made: most tasks a client polls have no result to link yet.
-  let base: string | undefined;
-  return {
-    language,
-    fileUrl: (key, expiresAt) => ctx.resultLinks.url((base ??= publicBase(ctx, request)), key, expiresAt),
-    creditsPerUsd: ctx.prices.creditsPerUsd,
-  };
+  const base = publicBase(ctx, request);
+  return { language, fileUrl: (key, expiresAt) => ctx.resultLinks.url(base, key, expiresAt), creditsPerUsd: ctx.prices.creditsPerUsd };
 }
 
 /** VIDGATE_PUBLIC_URL when set, else the address the client used to reach us. */
