@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { LoadResult } from './load.js';
 import type { Machine } from './machine.js';
 import { pairRatio, type BigRenderResult, type ModeResult } from './render-modes.js';
+import { HTTP_READING, httpBlock, httpBullet, httpRows, previousHttpHistory, type HttpResults } from './http.js';
 
 export interface RenderRun {
   /** Wall time from just before the POST to the dispatcher's settled event. */
@@ -12,6 +13,9 @@ export interface RenderRun {
   queuedMs: number | null;
   /** The dispatcher's own "task completed" duration: provider run + result storage. */
   runMs: number | null;
+  /** CPU seconds (user + system) of the task's ffmpeg, and of the floor run before it. */
+  cpuS?: number;
+  floorCpuS?: number;
 }
 
 /** Several max-rate rounds of one target, summarised by their medians. */
@@ -48,15 +52,8 @@ export interface BenchResults {
   command: string;
   machine: Machine;
   settings: { connections: number; durationSeconds: number; warmupSeconds: number; rounds: number };
-  floor: Combined;
-  submitMax: Combined;
-  statusMax: Combined;
-  submitHalf: LoadResult & { rate: number };
-  statusHalf: LoadResult & { rate: number };
-  /** The bare floor offered the same fixed rates, run just before each 50 % row. */
-  floorAtSubmitRate: LoadResult & { rate: number };
-  floorAtStatusRate: LoadResult & { rate: number };
-  logBytesPerRequest: number;
+  /** The HTTP rows on SQLite: vidgate against its same-work floors and the bare ceiling (bench/http.ts). */
+  http: HttpResults;
   renders: RenderRun[];
   ffmpegFloorMs: number[];
   ffmpegFloorCommand: string;
@@ -71,16 +68,35 @@ export interface BenchResults {
   totalSeconds: number;
 }
 
+/** What the render rows and details need: all of a full run's results, or those of `BENCH_ONLY=renders`. */
+export type RenderResults = Pick<
+  BenchResults,
+  | 'date'
+  | 'command'
+  | 'machine'
+  | 'renders'
+  | 'ffmpegFloorMs'
+  | 'ffmpegFloorCommand'
+  | 'encoder'
+  | 'modes'
+  | 'modeRepeats'
+  | 'modeFloorCommand'
+  | 'bigRender'
+  | 'totalSeconds'
+>;
+
+/** How the render rows of the results table begin, so a renders-only run finds and replaces them. */
+const RENDER_ROW_PREFIX = 'Submit → completed';
+const RENDER_ROW_PATTERNS = [/^\| Submit → completed/, /^\| Render mode: /, /^\| Peak RSS of the server process during that render/];
+
 export const TARGETS = {
-  submitRatio: 0.4,
-  statusRatio: 0.6,
-  halfRateP99Ms: 25,
-  renderMs: 3000,
-  /** Text and image modes, render time over the ffmpeg floor. */
-  modeRatio: 1.5,
+  /** Submit → completed of the 5 s 720p task over its bare ffmpeg floor (issue 17). */
+  renderRatio: 2,
+  /** Every render mode, render time over the ffmpeg floor (issue 17). */
+  modeRatio: 1.3,
   bigRenderMs: 90_000,
-  /** Peak RSS of the vidgate server process during the 4k render. */
-  serverPeakMiB: 400,
+  /** Server and its ffmpeg together during the 4k render, largest sum at one moment (issue 17). */
+  combinedPeakMiB: 400,
 } as const;
 
 export function median(values: number[]): number {
@@ -93,21 +109,7 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number, digits = 1): string => (Number.isFinite(n) ? `${n.toFixed(digits)} ms` : 'n/a');
 const sec = (n: number): string => `${(n / 1000).toFixed(2)} s`;
 const pct = (n: number): string => `${Math.round(n * 100)} %`;
-const cpu = (r: LoadResult): string => (r.serverCpuUs !== undefined && Number.isFinite(r.serverCpuUs) ? `${Math.round(r.serverCpuUs)} µs` : 'n/a');
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
-
-/** A run that got errors or non-2xx answers did not measure what it claims to. */
-function clean(r: LoadResult): boolean {
-  return r.non2xx === 0 && r.errors === 0 && r.timeouts === 0;
-}
-
-function problems(r: LoadResult): string {
-  if (clean(r)) return '';
-  const codes = Object.entries(r.statusCodes)
-    .filter(([code]) => !code.startsWith('2'))
-    .map(([code, n]) => `${n}×${code}`);
-  return ` — INVALID: ${[...codes, r.errors ? `${r.errors} errors` : '', r.timeouts ? `${r.timeouts} timeouts` : ''].filter(Boolean).join(', ')}`;
-}
 
 export interface Row {
   measure: string;
@@ -119,60 +121,25 @@ export interface Row {
 }
 
 export function summaryRows(b: BenchResults): Row[] {
-  const submitRatio = b.submitMax.rps / b.floor.rps;
-  const statusRatio = b.statusMax.rps / b.floor.rps;
+  return [...httpRows(b.http), ...renderRows(b)];
+}
+
+/** The render rows of the results table: submit → completed, the modes, the 4k render. */
+export function renderRows(b: RenderResults): Row[] {
   const renderMedian = median(b.renders.map((r) => r.totalMs));
   const ffmpegMedian = median(b.ffmpegFloorMs);
-  const throughput = (r: LoadResult) => `${int(r.rps)} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${cpu(r)} CPU/req)${problems(r)}`;
-  const halfRate = (r: LoadResult & { rate: number }) => `p50 ${r.p50} ms, p99 ${r.p99} ms at ${int(r.rate)} req/s${problems(r)}`;
+  const ratio = renderMedian / ffmpegMedian;
+  const cpus = b.renders.map((r) => r.cpuS).filter((n): n is number => n !== undefined);
+  const floorCpus = b.renders.map((r) => r.floorCpuS).filter((n): n is number => n !== undefined);
+  const cpuRatio = cpus.length && floorCpus.length ? ` (CPU ${(median(cpus) / median(floorCpus)).toFixed(2)}×)` : '';
   return [
     {
-      measure: 'Floor: bare Fastify 5 GET, tiny JSON, max',
-      result: throughput(b.floor),
-      floor: '—',
-      vsFloor: '—',
-      target: '—',
-      pass: clean(b.floor) ? '—' : 'INVALID',
-    },
-    {
-      measure: 'Submit POST /v1/videos/generations, max',
-      result: throughput(b.submitMax),
-      floor: `${int(b.floor.rps)} req/s`,
-      vsFloor: pct(submitRatio),
-      target: `≥ ${pct(TARGETS.submitRatio)} of floor`,
-      pass: verdict(clean(b.submitMax) && submitRatio >= TARGETS.submitRatio),
-    },
-    {
-      measure: 'Status GET /v1/tasks/{id}, max',
-      result: throughput(b.statusMax),
-      floor: `${int(b.floor.rps)} req/s`,
-      vsFloor: pct(statusRatio),
-      target: `≥ ${pct(TARGETS.statusRatio)} of floor`,
-      pass: verdict(clean(b.statusMax) && statusRatio >= TARGETS.statusRatio),
-    },
-    {
-      measure: 'Submit at 50 % of its max rate',
-      result: halfRate(b.submitHalf),
-      floor: `p99 ${b.floorAtSubmitRate.p99} ms at the same rate`,
-      vsFloor: '—',
-      target: `p99 < ${TARGETS.halfRateP99Ms} ms`,
-      pass: verdict(clean(b.submitHalf) && b.submitHalf.p99 < TARGETS.halfRateP99Ms),
-    },
-    {
-      measure: 'Status at 50 % of its max rate',
-      result: halfRate(b.statusHalf),
-      floor: `p99 ${b.floorAtStatusRate.p99} ms at the same rate`,
-      vsFloor: '—',
-      target: `p99 < ${TARGETS.halfRateP99Ms} ms`,
-      pass: verdict(clean(b.statusHalf) && b.statusHalf.p99 < TARGETS.halfRateP99Ms),
-    },
-    {
-      measure: 'Submit → completed, 5 s 720p 16:9 with audio (median of 3)',
+      measure: `${RENDER_ROW_PREFIX}, 5 s 720p 16:9 with audio (median of ${b.renders.length})`,
       result: `${sec(renderMedian)} (runs: ${b.renders.map((r) => sec(r.totalMs)).join(', ')})`,
       floor: `${sec(ffmpegMedian)} (bare ffmpeg, median of ${b.ffmpegFloorMs.length})`,
-      vsFloor: `${(renderMedian / ffmpegMedian).toFixed(2)}×`,
-      target: `< ${sec(TARGETS.renderMs)}`,
-      pass: verdict(renderMedian < TARGETS.renderMs),
+      vsFloor: `${ratio.toFixed(2)}×${cpuRatio}`,
+      target: `≤ ${TARGETS.renderRatio}× floor`,
+      pass: verdict(ratio <= TARGETS.renderRatio),
     },
     ...modeRows(b),
     ...bigRenderRows(b),
@@ -191,7 +158,7 @@ export function modeRatio(m: ModeResult): { pairs: number; median: number; cpu: 
   };
 }
 
-function modeRows(b: BenchResults): Row[] {
+function modeRows(b: RenderResults): Row[] {
   return b.modes.map((m) => {
     const ratio = modeRatio(m);
     return {
@@ -205,7 +172,7 @@ function modeRows(b: BenchResults): Row[] {
   });
 }
 
-function bigRenderRows(b: BenchResults): Row[] {
+function bigRenderRows(b: RenderResults): Row[] {
   const big = b.bigRender;
   if (!big) return [];
   const completed = big.status === 'completed';
@@ -223,8 +190,8 @@ function bigRenderRows(b: BenchResults): Row[] {
       result: `${big.serverPeakMiB} MiB (its ffmpeg: ${big.ffmpegPeakMiB} MiB; both at once: ${big.combinedPeakMiB} MiB)`,
       floor: `bare ffmpeg 4k encode: ${big.floorFfmpegPeakMiB} MiB`,
       vsFloor: `ffmpeg ${(big.ffmpegPeakMiB / big.floorFfmpegPeakMiB).toFixed(2)}×`,
-      target: `server < ${TARGETS.serverPeakMiB} MiB`,
-      pass: verdict(completed && big.serverPeakMiB < TARGETS.serverPeakMiB),
+      target: `both at once < ${TARGETS.combinedPeakMiB} MiB`,
+      pass: verdict(completed && big.combinedPeakMiB < TARGETS.combinedPeakMiB),
     },
   ];
 }
@@ -245,48 +212,10 @@ export function textTable(rows: Row[]): string {
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
-function loadDetails(b: BenchResults): string {
-  const row = (name: string, r: LoadResult & { roundsRps?: number[] }, rate: string) => [
-    name,
-    rate,
-    r.roundsRps ? `${int(r.rps)} (rounds: ${r.roundsRps.map(int).join(', ')})` : int(r.rps),
-    int(r.total),
-    String(r.non2xx),
-    String(r.errors + r.timeouts),
-    `${r.p50} / ${r.p99}`,
-    `${r.rawP50.toFixed(2)} / ${r.rawP99.toFixed(2)} / ${r.rawMax.toFixed(1)}`,
-    cpu(r),
-    r.loopDelayP99Ms === undefined ? 'n/a' : `${r.loopDelayP99Ms.toFixed(1)} / ${r.loopDelayMaxMs!.toFixed(0)}`,
-  ];
-  return markdownTable(
-    [
-      'Run',
-      'Offered rate',
-      'req/s (median)',
-      'Responses',
-      'non-2xx',
-      'errors',
-      'autocannon p50 / p99 (ms)',
-      'raw p50 / p99 / max (ms)',
-      'server CPU per response',
-      'event-loop delay p99 / max (ms)',
-    ],
-    [
-      row('floor (bare Fastify)', b.floor, 'max'),
-      row('submit', b.submitMax, 'max'),
-      row('status', b.statusMax, 'max'),
-      row('floor (bare Fastify)', b.floorAtSubmitRate, `${int(b.floorAtSubmitRate.rate)} req/s`),
-      row('submit', b.submitHalf, `${int(b.submitHalf.rate)} req/s`),
-      row('floor (bare Fastify)', b.floorAtStatusRate, `${int(b.floorAtStatusRate.rate)} req/s`),
-      row('status', b.statusHalf, `${int(b.statusHalf.rate)} req/s`),
-    ],
-  );
-}
-
-function renderDetails(b: BenchResults): string {
+function renderDetails(b: RenderResults): string {
   const opt = (n: number | null) => (n === null ? 'n/a' : ms(n, 0));
   return markdownTable(
-    ['Run', 'Submit → completed', 'POST round trip', 'POST → task started', 'Task run (render + store)', 'Bare ffmpeg floor'],
+    ['Run', 'Submit → completed', 'POST round trip', 'POST → task started', 'Task run (render + store)', 'Bare ffmpeg floor', 'ffmpeg CPU: task / floor'],
     b.renders.map((r, i) => [
       String(i + 1),
       ms(r.totalMs, 0),
@@ -294,11 +223,12 @@ function renderDetails(b: BenchResults): string {
       opt(r.queuedMs),
       opt(r.runMs),
       b.ffmpegFloorMs[i] === undefined ? 'n/a' : ms(b.ffmpegFloorMs[i]!, 0),
+      r.cpuS === undefined || r.floorCpuS === undefined ? 'n/a' : `${r.cpuS.toFixed(2)} / ${r.floorCpuS.toFixed(2)} s`,
     ]),
   );
 }
 
-function modeDetails(b: BenchResults): string {
+function modeDetails(b: RenderResults): string {
   if (b.modes.length === 0) return '';
   const list = (values: number[], format: (n: number) => string) => values.map(format).join(', ');
   const table = markdownTable(
@@ -316,7 +246,7 @@ function modeDetails(b: BenchResults): string {
       list(m.floorCpuS, (n) => n.toFixed(2)),
     ]),
   );
-  return `Render modes: each run calls the local renderer in-process (\`renderVideo\`, the code the \`local\` provider runs, from text files to the finished MP4) for 1248×704, 24 fps, 120 frames, no audio unless said, back to back with a run of the floor below (floor first in odd runs, render first in even ones); wall times, and the CPU time of the ffmpeg children (user + system, from /proc). The ratio judged is the median over the pairs of render time ÷ floor time, since a busy spell of the shared machine tends to hit both runs of a pair alike; the CPU ratio, which other work hardly disturbs, is shown beside it. Text and image modes are held to ${TARGETS.modeRatio}× the floor; the reference-video modes decode, scale and (anime) restyle a second picture per frame and have no target.
+  return `Render modes: each run calls the local renderer in-process (\`renderVideo\`, the code the \`local\` provider runs, from text files to the finished MP4) for 1248×704, 24 fps, 120 frames, no audio unless said, back to back with a run of the floor below (floor first in odd runs, render first in even ones); wall times, and the CPU time of the ffmpeg children (user + system, from /proc). The ratio judged is the median over the pairs of render time ÷ floor time, since a busy spell of the shared machine tends to hit both runs of a pair alike; the CPU ratio, which other work hardly disturbs, is shown beside it. Every mode is held to ${TARGETS.modeRatio}× the floor (issue 17).
 
 ${table}
 
@@ -328,15 +258,108 @@ ${b.modeFloorCommand}
 `;
 }
 
-function bigRenderDetails(b: BenchResults): string {
+function bigRenderDetails(b: RenderResults): string {
   const big = b.bigRender;
   if (!big) return '';
-  return `4k render: seed case 1's body at \`resolution: "4k"\`, \`duration: 15\` (3840×2160, 360 frames, with audio), submitted over HTTP to a separate \`vidgate serve\` process and polled until ${big.status}. Memory is sampled every 100 ms from /proc: the server's own high-water mark (VmHWM), the ffmpeg child's, and the largest sum of both resident sizes at one moment. Most of ffmpeg's share is x264 at 4k with its pinned 4 frame threads: the bare encode below, of a synthetic source with the same settings, peaks at ${big.floorFfmpegPeakMiB} MiB on its own.
+  return `4k render: seed case 1's body at \`resolution: "4k"\`, \`duration: 15\` (3840×2160, 360 frames, with audio), submitted over HTTP to a separate \`vidgate serve\` process (\`${big.serverCommand}\`, as \`npm start\` runs it) and polled until ${big.status}. Memory is sampled every 100 ms from /proc: the server's own high-water mark (VmHWM), the ffmpeg child's, and the largest sum of both resident sizes at one moment, which is what the target judges. Most of ffmpeg's share is x264: at 4k the renderer gives x264 2 frame threads instead of 4 (\`src/render/encode.ts\`), and the bare encode below, of a synthetic 3 s source with the renderer's settings, peaks at ${big.floorFfmpegPeakMiB} MiB in ${sec(big.floorMs)}; the same with the 4 frame threads used up to 1080p peaks at ${big.frameThreadsFloorPeakMiB} MiB in ${sec(big.frameThreadsFloorMs)}.
 
 \`\`\`
 ${big.floorCommand}
 \`\`\`
 `;
+}
+
+const RENDER_BLOCK_START = '<!-- renders: rewritten by BENCH_ONLY=renders -->';
+const RENDER_BLOCK_END = '<!-- /renders -->';
+
+/** The render details (submit → completed runs, floors, modes, 4k), between markers a renders-only run finds. */
+function renderBlock(b: RenderResults): string {
+  const m = b.machine;
+  return `${RENDER_BLOCK_START}
+Render rows and details: ${b.date}, \`${b.command}\`${b.command.includes('BENCH_ONLY') ? ` (${b.totalSeconds.toFixed(0)} s)` : ''}; ${m.cpu}, ${m.cores} cores, ${m.ffmpeg}, 1-min load average at start ${m.loadAtStart}.
+
+Renders (run *i* of vidgate and of the ffmpeg floor were interleaved):
+
+${renderDetails(b)}
+
+ffmpeg floor command (preset read from \`src/render/encode.ts\`: \`${b.encoder.preset}\`${b.encoder.extra ? `; the renderer also passes \`${b.encoder.extra}\`, which this floor does not` : ''}):
+
+\`\`\`
+${b.ffmpegFloorCommand}
+\`\`\`
+
+${modeDetails(b)}
+${bigRenderDetails(b)}${RENDER_BLOCK_END}
+`;
+}
+
+/** A history line of a renders-only run: the HTTP cells stay empty. */
+function renderHistoryRow(b: RenderResults): string {
+  const cells = [
+    b.date,
+    '—',
+    '—',
+    '—',
+    '—',
+    '—',
+    sec(median(b.renders.map((r) => r.totalMs))),
+    sec(median(b.ffmpegFloorMs)),
+    String(b.machine.loadAtStart),
+    b.modes.map((m) => `${modeRatio(m).pairs.toFixed(2)}×`).join(' / ') || '—',
+    b.bigRender ? `${sec(b.bigRender.totalMs)} (${b.bigRender.serverPeakMiB} / ${b.bigRender.ffmpegPeakMiB} MiB)` : '—',
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+/**
+ * \`BENCH_ONLY=renders\`: rewrites only the render parts of BENCHMARKS.md: the render rows of the
+ * results table (in place), the render details (between their markers, or from "Renders (run" to the
+ * next heading in a file written before the markers), and one new history line.
+ */
+export async function writeRenderParts(file: string, b: RenderResults): Promise<void> {
+  let lines = (await readFile(file, 'utf8')).split('\n');
+  const results = lines.indexOf('## Results');
+  if (results < 0) throw new Error(`${file} has no results table: run the whole benchmark once`);
+  const isRenderRow = (line: string) => RENDER_ROW_PATTERNS.some((pattern) => pattern.test(line));
+  let at = lines.findIndex((line, i) => i > results && isRenderRow(line));
+  if (at < 0) {
+    at = lines.findIndex((line, i) => i > results && line.startsWith('|'));
+    while (at >= 0 && lines[at]?.startsWith('|')) at++;
+  }
+  const fresh = renderRows(b).map((r) => `| ${[r.measure, r.result, r.floor, r.vsFloor, r.target, r.pass].map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
+  const kept = lines.filter((line, i) => !(i > results && isRenderRow(line)));
+  const removedBefore = lines.slice(0, at).filter((line, i) => i > results && isRenderRow(line)).length;
+  kept.splice(at - removedBefore, 0, ...fresh);
+  lines = kept;
+
+  let text = lines.join('\n');
+  const block = renderBlock(b).trimEnd();
+  const start = text.indexOf(RENDER_BLOCK_START);
+  const end = text.indexOf(RENDER_BLOCK_END);
+  if (start >= 0 && end > start) {
+    text = `${text.slice(0, start)}${block}${text.slice(end + RENDER_BLOCK_END.length)}`;
+  } else {
+    const old = text.indexOf('\nRenders (run *i*');
+    if (old < 0) throw new Error(`${file} has no render details to replace: run the whole benchmark once`);
+    const next = text.slice(old + 1).search(/^## /m);
+    const stop = next < 0 ? text.length : old + 1 + next;
+    text = `${text.slice(0, old + 1)}${block}\n\n${text.slice(stop)}`;
+  }
+
+  const historyAt = text.indexOf(`\n${HISTORY_HEADING}\n`);
+  if (historyAt >= 0) {
+    const rows = text
+      .slice(historyAt)
+      .split('\n')
+      .filter((line) => /^\| \d{4}-\d\d-\d\dT/.test(line));
+    const keptRows = [...rows, renderHistoryRow(b)].slice(-HISTORY_KEEP);
+    const body = text.slice(historyAt).split('\n');
+    const first = body.findIndex((line) => /^\| \d{4}-\d\d-\d\dT/.test(line));
+    const tail = body.slice(first >= 0 ? first : body.length).filter((line) => !/^\| \d{4}-\d\d-\d\dT/.test(line));
+    const head = body.slice(0, first >= 0 ? first : body.length);
+    text = `${text.slice(0, historyAt)}${[...head, ...keptRows, ...tail].join('\n')}`;
+  }
+  await writeFile(file, text);
 }
 
 const HISTORY_HEADING = '## History';
@@ -358,11 +381,11 @@ const HISTORY_HEADERS = [
 function historyRow(b: BenchResults): string {
   const cells = [
     b.date,
-    int(b.floor.rps),
-    `${int(b.submitMax.rps)} (${pct(b.submitMax.rps / b.floor.rps)})`,
-    `${int(b.statusMax.rps)} (${pct(b.statusMax.rps / b.floor.rps)})`,
-    `${b.submitHalf.p99} ms`,
-    `${b.statusHalf.p99} ms`,
+    int(b.http.bare.rps),
+    `${int(b.http.submit.rps)} (${pct(b.http.submit.rps / b.http.bare.rps)})`,
+    `${int(b.http.status.rps)} (${pct(b.http.status.rps / b.http.bare.rps)})`,
+    `${b.http.submitHalf.p99} ms`,
+    `${b.http.statusHalf.p99} ms`,
     sec(median(b.renders.map((r) => r.totalMs))),
     sec(median(b.ffmpegFloorMs)),
     String(b.machine.loadAtStart),
@@ -402,6 +425,7 @@ async function previousFile(file: string): Promise<{ history: string[]; notes: s
 
 export async function writeMarkdown(file: string, b: BenchResults): Promise<void> {
   const previous = await previousFile(file);
+  const httpHistory = await previousHttpHistory(file);
   const history = [...previous.history, historyRow(b)].slice(-HISTORY_KEEP);
   const m = b.machine;
   const rows = summaryRows(b);
@@ -414,7 +438,7 @@ Latest run, overwritten by every \`${b.command}\`. Only the profile notes and th
 - **Machine:** ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.platform}, 1-min load average at start ${m.loadAtStart}
 - **Node:** ${m.node}
 - **ffmpeg:** ${m.ffmpeg}
-- **HTTP load:** autocannon 8 in a separate process, ${b.settings.connections} connections, to 127.0.0.1. Max rates: ${b.settings.rounds} rounds of floor → submit → status, ${b.settings.durationSeconds} s each after a ${b.settings.warmupSeconds} s warm-up of each; medians reported. 50 % rows: one ${b.settings.durationSeconds} s run each. vidgate runs in-process with log level \`info\` written to a file (${b.logBytesPerRequest.toFixed(0)} bytes of log per request), per-key rate and in-flight limits raised out of the way (the checks still run), and its dispatcher stopped for the HTTP runs so submitted tasks just queue. Every submit run starts on a fresh vidgate (empty database), so every run measures the same database size.
+${httpBullet(b.http)}
 
 ## Results
 
@@ -425,26 +449,13 @@ ${markdownTable(
 
 ## How to read this
 
-This runs on a shared, noisy machine (other work may be using the same cores), so absolute numbers move from run to run; that is why every floor is measured in the same run, and the max-rate rounds interleave the floor with vidgate so a busy spell hits both alike — compare the ratios, not the raw req/s, with other runs. The HTTP floor is the most a bare Fastify 5 route answers on this machine with this client (client and server share the same cores, so it is the ceiling of this setup rather than of Fastify alone); "vs floor" is the share of that ceiling vidgate keeps after authentication, validation, SQLite and request logging. The 50 % rows offer half of each measured maximum at a fixed rate; their percentiles come from autocannon, which corrects for coordinated omission and rounds to whole milliseconds, and the raw column below gives the uncorrected sub-millisecond view of the same run; the bare floor is offered the same rate just before each, so a tail that shows in both is the machine, not vidgate; the event-loop delay column shows how long the server's thread at worst could not run callbacks (synchronous SQLite, GC, or the process not being scheduled). "CPU/req" is the CPU time (user + system, all threads) of the benchmark process — where the server under test runs, while the load generator runs in another process — divided by the responses: it is much steadier than req/s when the machine is busy, and the best number to compare between runs. The render row is wall time from sending the POST to the dispatcher reporting the task settled (then checked \`completed\` with a GET), with the default concurrency; its floor is a bare ffmpeg x264 encode of a synthetic source at the same size, frame rate, duration and preset, so the ratio is what the plasma, text, audio, process start and storage add on top of the encode. A FAIL is a finding to look into, not a broken build: the command exits 0 unless the benchmark itself could not measure.
+This runs on a shared, noisy machine (other work may be using the same cores), so absolute numbers move from run to run; that is why every floor is measured in the same run, and the max-rate rounds interleave the floor with vidgate so a busy spell hits both alike — compare the ratios, not the raw req/s, with other runs. ${HTTP_READING} the event-loop delay column shows how long the server's thread at worst could not run callbacks (synchronous SQLite, GC, or the process not being scheduled). "CPU/req" is the CPU time (user + system, all threads) of the benchmark process — where the server under test runs, while the load generator runs in another process — divided by the responses: it is much steadier than req/s when the machine is busy, and the best number to compare between runs. The render row is wall time from sending the POST to the dispatcher reporting the task settled (then checked \`completed\` with a GET), with the default concurrency; its floor is a bare ffmpeg x264 encode of a synthetic source at the same size, frame rate, duration and preset, so the ratio is what the plasma, text, audio, process start and storage add on top of the encode. A FAIL is a finding to look into, not a broken build: the command exits 0 unless the benchmark itself could not measure.
 
 ## Details
 
-HTTP runs:
+${httpBlock(b.http, httpHistory)}
 
-${loadDetails(b)}
-
-Renders (run *i* of vidgate and of the ffmpeg floor were interleaved):
-
-${renderDetails(b)}
-
-ffmpeg floor command (preset read from \`src/render/encode.ts\`: \`${b.encoder.preset}\`${b.encoder.extra ? `; the renderer also passes \`${b.encoder.extra}\`, which this floor does not` : ''}):
-
-\`\`\`
-${b.ffmpegFloorCommand}
-\`\`\`
-
-${modeDetails(b)}
-${bigRenderDetails(b)}
+${renderBlock(b)}
 ${NOTES_HEADING}
 
 ${previous.notes ?? '_Hand-written findings from profiling go here; the benchmark keeps this section as it is when it rewrites the file._'}

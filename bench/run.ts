@@ -4,25 +4,35 @@
  * BENCH_QUICK=1 makes every run short and leaves BENCHMARKS.md alone (for working on the benchmark).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import Fastify from 'fastify';
 import pino from 'pino';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config/env.js';
-import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import { describeMachine } from './machine.js';
 import { locateFfmpeg } from '../src/render/ffmpeg.js';
 import { X264_PARAMS, X264_PRESET } from '../src/render/encode.js';
-import { bigRenderBench, floorCommand, renderModesBench } from './render-modes.js';
-import { combine, summaryRows, writeSection, textTable, writeMarkdown, type BenchResults, type RenderRun } from './report.js';
+import { bigRenderBench, childCpuSeconds, floorCommand, renderModesBench } from './render-modes.js';
+import {
+  renderRows,
+  summaryRows,
+  writeRenderParts,
+  writeSection,
+  textTable,
+  writeMarkdown,
+  type BenchResults,
+  type RenderResults,
+  type RenderRun,
+} from './report.js';
 import { runSseBench, sseSection, sseSummary } from './sse.js';
 import { SEED_CASES } from '../test/helpers/seed-cases.js';
 import { runUpstreamLoad, upstreamSection, upstreamSummary, upstreamTasks, type UpstreamLoadResult } from './upstream-load.js';
 import { postgresSection, previousPostgresHistory, runPostgresBench } from './postgres.js';
+import { httpRows, previousHttpHistory, runHttpBench, writeHttpParts } from './http.js';
+import { burstSection, burstSummary, previousBurstHistory, runBurstBench } from './burst.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -32,6 +42,21 @@ const ONLY_SSE = process.env.BENCH_ONLY === 'sse';
 const ONLY_UPSTREAM = process.env.BENCH_ONLY === 'upstream';
 /** BENCH_ONLY=postgres runs only the PostgreSQL section (its own throwaway server) and rewrites only that section. */
 const ONLY_POSTGRES = process.env.BENCH_ONLY === 'postgres';
+/**
+ * BENCH_ONLY=renders runs only the render rows (submit → completed, the render modes, the 4k render)
+ * and rewrites only those rows, the render details and one history line. BENCH_MODES=anime (a part of
+ * a mode's name) limits the modes, for working on one; such a run leaves BENCHMARKS.md alone.
+ */
+const ONLY_RENDERS = process.env.BENCH_ONLY === 'renders';
+const ONLY_MODES = process.env.BENCH_MODES || undefined;
+/**
+ * BENCH_ONLY=http runs only the HTTP rows on SQLite (vidgate against its same-work floors, bench/http.ts)
+ * and rewrites only those rows and the HTTP details block, with its history line.
+ */
+const ONLY_HTTP = process.env.BENCH_ONLY === 'http';
+/** BENCH_ONLY=burst runs only the burst section (1000 clients connecting at once, bench/burst.ts) and rewrites only it. */
+const ONLY_BURST = process.env.BENCH_ONLY === 'burst';
+const BURST_CLIENTS = QUICK ? 200 : 1000;
 /** Tasks drained by the no-op workers of the PostgreSQL section. */
 const PG_WORKER_TASKS = QUICK ? 300 : 2000;
 const SSE_CLIENTS = QUICK ? 200 : 1000;
@@ -40,9 +65,10 @@ const DURATION_S = QUICK ? 2 : 5;
 /** Max-rate runs per target, interleaved floor / submit / status; the median is reported. */
 const ROUNDS = QUICK ? 1 : 3;
 const WARMUP_S = QUICK ? 1 : 2;
-const RENDER_REPEATS = 3;
+/** Submit → completed runs (BENCH_RENDER_REPEATS overrides, e.g. for a renders-only run on a busy machine). */
+const RENDER_REPEATS = Number(process.env.BENCH_RENDER_REPEATS) || 3;
 /** Runs of each render mode (each after its own floor run). */
-const MODE_REPEATS = QUICK ? 1 : 5;
+const MODE_REPEATS = QUICK ? 1 : Number(process.env.BENCH_MODE_REPEATS) || 5;
 const RENDER_TIMEOUT_MS = 120_000;
 const API_KEY = 'sk-bench-0123456789abcdefghijklmnop';
 /** Seed case 1: text-to-video, 720p 16:9, 5 s, with audio. */
@@ -101,37 +127,12 @@ async function startVidgate(dir: string, opts: { dispatcher: boolean }): Promise
   // Belt and braces: in some versions runDispatcher: false only skipped dispatcher.start() while every
   // submit still poked the dispatcher into rendering. A stopped dispatcher never claims, so tasks just queue.
   if (!opts.dispatcher) await app.dispatcher.stop(0);
-  await app.server.listen({ host: '127.0.0.1', port: 0 });
+  // Listens like `vidgate serve` (src/cli/serve.ts), with the configured backlog: without one Node
+  // queues only 511 connections, and a burst of clients past that waits for SYN retries.
+  await app.server.listen({ host: '127.0.0.1', port: 0, backlog: config.listenBacklog });
   const address = app.server.server.address();
   if (!address || typeof address === 'string') throw new Error('vidgate did not bind a TCP port');
   return { app, base: `http://127.0.0.1:${address.port}`, logFile, flushLog: () => destination.flushSync(), close };
-}
-
-/** A bare Fastify 5 route, no logging: the most this Node, framework and client do here. */
-async function startFloorServer(): Promise<string> {
-  const server = Fastify({ logger: false });
-  server.get('/', async () => ({ hello: 'world' }));
-  cleanups.push(() => server.close());
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const address = server.server.address();
-  if (!address || typeof address === 'string') throw new Error('floor server did not bind a TCP port');
-  return `http://127.0.0.1:${address.port}/`;
-}
-
-/** One load run, plus the CPU this process (where the server under test lives) spent per response. */
-async function measured(spec: LoadSpec): Promise<LoadResult> {
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  loop.enable();
-  const before = process.cpuUsage();
-  const result = await runLoad(spec);
-  const used = process.cpuUsage(before);
-  loop.disable();
-  return {
-    ...result,
-    serverCpuUs: result.total ? (used.user + used.system) / result.total : NaN,
-    loopDelayP99Ms: loop.percentile(99) / 1e6,
-    loopDelayMaxMs: loop.max / 1e6,
-  };
 }
 
 async function submitOnce(base: string): Promise<string> {
@@ -154,81 +155,35 @@ async function taskStatus(base: string, id: string): Promise<string> {
   return status === 'failed' ? `failed: ${body.data?.error?.message ?? ''}` : status;
 }
 
-const oneLine = (name: string, r: LoadResult) => {
-  const bad = r.non2xx + r.errors + r.timeouts;
-  return `${name} ${Math.round(r.rps)} req/s (p99 ${r.p99} ms, ${r.serverCpuUs?.toFixed(0)} µs CPU/req${bad ? `, ${bad} bad` : ''})`;
-};
-
-async function httpBench(dir: string) {
-  const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
-  const floor: LoadSpec = { url: await startFloorServer(), connections: CONNECTIONS, durationSeconds: DURATION_S };
-
-  const statusServer = await startVidgate(join(dir, 'status'), { dispatcher: false });
-  const status: LoadSpec = {
-    url: `${statusServer.base}/v1/tasks/${await submitOnce(statusServer.base)}`,
-    headers: { authorization: headers.authorization },
-    connections: CONNECTIONS,
-    durationSeconds: DURATION_S,
+/** What the HTTP rows and the burst need from this file: vidgate started as the other rows start it. */
+function benchSettings(dir: string) {
+  const defaults = loadConfig({ ...LIMITS_OFF });
+  return {
+    apiKey: API_KEY,
+    backlog: defaults.listenBacklog,
+    maxConnections: defaults.maxConnections,
+    inFlightLimit: defaults.defaultInFlightLimit,
+    dir,
+    say,
+    startVidgate: (at: string) => startVidgate(at, { dispatcher: false }),
+    onCleanup: (step: () => Promise<unknown>) => {
+      cleanups.push(step);
+    },
   };
+}
 
-  // Each submit run gets a fresh vidgate: with the dispatcher stopped every accepted task stays in
-  // flight, and the per-key in-flight check costs more the deeper that queue gets (see BENCHMARKS.md).
-  let submitServers = 0;
-  const submitRun = async (extra: Partial<LoadSpec>): Promise<LoadResult> => {
-    const server = await startVidgate(join(dir, `submit-${submitServers++}`), { dispatcher: false });
-    try {
-      const spec: LoadSpec = {
-        url: `${server.base}/v1/videos/generations`,
-        method: 'POST',
-        headers,
-        body: JSON.stringify(CASE_1),
-        connections: CONNECTIONS,
-        durationSeconds: DURATION_S,
-        ...extra,
-      };
-      return await measured(spec);
-    } finally {
-      await server.close();
-    }
-  };
+/** The HTTP rows on SQLite: submit and status against same-work floors (bench/http.ts). */
+function httpBench(dir: string, command: string) {
+  say(`HTTP on SQLite: vidgate (dispatcher stopped, log level info to a file) against same-work floors, ${ROUNDS} interleaved round(s):`);
+  return runHttpBench(
+    { ...benchSettings(dir), connections: CONNECTIONS, durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, rounds: ROUNDS, submitBody: CASE_1 },
+    command,
+  );
+}
 
-  await runLoad({ ...floor, durationSeconds: WARMUP_S });
-  await submitRun({ durationSeconds: WARMUP_S });
-  await runLoad({ ...status, durationSeconds: WARMUP_S });
-  // Rounds interleave floor and vidgate so a busy spell on the shared machine hits both alike.
-  const rounds = { floor: [] as LoadResult[], submit: [] as LoadResult[], status: [] as LoadResult[] };
-  for (let round = 1; round <= ROUNDS; round++) {
-    rounds.floor.push(await measured(floor));
-    rounds.submit.push(await submitRun({}));
-    rounds.status.push(await measured(status));
-    say(`  round ${round}/${ROUNDS}: ${(['floor', 'submit', 'status'] as const).map((n) => oneLine(n, rounds[n].at(-1)!)).join(', ')}`);
-  }
-  const floorMax = combine(rounds.floor);
-  const submitMax = combine(rounds.submit);
-  const statusMax = combine(rounds.status);
-
-  // Half rate, each next to the floor offered the same rate, so machine noise shows in both.
-  const submitRate = Math.max(1, Math.round(submitMax.rps / 2));
-  const floorAtSubmitRate = { ...(await measured({ ...floor, overallRate: submitRate })), rate: submitRate };
-  const submitHalf = { ...(await submitRun({ overallRate: submitRate })), rate: submitRate };
-  const statusRate = Math.max(1, Math.round(statusMax.rps / 2));
-  const floorAtStatusRate = { ...(await measured({ ...floor, overallRate: statusRate })), rate: statusRate };
-  const statusHalf = { ...(await measured({ ...status, overallRate: statusRate })), rate: statusRate };
-  for (const [name, r, f] of [
-    ['submit', submitHalf, floorAtSubmitRate],
-    ['status', statusHalf, floorAtStatusRate],
-  ] as const) {
-    say(
-      `  ${name} at ${r.rate} req/s: p50 ${r.p50} ms, p99 ${r.p99} ms (raw p99 ${r.rawP99.toFixed(2)} ms, event loop max ${r.loopDelayMaxMs?.toFixed(0)} ms); floor at that rate p99 ${f.p99} ms`,
-    );
-  }
-
-  statusServer.flushLog();
-  const logText = await readFile(statusServer.logFile, 'utf8');
-  const requestLines = logText.split('\n').filter((line) => line.includes('"msg":"request"')).length;
-  const logBytesPerRequest = requestLines ? (await stat(statusServer.logFile)).size / requestLines : 0;
-  await statusServer.close();
-  return { floor: floorMax, submitMax, statusMax, submitHalf, statusHalf, floorAtSubmitRate, floorAtStatusRate, logBytesPerRequest };
+/** 1000 clients connecting at once and polling status (bench/burst.ts). */
+function burstBench(dir: string, command: string) {
+  return runBurstBench({ ...benchSettings(dir), clients: BURST_CLIENTS, pollMs: 1000, durationMs: QUICK ? 4000 : 10_000, timeoutMs: 5000 }, command);
 }
 
 /** The encoder settings the renderer uses, so the ffmpeg floor follows any tuning of them. */
@@ -297,9 +252,13 @@ async function renderBench(dir: string) {
   const ffmpegFloorMs: number[] = [];
   const submitted: Array<{ id: string; postEpoch: number }> = [];
   for (let i = 0; i < RENDER_REPEATS; i++) {
+    const floorCpuBefore = await childCpuSeconds();
     const floorMs = await timeFfmpeg(app.ffmpeg.path, floorArgs);
     ffmpegFloorMs.push(floorMs);
+    const floorCpuS = (await childCpuSeconds()) - floorCpuBefore;
 
+    // The task's ffmpeg is a child of this process too (vidgate runs in-process): its CPU is counted once reaped.
+    const cpuBefore = await childCpuSeconds();
     const postEpoch = Date.now();
     const started = performance.now();
     const id = await submitOnce(base);
@@ -317,7 +276,8 @@ async function renderBench(dir: string) {
     const totalMs = settledAt.get(id)! - started;
     const status = await taskStatus(base, id);
     if (status !== 'completed') throw new Error(`render task ${id} ended ${status}`);
-    renders.push({ totalMs, postMs, queuedMs: null, runMs: null });
+    const cpuS = (await childCpuSeconds()) - cpuBefore;
+    renders.push({ totalMs, postMs, queuedMs: null, runMs: null, cpuS, floorCpuS });
     submitted.push({ id, postEpoch });
     say(`  render ${i + 1}: ${(totalMs / 1000).toFixed(2)} s (bare ffmpeg ${(floorMs / 1000).toFixed(2)} s)`);
   }
@@ -389,6 +349,51 @@ async function postgresBench(dir: string, sqliteUpstream: UpstreamLoadResult | n
   });
 }
 
+/** The render rows: submit → completed through the dispatcher, each render mode, the 4k render. */
+async function renderParts(dir: string) {
+  say(`Submit → completed (seed case 1, ${RENDER_REPEATS}×, interleaved with the bare ffmpeg floor):`);
+  const render = await renderBench(dir);
+  const ffmpeg = await locateFfmpeg(process.env.VIDGATE_FFMPEG);
+  say(`Render modes at 720p 16:9, 5 s, each run after a bare ffmpeg floor run (${MODE_REPEATS}×):`);
+  const modes = await renderModesBench(ffmpeg, join(dir, 'modes'), { repeats: MODE_REPEATS, say, only: ONLY_MODES });
+  let bigRender = null;
+  if (QUICK || process.env.BENCH_SKIP_4K === '1') {
+    say('4k 15 s render: skipped');
+  } else {
+    say('4k 15 s text render with audio through a `vidgate serve` process:');
+    bigRender = await bigRenderBench(join(dir, 'big'), ffmpeg.path, say);
+  }
+  return { render, ffmpeg, modes, bigRender };
+}
+
+/** BENCH_ONLY=renders: the render parts alone, written into the render parts of BENCHMARKS.md. */
+async function rendersOnly(dir: string, date: string, began: number): Promise<void> {
+  const ffmpegPath = (await locateFfmpeg(process.env.VIDGATE_FFMPEG)).path;
+  const machine = await describeMachine(ffmpegPath);
+  const { render, ffmpeg, modes, bigRender } = await renderParts(dir);
+  const results: RenderResults = {
+    date,
+    command: 'BENCH_ONLY=renders npm run bench',
+    machine,
+    renders: render.renders,
+    ffmpegFloorMs: render.ffmpegFloorMs,
+    ffmpegFloorCommand: render.ffmpegFloorCommand,
+    encoder: render.encoder,
+    modes,
+    modeRepeats: MODE_REPEATS,
+    modeFloorCommand: floorCommand(ffmpeg.path),
+    bigRender,
+    totalSeconds: (performance.now() - began) / 1000,
+  };
+  say('');
+  say(`${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, Node ${machine.node}, load ${machine.loadAtStart} at start`);
+  say(textTable(renderRows(results)));
+  const partial = QUICK || ONLY_MODES !== undefined || process.env.BENCH_SKIP_4K === '1';
+  if (partial) say('BENCH_QUICK, BENCH_MODES or BENCH_SKIP_4K set: BENCHMARKS.md left untouched.');
+  else await writeRenderParts(join(ROOT, 'BENCHMARKS.md'), results);
+  if (!partial) say('Wrote the render rows, render details and a history line of BENCHMARKS.md');
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   const date = new Date().toISOString();
@@ -408,6 +413,30 @@ async function main(): Promise<void> {
     say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the upstream polling section of BENCHMARKS.md');
     return;
   }
+  if (ONLY_RENDERS) {
+    await rendersOnly(dir, date, began);
+    return;
+  }
+  if (ONLY_HTTP) {
+    const file = join(ROOT, 'BENCHMARKS.md');
+    const history = await previousHttpHistory(file);
+    const http = await httpBench(dir, 'BENCH_ONLY=http npm run bench');
+    say('');
+    say(textTable(httpRows(http)));
+    if (!QUICK) await writeHttpParts(file, http, history);
+    say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the HTTP rows, the HTTP details and a history line of BENCHMARKS.md');
+    return;
+  }
+  if (ONLY_BURST) {
+    const file = join(ROOT, 'BENCHMARKS.md');
+    const history = await previousBurstHistory(file);
+    const burst = await burstBench(dir, 'BENCH_ONLY=burst npm run bench');
+    say(`  ${burstSummary(burst)}`);
+    if (!QUICK) await writeSection(file, burstSection(burst, history));
+    else say(burstSection(burst, history));
+    say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the burst section of BENCHMARKS.md');
+    return;
+  }
   if (ONLY_POSTGRES) {
     const file = join(ROOT, 'BENCHMARKS.md');
     const history = await previousPostgresHistory(file);
@@ -417,20 +446,10 @@ async function main(): Promise<void> {
     say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the PostgreSQL section of BENCHMARKS.md');
     return;
   }
-  say(`HTTP: bare Fastify 5 floor and vidgate (dispatcher stopped, log level info to a file), ${ROUNDS} interleaved round(s):`);
-  const http = await httpBench(dir);
-  say(`Submit → completed (seed case 1, ${RENDER_REPEATS}×, interleaved with the bare ffmpeg floor):`);
-  const render = await renderBench(dir);
-  const ffmpeg = await locateFfmpeg(process.env.VIDGATE_FFMPEG);
-  say(`Render modes at 720p 16:9, 5 s, each run after a bare ffmpeg floor run (${MODE_REPEATS}×):`);
-  const modes = await renderModesBench(ffmpeg, join(dir, 'modes'), { repeats: MODE_REPEATS, say });
-  let bigRender = null;
-  if (QUICK) {
-    say('4k 15 s render: skipped (BENCH_QUICK)');
-  } else {
-    say('4k 15 s text render with audio through a `vidgate serve` process:');
-    bigRender = await bigRenderBench(join(dir, 'big'), ffmpeg.path, say);
-  }
+  const http = await httpBench(dir, 'npm run bench');
+  const burstHistory = await previousBurstHistory(join(ROOT, 'BENCHMARKS.md'));
+  const burst = await burstBench(dir, 'npm run bench');
+  const { render, ffmpeg, modes, bigRender } = await renderParts(dir);
   const sse = await sseBench(dir);
   const upstream = await upstreamBench();
   const pgHistory = await previousPostgresHistory(join(ROOT, 'BENCHMARKS.md'));
@@ -442,7 +461,7 @@ async function main(): Promise<void> {
     command: 'npm run bench',
     machine,
     settings: { connections: CONNECTIONS, durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, rounds: ROUNDS },
-    ...http,
+    http,
     renders: render.renders,
     ffmpegFloorMs: render.ffmpegFloorMs,
     ffmpegFloorCommand: render.ffmpegFloorCommand,
@@ -461,6 +480,7 @@ async function main(): Promise<void> {
     say('BENCH_QUICK set: BENCHMARKS.md left untouched.');
   } else {
     await writeMarkdown(join(ROOT, 'BENCHMARKS.md'), results);
+    await writeSection(join(ROOT, 'BENCHMARKS.md'), burstSection(burst, burstHistory));
     await writeSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
     await writeSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
     await writeSection(join(ROOT, 'BENCHMARKS.md'), postgresSection(postgres, pgHistory));

@@ -17,6 +17,7 @@ import { locateTts } from './render/speech.js';
 import { Dispatcher } from './tasks/dispatcher.js';
 import { newLeaseOwner } from './tasks/lease-owner.js';
 import { TaskService } from './tasks/task-service.js';
+import { ChannelRouter } from './tasks/channel-router.js';
 import { AssetLibrary } from './assets/asset-library.js';
 import { buildServer } from './api/server.js';
 import { createMedia } from './media/setup.js';
@@ -133,6 +134,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         clock,
         logger: logger.child({ component: 'render' }),
       });
+    // Every instance reads the same budgets and loads from the database (README: Configuration, `routing`).
+    const router = new ChannelRouter({ registry: providers, mode: fileConfig.routing, spend: store, clock });
     const owner = newLeaseOwner();
     const notifications = createTaskNotifications(config, { store, resultLinks, clock, owner, logger, creditsPerUsd: prices.creditsPerUsd });
     const dispatcher = new Dispatcher({
@@ -151,6 +154,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       workRoot: join(config.dataDir, 'work'),
       idlePollMs: config.queuePollMs,
       prices,
+      router,
       onRunEnded: (provider, outcome, seconds) => metrics.taskRun(provider, outcome, seconds),
       onTaskChanged: (id, change) => notifications.taskChanged(id, change),
     });
@@ -176,6 +180,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       providers,
       assets,
       prices,
+      router,
       clock,
       defaultInFlightLimit: config.defaultInFlightLimit,
       onSubmitted: () => dispatcher.poke(),

@@ -1,7 +1,7 @@
 /**
  * Shapes of the admin API (`/admin/v1/…`) and of the usage answers, as the console reads them. The
  * server's OpenAPI document (/openapi.json) is the reference: AdminAccount, AdminKey,
- * AdminLedgerEntry, AdminChannel, AdminQueue, WebhookDelivery, Usage, Asset, AssetTask.
+ * AdminLedgerEntry, AdminChannel, AdminQueue, WebhookDelivery, Usage, AdminUsage, Asset, AssetTask.
  */
 
 import type { ListPage } from './types.js';
@@ -55,9 +55,36 @@ export interface LedgerEntry {
 
 export type ChannelState = 'ok' | 'busy' | 'paused';
 
+export type ProviderKind = 'local' | 'ark' | 'apimart' | 'fal' | 'replicate';
+
+/** USD per second, by model, then resolution (`{"doubao-seedance-2.0": {"480p": 0.05}}`). */
+export type CostRates = Record<string, Record<string, number>>;
+
+/** A channel's declared upstream cost, in the configuration's shape (README: Routing by cost, daily budgets and margins). */
+export interface ChannelCost {
+  /** Per output second. */
+  per_second: CostRates;
+  /** Per input + output second, when the task has a reference video. */
+  per_second_with_reference_video: CostRates;
+}
+
+/** A channel's upstream cost today (UTC), read from the database: what counts against `daily_budget_usd`. */
+export interface ChannelToday {
+  /** The UTC date counted, YYYY-MM-DD. */
+  date: string;
+  /** USD: the upstream cost of its tasks completed today. */
+  settled: number;
+  /** USD: the expected upstream cost of its unfinished tasks. */
+  in_flight: number;
+  /** settled + in_flight. */
+  spent: number;
+  /** daily_budget_usd − spent, at least 0; null without a budget. */
+  remaining: number | null;
+}
+
 export interface AdminChannel {
   name: string;
-  provider: 'local' | 'ark' | 'apimart';
+  provider: ProviderKind;
   models: '*' | string[];
   priority: number;
   weight: number;
@@ -74,7 +101,13 @@ export interface AdminChannel {
   sampled: number;
   state: ChannelState;
   state_reason: string | null;
+  /** Unix seconds: when a 429 pause ends, or for a spent daily budget the next 00:00 UTC. */
   paused_until: number | null;
+  /** Null when the channel declares no cost. */
+  cost: ChannelCost | null;
+  /** Null: no budget. */
+  daily_budget_usd: number | null;
+  today: ChannelToday;
 }
 
 export interface ChannelList {
@@ -140,6 +173,19 @@ export interface UsageBucket extends UsageCounts {
   key: string;
 }
 
+/**
+ * The operator's own figures (`GET /admin/v1/usage` only, never an account's `/v1/usage`): they count
+ * only the completed tasks whose channel declares a cost for them; other tasks are in neither.
+ */
+export interface UsageCosts {
+  /** USD the upstreams charged, by the cost their channels declare. */
+  upstream_cost: number;
+  /** USD kept: each task's price charged minus its upstream cost, summed (negative when the upstream costs more). */
+  margin: number;
+}
+
+export interface AdminUsageBucket extends UsageBucket, UsageCosts {}
+
 export interface UsageView {
   account_id: string | null;
   from: string;
@@ -151,6 +197,12 @@ export interface UsageView {
   balance: number | null;
   total: UsageCounts;
   buckets: UsageBucket[];
+}
+
+/** `GET /admin/v1/usage`: the same, each bucket and the total with the operator's figures. */
+export interface AdminUsageView extends UsageView {
+  total: UsageCounts & UsageCosts;
+  buckets: AdminUsageBucket[];
 }
 
 /** `GET /v1/assets`, `GET /v1/asset-groups`, and the asset review task of `GET /v1/tasks/{id}` (and `GET /v1/asset-reviews`). */

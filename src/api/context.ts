@@ -78,8 +78,13 @@ export function taskViewOptions(
   request: FastifyRequest,
   language: Language = 'en',
 ): ViewOptions {
-  const base = publicBase(ctx, request);
-  return { language, fileUrl: (key, expiresAt) => ctx.resultLinks.url(base, key, expiresAt), creditsPerUsd: ctx.prices.creditsPerUsd };
+  // Worked out when a link is made: most tasks a client polls have no result to link yet.
+  let base: string | undefined;
+  return {
+    language,
+    fileUrl: (key, expiresAt) => ctx.resultLinks.url((base ??= publicBase(ctx, request)), key, expiresAt),
+    creditsPerUsd: ctx.prices.creditsPerUsd,
+  };
 }
 
 /** VIDGATE_PUBLIC_URL when set, else the address the client used to reach us. */

@@ -23,6 +23,8 @@ const REFUSALS: Record<TaskRefusalReason, { status: number; headers?: Record<str
   key_cap_reached: { status: 402 },
   // Tasks finish within seconds to minutes: a short wait is the useful hint.
   too_many_in_flight: { status: 429, headers: { 'retry-after': '5' } },
+  // The operator's spending limit, not the client's doing: the service cannot take the task today.
+  channels_over_budget: { status: 503 },
 };
 
 /** Any error a route, hook or parser raised, as the ApiError it is answered with (also by the OpenAI door, in its own shape). */
@@ -37,7 +39,8 @@ export function toApiError(error: FastifyError, bodyLimit: number): ApiError {
   }
   if (domain instanceof TaskRefused) {
     const { status, headers } = REFUSALS[domain.reason];
-    return new ApiError(status, domain.message, { param: domain.param, headers });
+    const retry: Record<string, string> = domain.retryAfterSeconds === undefined ? {} : { 'retry-after': String(domain.retryAfterSeconds) };
+    return new ApiError(status, domain.message, { param: domain.param, headers: { ...headers, ...retry } });
   }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issue = error.validation[0]!;

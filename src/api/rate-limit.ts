@@ -86,12 +86,9 @@ export async function installRateLimits(app: FastifyInstance, limits: HttpLimits
   });
   const check = app.createRateLimit({ timeWindow: limits.rateWindowMs, keyGenerator: (request) => `refused:${request.ip}`, max: limits.anonymousRpm });
   return {
-    perKey: async (request, reply) => {
-      await perKey.call(app, request, reply);
-    },
-    perAddress: async (request, reply) => {
-      await perAddress.call(app, request, reply);
-    },
+    // The plugin's own hooks, as they are: a wrapper would only add a promise per request.
+    perKey: perKey as RateLimits['perKey'],
+    perAddress: perAddress as RateLimits['perAddress'],
     refused: async (request) => {
       const verdict = await check(request);
       if (!verdict.isAllowed && verdict.isExceeded) {

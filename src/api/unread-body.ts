@@ -6,7 +6,9 @@ import type { FastifyInstance } from 'fastify';
  * alive, so a stranger could make us swallow a 100 MB upload just to refuse it.
  */
 export function closeAfterUnreadBody(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply) => {
+  // A callback hook: it runs on every answer and never waits, so it needs no promise.
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (!request.raw.complete && !reply.hasHeader('connection')) reply.header('connection', 'close');
+    done(null, payload);
   });
 }

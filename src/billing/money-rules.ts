@@ -39,6 +39,14 @@ export function settlement(reservedMicros: number, finalCostMicros: number): { c
 }
 
 /**
+ * What the operator keeps of a completed task: the price it settled to minus its upstream cost
+ * (README: Configuration, `cost`); null when its channel declares no cost for it. May be negative.
+ */
+export function margin(settledCostMicros: number, upstreamCostMicros: number | null): number | null {
+  return upstreamCostMicros === null ? null : settledCostMicros - upstreamCostMicros;
+}
+
+/**
  * What a refund may still give back: nothing for a completed task (it was settled) or one already
  * refunded (its cost is 0); the ledger's once-per-task-and-kind constraint makes a second refund a no-op.
  */

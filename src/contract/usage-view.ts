@@ -91,6 +91,20 @@ const counts = {
   output_seconds: z.number().int().meta({ description: 'seconds of video delivered: the durations of the completed tasks' }),
 };
 
+/** The operator's own figures (`GET /admin/v1/usage` only; an account never sees them). */
+const costs = {
+  upstream_cost: z.number().meta({
+    description:
+      'USD the upstreams charged for the completed tasks of the bucket, by the cost their channels declare (README: Configuration, ' +
+      '`cost`); tasks completed on a channel without a declared cost, unfinished, failed and cancelled tasks count 0.',
+  }),
+  margin: z.number().meta({
+    description:
+      'USD kept on those same tasks: the sum of each one’s price charged minus its upstream cost (each task’s margin, set when it ' +
+      'completed). Tasks without a declared cost count in neither figure, so it is not spent − upstream_cost when there are any.',
+  }),
+};
+
 export const UsageBucketView = z
   .object({
     key: z.string().meta({
@@ -120,6 +134,14 @@ export const UsageView = z
   .meta({ id: 'Usage' });
 export type UsageView = z.infer<typeof UsageView>;
 
+export const AdminUsageBucketView = UsageBucketView.extend(costs).meta({ id: 'AdminUsageBucket' });
+
+export const AdminUsageView = UsageView.extend({
+  total: z.object({ ...counts, ...costs }).meta({ description: 'the sum of the buckets' }),
+  buckets: z.array(AdminUsageBucketView),
+}).meta({ id: 'AdminUsage' });
+export type AdminUsageView = z.infer<typeof AdminUsageView>;
+
 /** What the store reports per bucket (micro-USD). */
 export interface UsageCounts {
   key: string;
@@ -129,9 +151,22 @@ export interface UsageCounts {
   cancelled: number;
   spentMicros: number;
   outputSeconds: number;
+  /** The operator's figures; only the admin answer shows them. */
+  upstreamCostMicros?: number;
+  marginMicros?: number;
 }
 
-const zero = (key: string): UsageCounts => ({ key, tasks: 0, completed: 0, failed: 0, cancelled: 0, spentMicros: 0, outputSeconds: 0 });
+const zero = (key: string): UsageCounts => ({
+  key,
+  tasks: 0,
+  completed: 0,
+  failed: 0,
+  cancelled: 0,
+  spentMicros: 0,
+  outputSeconds: 0,
+  upstreamCostMicros: 0,
+  marginMicros: 0,
+});
 const view = (b: UsageCounts) => ({
   tasks: b.tasks,
   completed: b.completed,
@@ -141,14 +176,18 @@ const view = (b: UsageCounts) => ({
   output_seconds: b.outputSeconds,
 });
 
-/** The answer: by day every day of the range in order (a chart needs no gap filling), the total beside. */
-export function usageAnswer(o: {
+const withCosts = (b: UsageCounts) => ({ ...view(b), upstream_cost: microsToUsd(b.upstreamCostMicros ?? 0), margin: microsToUsd(b.marginMicros ?? 0) });
+
+interface UsageAnswerInput {
   accountId: string | null;
   range: UsageRange;
   groupBy: UsageView['group_by'];
   balanceMicros: number | null;
   buckets: readonly UsageCounts[];
-}): UsageView {
+}
+
+/** The buckets to show (by day every day of the range in order: a chart needs no gap filling) and their total. */
+function filled(o: UsageAnswerInput) {
   const first = dayOf(o.range.start);
   const last = dayOf(o.range.end - 1);
   let buckets = [...o.buckets];
@@ -168,19 +207,32 @@ export function usageAnswer(o: {
       cancelled: sum.cancelled + b.cancelled,
       spentMicros: sum.spentMicros + b.spentMicros,
       outputSeconds: sum.outputSeconds + b.outputSeconds,
+      upstreamCostMicros: (sum.upstreamCostMicros ?? 0) + (b.upstreamCostMicros ?? 0),
+      marginMicros: (sum.marginMicros ?? 0) + (b.marginMicros ?? 0),
     }),
     zero(''),
   );
-  return {
+  const header = {
     account_id: o.accountId,
     from: dateOf(first),
     to: dateOf(last),
     start: Math.floor(o.range.start / 1000),
     end: Math.ceil(o.range.end / 1000),
     group_by: o.groupBy,
-    currency: 'USD',
+    currency: 'USD' as const,
     balance: o.balanceMicros === null ? null : microsToUsd(o.balanceMicros),
-    total: view(total),
-    buckets: buckets.map((b) => ({ key: b.key, ...view(b) })),
   };
+  return { header, buckets, total };
+}
+
+/** The account's answer (`GET /v1/usage`): what it was charged, never what the upstreams cost the operator. */
+export function usageAnswer(o: UsageAnswerInput): UsageView {
+  const { header, buckets, total } = filled(o);
+  return { ...header, total: view(total), buckets: buckets.map((b) => ({ key: b.key, ...view(b) })) };
+}
+
+/** The operator's answer (`GET /admin/v1/usage`): the same, each bucket and the total with `upstream_cost` and `margin`. */
+export function adminUsageAnswer(o: UsageAnswerInput): AdminUsageView {
+  const { header, buckets, total } = filled(o);
+  return { ...header, total: withCosts(total), buckets: buckets.map((b) => ({ key: b.key, ...withCosts(b) })) };
 }

@@ -6,10 +6,13 @@ import type { TtsEngine } from '../render/speech.js';
 import type { MediaIntake } from '../media/media-intake.js';
 import type { SafeFetcher } from '../media/safe-fetch.js';
 import { ProviderRegistry } from './registry.js';
+import { costRouting } from '../billing/upstream-cost.js';
 import { LocalProvider } from './local/local-provider.js';
 import { UpstreamProvider } from './upstream/upstream-provider.js';
 import { ArkAdapter } from './ark/ark-adapter.js';
 import { ApimartAdapter } from './apimart/apimart-adapter.js';
+import { FAL_BASE_URL, FalAdapter } from './fal/fal-adapter.js';
+import { REPLICATE_BASE_URL, ReplicateAdapter } from './replicate/replicate-adapter.js';
 import type { UpstreamAdapter } from './upstream/adapter.js';
 import type { AssetLinks } from './upstream/upstream-provider.js';
 
@@ -32,9 +35,11 @@ function modelMap(models: ChannelConfig['models']): Map<ModelId, string> {
   return new Map(Object.entries(models) as Array<[ModelId, string]>);
 }
 
-const ADAPTERS: Record<'ark' | 'apimart', (c: ChannelConfig) => UpstreamAdapter> = {
+const ADAPTERS: Record<Exclude<ChannelConfig['provider'], 'local'>, (c: ChannelConfig) => UpstreamAdapter> = {
   ark: (c) => new ArkAdapter(c.base_url!.replace(/\/+$/, ''), c.request_timeout_seconds * 1000),
   apimart: (c) => new ApimartAdapter(c.base_url!, c.request_timeout_seconds * 1000),
+  fal: (c) => new FalAdapter(c.base_url ?? FAL_BASE_URL, c.request_timeout_seconds * 1000),
+  replicate: (c) => new ReplicateAdapter(c.base_url ?? REPLICATE_BASE_URL, c.request_timeout_seconds * 1000),
 };
 
 /** Every configured channel as a provider in one registry; without configuration, one local channel. */
@@ -43,7 +48,7 @@ export function buildChannels(channels: ChannelConfig[] | undefined, deps: Chann
   if (!channels) return registry.register(new LocalProvider('local', deps.localConcurrency, deps.ffmpeg, deps.tts, deps.intake, deps.logger));
   for (const c of channels) {
     const models = modelMap(c.models);
-    const routing = { models: c.models === '*' ? ('*' as const) : new Set(models.keys()), priority: c.priority, weight: c.weight };
+    const routing = { models: c.models === '*' ? ('*' as const) : new Set(models.keys()), priority: c.priority, weight: c.weight, ...costRouting(c) };
     if (c.provider === 'local') {
       registry.register(new LocalProvider(c.name, c.max_in_flight ?? deps.localConcurrency, deps.ffmpeg, deps.tts, deps.intake, deps.logger), routing);
       continue;

@@ -1,6 +1,8 @@
 import { randomInt } from 'node:crypto';
 import type { ModelId } from '../contract/models.js';
-import type { Provider } from './types.js';
+import type { TaskRequest } from '../contract/submit.js';
+import type { Provider, Refusal } from './types.js';
+import type { CostTable } from '../billing/upstream-cost.js';
 
 /** How a channel takes part in routing: which models, and its place in line. */
 export interface Routing {
@@ -10,10 +12,14 @@ export interface Routing {
   priority: number;
   /** Share among channels of equal priority. */
   weight: number;
+  /** What its upstream charges (README: Configuration, `cost`); absent when not declared. */
+  cost?: CostTable;
+  /** Upstream cost (micro-USD) a UTC day may count before the channel takes no new task; absent: no budget. */
+  dailyBudgetMicros?: number;
 }
 
 /** Which kind of provider a channel is (the configuration's `provider`). */
-export type ChannelKind = 'local' | 'ark' | 'apimart';
+export type ChannelKind = 'local' | 'ark' | 'apimart' | 'fal' | 'replicate';
 
 interface Channel {
   provider: Provider;
@@ -32,6 +38,9 @@ export interface ChannelInfo {
   maxInFlight: number;
   /** See `Provider.pausedUntil`: this process's own view. */
   pausedUntil: number | null;
+  /** `Routing.cost` and `Routing.dailyBudgetMicros`. */
+  cost?: CostTable;
+  dailyBudgetMicros?: number;
 }
 
 const EVERYTHING: Routing = { models: '*', priority: 0, weight: 1 };
@@ -60,7 +69,19 @@ export class ProviderRegistry {
       weight: routing.weight,
       maxInFlight: provider.concurrency,
       pausedUntil: provider.pausedUntil?.() ?? null,
+      cost: routing.cost,
+      dailyBudgetMicros: routing.dailyBudgetMicros,
     }));
+  }
+
+  /** The channels that could take this task, skipping those already tried (forModel's candidates), for tasks/channel-router.ts. */
+  eligible(request: TaskRequest, tried: readonly string[] = []): Array<{ provider: Provider; routing: Routing }> {
+    return this.candidates(request.model, tried, request).map(({ provider, routing }) => ({ provider, routing }));
+  }
+
+  /** The upstream cost a channel declares (README: Configuration, `cost`), if any. */
+  costOf(name: string): CostTable | undefined {
+    return this.channels.get(name)?.routing.cost;
   }
 
   get(name: string): Provider | undefined {
@@ -75,16 +96,29 @@ export class ProviderRegistry {
     await Promise.all(this.all().map((p) => p.close?.()));
   }
 
-  /** The channel for a new task of this model, skipping channels already tried; undefined if none is left. */
-  forModel(model: ModelId, tried: readonly string[] = []): Provider | undefined {
-    const candidates = this.candidates(model, tried);
+  /**
+   * The channel for a new task of this model, skipping channels already tried and, given the task,
+   * channels that cannot do it (`Provider.refusal`); undefined if none is left.
+   */
+  forModel(model: ModelId, tried: readonly string[] = [], request?: TaskRequest): Provider | undefined {
+    const candidates = this.candidates(model, tried, request);
     if (candidates.length === 0) return undefined;
     const top = Math.max(...candidates.map((c) => c.routing.priority));
     return pickByWeight(candidates.filter((c) => c.routing.priority === top)).provider;
   }
 
-  private candidates(model: ModelId, tried: readonly string[]): Channel[] {
-    return [...this.channels.values()].filter((c) => !tried.includes(c.provider.name) && (c.routing.models === '*' || c.routing.models.has(model)));
+  /** Why each channel serving the task's model cannot do it: what a submit no channel takes is refused with. */
+  refusals(request: TaskRequest): Array<Refusal & { channel: string }> {
+    return this.candidates(request.model, []).flatMap((c) => {
+      const refused = c.provider.refusal?.(request);
+      return refused ? [{ channel: c.provider.name, ...refused }] : [];
+    });
+  }
+
+  private candidates(model: ModelId, tried: readonly string[], request?: TaskRequest): Channel[] {
+    return [...this.channels.values()].filter(
+      (c) => !tried.includes(c.provider.name) && (c.routing.models === '*' || c.routing.models.has(model)) && !(request && c.provider.refusal?.(request)),
+    );
   }
 }
 

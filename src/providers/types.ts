@@ -54,6 +54,12 @@ export interface RunOutput {
   usage?: Usage;
 }
 
+/** What of a task a channel cannot do: the submit field it comes from, and why. */
+export interface Refusal {
+  param: string;
+  message: string;
+}
+
 /** One way of turning a task into a video. Each provider lives in its own folder. */
 export interface Provider {
   readonly name: string;
@@ -78,6 +84,12 @@ export interface Provider {
    */
   pausedUntil?(): number | null;
   estimateSeconds(request: TaskRequest): number;
+  /**
+   * Why this channel cannot do the task at all (a mode or value its upstream's API lacks), or null
+   * when it can. Routing skips a channel that refuses (README: Configuration, what each provider
+   * refuses); a submit no channel can take is a 400 naming the reasons. Absent: it takes everything.
+   */
+  refusal?(request: TaskRequest): Refusal | null;
   run(input: RunInput, ctx: RunContext): Promise<RunOutput | typeof PARKED>;
   /**
    * Stop watching a parked task: it was cancelled (also stop the work where it runs), or this

@@ -1,4 +1,4 @@
-import { audioChains, hasAudio } from './audio.js';
+import { audioChains, hasAudio, writeBed } from './audio.js';
 import { captionFilters, writeTextFiles, type CaptionWindow } from './captions.js';
 import { audioEncoderArgs, containerArgs, filterThreadArgs, videoEncoderArgs } from './encode.js';
 import { abortReason, runFfmpeg, type FfmpegBinary } from './ffmpeg.js';
@@ -46,13 +46,17 @@ export async function renderVideo(ffmpeg: FfmpegBinary, job: VideoJob, opts: Ren
   // The frame count is exact by construction; the trim makes it so whatever a source does.
   ctx.graph.add(`${picture}${[...captionFilters(job, font, texts, window), `trim=end_frame=${totalFrames}`].join(',')}[video]`);
 
-  const mix = soundtrackMix(ctx, sceneFor(job.prompt, job.seed), speechWav, plan.mode === 'reference' ? plan.audios : []);
+  let mix = soundtrackMix(ctx, sceneFor(job.prompt, job.seed), speechWav, plan.mode === 'reference' ? plan.audios : []);
+  if (mix.bed) {
+    const bed = await writeBed(mix.bed, job.durationSeconds, job.workDir);
+    mix = { ...mix, bedInput: `[${ctx.graph.input(bed.file, bed.inputOptions)}:a]` };
+  }
   const withAudio = hasAudio(mix);
   if (withAudio) ctx.graph.add(audioChains(mix));
 
   const args = [...filterThreadArgs(), ...ctx.graph.inputArgs, '-filter_complex', ctx.graph.filterComplex, '-map', '[video]'];
   if (withAudio) args.push('-map', '[audio]', ...audioEncoderArgs());
-  args.push(...videoEncoderArgs(), ...containerArgs(job.outVideo));
+  args.push(...videoEncoderArgs(job), ...containerArgs(job.outVideo));
   await runFfmpeg(ffmpeg, args, { signal: opts.signal, totalFrames, onProgress: opts.onProgress });
   if (job.outLastFrame) await extractLastFrame(ffmpeg, job.outVideo, totalFrames, job.outLastFrame, opts.signal);
   return plan.mode;

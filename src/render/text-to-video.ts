@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { audioChains } from './audio.js';
+import { audioChains, writeBed, type BedFile } from './audio.js';
 import { captionFilters, writeTextFiles, type CaptionFiles } from './captions.js';
 import { audioEncoderArgs, containerArgs, filterThreadArgs, videoEncoderArgs } from './encode.js';
 import { abortReason, runFfmpeg, type FfmpegBinary } from './ffmpeg.js';
 import { assertOutput, FPS } from './output-format.js';
 import { fontChoice, type FontChoice } from './fonts.js';
-import { lastFrameWindow, proceduralChain, wholeClip, type FrameWindow } from './procedural.js';
+import { lastFrameWindow, proceduralChain, wholeClip, writePlasmaField, type FrameWindow, type PlasmaField } from './procedural.js';
 import { sceneFor, type Scene } from './scene.js';
 import { speakableDialogue, synthesizeSpeech, type TtsEngine } from './speech.js';
 
@@ -34,11 +34,15 @@ export async function renderTextToVideo(ffmpeg: FfmpegBinary, job: TextToVideoJo
   const scene = sceneFor(job.prompt, job.seed);
   const font = fontChoice();
   const texts = await writeTextFiles(job);
-  const speechWav = await speechTrack(job, opts);
+  const [speechWav, field, bed] = await Promise.all([
+    speechTrack(job, opts),
+    writePlasmaField(job, scene, job.workDir),
+    job.generateAudio ? writeBed(scene, job.durationSeconds, job.workDir) : null,
+  ]);
   if (opts.signal?.aborted) throw abortReason(opts.signal);
 
   const totalFrames = FPS * job.durationSeconds;
-  const args = ffmpegArgs(job, scene, { font, texts, speechWav });
+  const args = ffmpegArgs(job, scene, { font, texts, speechWav, field, bed });
   await runFfmpeg(ffmpeg, args, { signal: opts.signal, totalFrames, onProgress: opts.onProgress });
 }
 
@@ -46,6 +50,14 @@ interface GraphInputs {
   font: FontChoice;
   texts: CaptionFiles;
   speechWav: string | null;
+  field: PlasmaField;
+  bed: BedFile | null;
+}
+
+/** Input pads of one ffmpeg run: the speech WAV first (the audio chains read it as [0:a]), then the plasma field once per picture chain. */
+interface InputPads {
+  args: string[];
+  fields: string[];
 }
 
 /** Quoted dialogue of the prompt (as much as the clip can hold) as a WAV in the work folder, when audio is asked for and a TTS engine is present. */
@@ -62,15 +74,26 @@ export async function speechTrack(
 }
 
 function ffmpegArgs(job: TextToVideoJob, scene: Scene, inputs: GraphInputs): string[] {
-  const graph = videoChains(job, scene, inputs);
+  const pads: InputPads = { args: inputs.speechWav ? ['-i', inputs.speechWav] : [], fields: [] };
+  // Each picture chain reads its own copy of the (small) field file, so the chains stay independent.
+  for (let chain = 0; chain < (job.outLastFrame ? 2 : 1); chain++) {
+    pads.fields.push(`[${pads.args.filter((a) => a === '-i').length}:v]`);
+    pads.args.push(...inputs.field.inputOptions, '-i', inputs.field.file);
+  }
+  let bedInput: string | undefined;
+  if (inputs.bed) {
+    bedInput = `[${pads.args.filter((a) => a === '-i').length}:a]`;
+    pads.args.push(...inputs.bed.inputOptions, '-i', inputs.bed.file);
+  }
+  const graph = videoChains(job, scene, inputs, pads.fields);
   if (job.generateAudio) {
-    graph.push(audioChains({ durationSeconds: job.durationSeconds, bed: scene, speech: inputs.speechWav ? '[0:a]' : null, soundtrack: [] }));
+    graph.push(audioChains({ durationSeconds: job.durationSeconds, bed: scene, bedInput, speech: inputs.speechWav ? '[0:a]' : null, soundtrack: [] }));
   }
 
-  const args = [...filterThreadArgs(), ...(inputs.speechWav ? ['-i', inputs.speechWav] : [])];
+  const args = [...filterThreadArgs(), ...pads.args];
   args.push('-filter_complex', graph.join(';'), '-map', '[video]');
   if (job.generateAudio) args.push('-map', '[audio]', ...audioEncoderArgs());
-  args.push(...videoEncoderArgs(), ...containerArgs(job.outVideo));
+  args.push(...videoEncoderArgs(job), ...containerArgs(job.outVideo));
   if (job.outLastFrame) args.push('-map', '[last]', '-frames:v', '1', '-update', '1', '-y', job.outLastFrame);
   return args;
 }
@@ -81,12 +104,12 @@ function ffmpegArgs(job: TextToVideoJob, scene: Scene, inputs: GraphInputs): str
  * (1.8 GB and double the time at 4K). Since the picture is a pure function of time, rendering only the
  * final keyframe interval reproduces the identical frame for the cost of one.
  */
-function videoChains(job: TextToVideoJob, scene: Scene, inputs: GraphInputs): string[] {
-  const chains = [`${pictureChain(job, scene, inputs, wholeClip(job))}[video]`];
-  if (job.outLastFrame) chains.push(`${pictureChain(job, scene, inputs, lastFrameWindow(job))}[last]`);
+function videoChains(job: TextToVideoJob, scene: Scene, inputs: GraphInputs, fields: readonly string[]): string[] {
+  const chains = [`${pictureChain(job, scene, inputs, wholeClip(job), fields[0]!)}[video]`];
+  if (job.outLastFrame) chains.push(`${pictureChain(job, scene, inputs, lastFrameWindow(job), fields[1]!)}[last]`);
   return chains;
 }
 
-function pictureChain(job: TextToVideoJob, scene: Scene, inputs: GraphInputs, window: FrameWindow): string {
-  return [proceduralChain(job, scene, inputs.font, window), ...captionFilters(job, inputs.font, inputs.texts)].join(',');
+function pictureChain(job: TextToVideoJob, scene: Scene, inputs: GraphInputs, window: FrameWindow, field: string): string {
+  return [proceduralChain(job, scene, inputs.font, window, field), ...captionFilters(job, inputs.font, inputs.texts)].join(',');
 }

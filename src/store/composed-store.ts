@@ -60,15 +60,16 @@ export abstract class ComposedStore implements Store {
   readonly reportProgress: Store['reportProgress'] = (guard, progress) => this.parts.tasks.reportProgress(guard, progress);
   readonly reportProgressMany: Store['reportProgressMany'] = (updates) => this.parts.tasks.reportProgressMany(updates);
   readonly markProcessing: Store['markProcessing'] = (guard, now) => this.parts.tasks.markProcessing(guard, now);
-  readonly completeTask: Store['completeTask'] = (guard, result, finishedAt, finalCostMicros) =>
-    this.parts.tasks.completeTask(guard, result, finishedAt, finalCostMicros);
+  readonly completeTask: Store['completeTask'] = (guard, result, finishedAt, finalCostMicros, upstreamCostMicros) =>
+    this.parts.tasks.completeTask(guard, result, finishedAt, finalCostMicros, upstreamCostMicros);
   readonly failTask: Store['failTask'] = (guard, failure, finishedAt) => this.parts.tasks.failTask(guard, failure, finishedAt);
   readonly cancelHeldTask: Store['cancelHeldTask'] = (guard, reason, finishedAt) => this.parts.tasks.cancelHeldTask(guard, reason, finishedAt);
   readonly cancelTask: Store['cancelTask'] = (id, accountId, now) => this.parts.tasks.cancelTask(id, accountId, now);
   readonly refundTask: Store['refundTask'] = (id, now, note) => this.parts.tasks.refundTask(id, now, note);
   readonly releaseTask: Store['releaseTask'] = (guard, options) => this.parts.tasks.releaseTask(guard, options);
   readonly saveProviderState: Store['saveProviderState'] = (guard, state) => this.parts.tasks.saveProviderState(guard, state);
-  readonly moveTask: Store['moveTask'] = (guard, provider, state, notBefore) => this.parts.tasks.moveTask(guard, provider, state, notBefore);
+  readonly moveTask: Store['moveTask'] = (guard, provider, state, notBefore, upstreamCostMicros) =>
+    this.parts.tasks.moveTask(guard, provider, state, notBefore, upstreamCostMicros);
   readonly listLeasedBy: Store['listLeasedBy'] = (ownerPrefix) => this.parts.tasks.listLeasedBy(ownerPrefix);
   readonly expireLease: Store['expireLease'] = (guard) => this.parts.tasks.expireLease(guard);
   readonly nextLeaseExpiry: Store['nextLeaseExpiry'] = (providers) => this.parts.tasks.nextLeaseExpiry(providers);
@@ -115,4 +116,5 @@ export abstract class ComposedStore implements Store {
   readonly limitedBalanceMicros: Store['limitedBalanceMicros'] = () => this.parts.usage.limitedBalanceMicros();
   readonly queueDepth: Store['queueDepth'] = () => this.parts.usage.queueDepth();
   readonly channelActivity: Store['channelActivity'] = (query) => this.parts.usage.channelActivity(query);
+  readonly channelSpend: Store['channelSpend'] = (query) => this.parts.usage.channelSpend(query);
 }

@@ -425,10 +425,12 @@ async function verify(db: Database.Database, tx: PgQueries, plans: TablePlan[], 
   const byStatus =
     'SELECT status AS k, CAST(COUNT(*) AS TEXT) AS a, CAST(SUM(cost_micros) AS TEXT) AS b, CAST(SUM(reserved_micros) AS TEXT) AS c FROM tasks GROUP BY status';
   compareKeyed('tasks with status', 'count cost reserved', sqliteKeyed(db, byStatus), await pgKeyed(tx, byStatus), out);
-  const taskFields = ['id', 'status', 'cost_micros', 'reserved_micros', 'account_id', 'key_id'];
+  const taskFields = ['id', 'status', 'cost_micros', 'reserved_micros', 'upstream_cost_micros', 'margin_micros', 'account_id', 'key_id'];
   const taskSource = sqliteChecksum(db, 'tasks', taskFields.map(quote));
   const taskTarget = await pgChecksum(tx, 'tasks', taskFields);
-  if (taskSource.sum !== taskTarget.sum) out.push(`tasks: the status, cost or owner of some task differs (checksum ${taskSource.sum} vs ${taskTarget.sum})`);
+  if (taskSource.sum !== taskTarget.sum) {
+    out.push(`tasks: the status, cost, upstream cost, margin or owner of some task differs (checksum ${taskSource.sum} vs ${taskTarget.sum})`);
+  }
 
   const drift = await tx.rows<{ id: string; unlimited: string; balance: string; ledger: string }>(LEDGER_DRIFT);
   if (drift.length) {

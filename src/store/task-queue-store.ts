@@ -37,6 +37,14 @@ export interface TaskRecord {
   /** What the task costs its account now: the reservation, then the exact price, 0 once refunded. */
   costMicros: number;
   reservedMicros: number;
+  /**
+   * What its channel's upstream charges for it (README: Configuration, `cost`): expected while it is
+   * unfinished (what counts against the channel's daily budget), exact once completed; null when the
+   * channel declares no cost for it, and once it failed or was cancelled (the upstream is not paid).
+   */
+  upstreamCostMicros: number | null;
+  /** Price charged minus upstream cost, set when it completes on a channel that declares a cost; null otherwise. */
+  marginMicros: number | null;
   attempts: number;
   /** Runs of this task that never ended (their process died, or lost the lease mid-run)… */
   interruptedRuns: number;
@@ -64,6 +72,8 @@ export interface NewTask {
   estimatedSeconds: number;
   /** Reserved from the balance in the same transaction that creates the task. */
   costMicros: number;
+  /** Its expected upstream cost on `provider` (TaskRecord.upstreamCostMicros); null or absent when not declared. */
+  upstreamCostMicros?: number | null;
   createdAt: number;
   callbackUrl?: string | null;
 }
@@ -87,6 +97,8 @@ export interface SubmitOptions {
   /** Stored with the task; a replay with the same key and body returns the first task. */
   idempotency?: { key: string; bodyHash: string; since: number };
   inFlightLimit: number;
+  /** Only answer an earlier submit with the same idempotency key (`replayed` or `idempotency_conflict`); create nothing (`not_replayed`). */
+  replayOnly?: boolean;
 }
 
 export type SubmitOutcome =
@@ -94,6 +106,8 @@ export type SubmitOutcome =
   | { kind: 'created'; task: TaskRecord }
   | { kind: 'replayed'; taskId: string }
   | { kind: 'idempotency_conflict' }
+  /** `replayOnly` and no earlier submit to answer with: nothing was written. */
+  | { kind: 'not_replayed' }
   | { kind: 'insufficient_balance'; balanceMicros: number }
   | { kind: 'key_cap_reached'; remainingMicros: number }
   | { kind: 'too_many_in_flight'; limit: number };
@@ -160,8 +174,11 @@ export interface TaskQueueStore {
   reportProgressMany(updates: ReadonlyArray<{ guard: LeaseGuard; progress: number }>): Promise<string[]>;
   /** A held `pending` task starts: it turns `processing`. False when it was not pending or not held. */
   markProcessing(guard: LeaseGuard, now: number): Promise<boolean>;
-  /** Completes and settles to `finalCostMicros` (at most the reservation; the rest is given back). */
-  completeTask(guard: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean>;
+  /**
+   * Completes and settles to `finalCostMicros` (at most the reservation; the rest is given back),
+   * recording its upstream cost and the margin (`money-rules.ts` `margin`); null or absent: not declared.
+   */
+  completeTask(guard: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number, upstreamCostMicros?: number | null): Promise<boolean>;
   /** Fails and refunds the reservation in full. */
   failTask(guard: LeaseGuard, failure: TaskFailure, finishedAt: number): Promise<boolean>;
   /** Ends a held task `cancelled` for a reason of its channel (the upstream cancelled it), refunded in full. */
@@ -177,8 +194,11 @@ export interface TaskQueueStore {
   releaseTask(guard: LeaseGuard, options?: { keepStatus?: boolean }): Promise<boolean>;
   /** Records the channel's progress marker, e.g. the upstream task id right after submitting. */
   saveProviderState(guard: LeaseGuard, state: unknown): Promise<boolean>;
-  /** Queues the task again for another channel (failover), with a fresh state; not claimable before `notBefore`. */
-  moveTask(guard: LeaseGuard, provider: string, state: unknown, notBefore?: number): Promise<boolean>;
+  /**
+   * Queues the task again for another channel (failover), with a fresh state; not claimable before
+   * `notBefore`. `upstreamCostMicros`: its expected cost there (null or absent: not declared).
+   */
+  moveTask(guard: LeaseGuard, provider: string, state: unknown, notBefore?: number, upstreamCostMicros?: number | null): Promise<boolean>;
   /** Unfinished tasks whose lease owner starts with `ownerPrefix`. */
   listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>>;
   /** Ends a lease now so the task can be claimed again (its holder is known to be dead). */

@@ -1,3 +1,7 @@
+import type { ChannelSpend } from '../billing/upstream-cost.js';
+
+export type { ChannelSpend } from '../billing/upstream-cost.js';
+
 /** How usage is split into buckets: by the UTC day the task was created, its model, account or channel. */
 export type UsageGrouping = 'day' | 'model' | 'account' | 'channel';
 
@@ -27,6 +31,13 @@ export interface UsageBucket {
   spentMicros: number;
   /** Seconds of video delivered: the duration of the completed tasks. */
   outputSeconds: number;
+  /**
+   * What the upstreams charged for the completed tasks, on channels that declare a cost
+   * (README: Configuration, `cost`); the operator's figure, never shown to an account.
+   */
+  upstreamCostMicros: number;
+  /** The sum of those tasks' margins: price charged minus upstream cost. */
+  marginMicros: number;
 }
 
 /** Unfinished tasks of one channel and model. */
@@ -58,4 +69,10 @@ export interface UsageStore {
   queueDepth(): Promise<QueueDepth[]>;
   /** Per channel: tasks finished at or after `since` (unix ms), and the run times of the latest `sampleLimit` completed ones. */
   channelActivity(query: { providers: readonly string[]; since: number; sampleLimit: number }): Promise<ChannelActivity[]>;
+  /**
+   * Per channel, what counts against its daily budget (README: Configuration, `daily_budget_usd`):
+   * the upstream cost of its tasks completed at or after `since` (unix ms, the UTC day's start), the
+   * expected cost of its unfinished tasks, and how many are unfinished. One row per channel asked.
+   */
+  channelSpend(query: { providers: readonly string[]; since: number }): Promise<ChannelSpend[]>;
 }

@@ -5,6 +5,7 @@ import type { ResultStorage } from '../storage/result-storage.js';
 import type { PriceBook } from '../billing/price-book.js';
 import type { TaskOutcome } from '../observability/metrics.js';
 import type { LeaseOwner } from './lease-owner.js';
+import type { ChannelRouter } from './channel-router.js';
 
 /** How app.ts configures the dispatcher; each part of it (see dispatcher.ts) takes the fields it needs. */
 export interface DispatcherOptions {
@@ -25,6 +26,8 @@ export interface DispatcherOptions {
   resultTtlMs: number;
   workRoot: string;
   prices: PriceBook;
+  /** Where failover sends a task (budgets, cost routing); by default the registry's priority order. */
+  router?: ChannelRouter;
   /** Told how each run ended, for metrics. */
   onRunEnded?: (provider: string, outcome: TaskOutcome, seconds: number) => void;
   /** Told when a task was claimed (now processing) or its progress rose, for live events; settling is `onTaskSettled`. */

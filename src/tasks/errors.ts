@@ -16,7 +16,9 @@ export type TaskRefusalReason =
   /** The key's spending cap leaves less than the task's price. */
   | 'key_cap_reached'
   /** The key has as many unfinished tasks as it may. */
-  | 'too_many_in_flight';
+  | 'too_many_in_flight'
+  /** Every channel that could take the task has spent its daily budget (README: Configuration, `daily_budget_usd`). */
+  | 'channels_over_budget';
 
 export class TaskRefused extends Error {
   override name = 'TaskRefused';
@@ -25,6 +27,8 @@ export class TaskRefused extends Error {
     message: string,
     /** The request field or header at fault, when there is one. */
     readonly param?: string,
+    /** When trying again may succeed, in seconds (channels_over_budget: the next 00:00 UTC). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

@@ -51,14 +51,19 @@ export class Parking {
 
   /** The handle a provider keeps for a task it parks; it holds the task's id, not its run. */
   handle(taskId: string, provider: Provider): ParkedTask {
-    const guard: LeaseGuard = { id: taskId, owner: this.o.owner.id };
-    return {
-      reportProgress: this.host.progress.reporter(guard),
-      markProcessing: async () => {
-        if (this.parked.has(taskId) && (await this.o.store.markProcessing(guard, this.o.clock()))) this.o.onTaskChanged?.(taskId, 'claimed');
-      },
-      resume: () => void this.resume(taskId, provider),
-    };
+    return new ParkedHandle(this, taskId, provider);
+  }
+
+  /** ParkedHandle's: a progress report of a parked task whose last kept percent was `last`. */
+  reportProgress(taskId: string, fraction: number, last: number): number {
+    return this.host.progress.report(taskId, this.o.owner.id, fraction, last);
+  }
+
+  /** ParkedHandle's: the upstream runs the task now. */
+  async markProcessing(taskId: string): Promise<void> {
+    if (this.parked.has(taskId) && (await this.o.store.markProcessing({ id: taskId, owner: this.o.owner.id }, this.o.clock()))) {
+      this.o.onTaskChanged?.(taskId, 'claimed');
+    }
   }
 
   /** The run returned PARKED: keep the task here, or hand it back when shutting down. */
@@ -136,5 +141,31 @@ export class Parking {
       this.unpark(taskId, 'released');
       await this.o.store.releaseTask({ id: taskId, owner: this.o.owner.id }, { keepStatus: provider.queuesElsewhere === true });
     }
+  }
+}
+
+/**
+ * A parked task's handle: its id, channel and last progress, and no closures, since a process may
+ * hold tens of thousands of them while their upstream works.
+ */
+class ParkedHandle implements ParkedTask {
+  private lastPercent = 0;
+
+  constructor(
+    private readonly parking: Parking,
+    private readonly taskId: string,
+    private readonly provider: Provider,
+  ) {}
+
+  reportProgress(fraction: number): void {
+    this.lastPercent = this.parking.reportProgress(this.taskId, fraction, this.lastPercent);
+  }
+
+  markProcessing(): Promise<void> {
+    return this.parking.markProcessing(this.taskId);
+  }
+
+  resume(): void {
+    void this.parking.resume(this.taskId, this.provider);
   }
 }

@@ -26,12 +26,20 @@ export class ProgressWriter {
   reporter(guard: LeaseGuard): (fraction: number) => void {
     let last = 0;
     return (fraction) => {
-      const percent = Math.min(99, Math.max(1, Math.floor(fraction * 99)));
-      if (percent <= last || !this.o.isHeld(guard.id)) return;
-      last = percent;
-      this.pending.set(guard.id, { guard, progress: percent });
-      this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+      last = this.report(guard.id, guard.owner, fraction, last);
     };
+  }
+
+  /**
+   * One report of a task whose last kept percent was `last` (0: none yet); answers the percent now
+   * kept. For holders of many tasks (parked ones) that keep `last` themselves instead of a reporter each.
+   */
+  report(id: string, owner: string, fraction: number, last: number): number {
+    const percent = Math.min(99, Math.max(1, Math.floor(fraction * 99)));
+    if (percent <= last || !this.o.isHeld(id)) return last;
+    this.pending.set(id, { guard: { id, owner }, progress: percent });
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    return percent;
   }
 
   async flush(): Promise<void> {

@@ -11,6 +11,7 @@ import { dispatchState, type Failover } from './failover.js';
 import type { Parking } from './parking.js';
 import type { Suspects } from './suspects.js';
 import { Cancelled, LeaseLost, ShuttingDown } from './stop-reasons.js';
+import { upstreamCostMicros } from '../billing/upstream-cost.js';
 
 /** What every log line about a task run carries. */
 export interface LogFields {
@@ -19,7 +20,10 @@ export interface LogFields {
   provider: string;
 }
 
-type TaskRunOptions = Pick<DispatcherOptions, 'store' | 'storage' | 'owner' | 'logger' | 'clock' | 'resultTtlMs' | 'prices' | 'onRunEnded' | 'onTaskChanged'>;
+type TaskRunOptions = Pick<
+  DispatcherOptions,
+  'store' | 'storage' | 'owner' | 'logger' | 'clock' | 'resultTtlMs' | 'prices' | 'onRunEnded' | 'onTaskChanged' | 'providers'
+>;
 
 export interface TaskRunHost {
   /** This process's work directory; each run gets its own inside. */
@@ -94,6 +98,8 @@ export class TaskRun {
         { video: video!, lastFrame: lastFrame ?? null, expiresAt: finishedAt + this.o.resultTtlMs },
         finishedAt,
         this.o.prices.finalPrice(task.request, output.usage),
+        // What its upstream charged, by the channel's declared cost (null: none declared), for the margin.
+        upstreamCostMicros(this.o.providers.costOf(provider.name), task.request, output.usage?.referenceVideoSeconds ?? null),
       );
       if (!completed) {
         await kept.discard();

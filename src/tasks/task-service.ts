@@ -9,6 +9,8 @@ import { dispatchState } from './failover.js';
 import type { Provider } from '../providers/types.js';
 import type { AssetDirectory } from '../assets/asset-directory.js';
 import type { PriceBook } from '../billing/price-book.js';
+import { nextUtcDayStart } from '../billing/upstream-cost.js';
+import { ChannelRouter } from './channel-router.js';
 
 export interface Caller {
   accountId: string;
@@ -21,6 +23,8 @@ export interface TaskServiceOptions {
   providers: ProviderRegistry;
   assets: AssetDirectory;
   prices: PriceBook;
+  /** Chooses each new task's channel (budgets, `routing: cost`); by default the registry's priority order. */
+  router?: ChannelRouter;
   clock: () => number;
   /** In-flight tasks per key when the key sets no limit of its own. */
   defaultInFlightLimit: number;
@@ -42,7 +46,11 @@ const usd = (micros: number) =>
 
 /** Submit, read, list and cancel tasks on behalf of an authenticated caller. */
 export class TaskService {
-  constructor(private readonly o: TaskServiceOptions) {}
+  private readonly router: ChannelRouter;
+
+  constructor(private readonly o: TaskServiceOptions) {
+    this.router = o.router ?? new ChannelRouter({ registry: o.providers, clock: o.clock });
+  }
 
   /** `replayed`: answered from an earlier submit with the same Idempotency-Key and body. */
   async submit(caller: Caller, body: SubmitBody, idempotencyKey?: string): Promise<{ task: TaskRecord; replayed: boolean }> {
@@ -51,8 +59,12 @@ export class TaskService {
     }
     const request = checkSubmitRules(body);
     await this.checkAssets(caller, request);
-    const provider = this.o.providers.forModel(request.model);
-    if (!provider) throw new TaskRefused('invalid_input', `model ${request.model} is not served by this gateway`, 'model');
+    const route = await this.router.choose(request);
+    // Every channel able to take it spent its daily budget: an earlier submit with the same
+    // Idempotency-Key is still answered (a client retrying a lost answer), and nothing new is made.
+    const spent = !route.provider && route.overBudget.length > 0;
+    const provider = route.provider ?? (spent && idempotencyKey !== undefined ? this.o.providers.get(route.overBudget[0]!) : undefined);
+    if (!provider) throw spent ? overBudget(request, route.overBudget, this.o.clock()) : this.noChannel(request);
     const now = this.o.clock();
     const task = {
       // From the same clock reading as createdAt: id order is creation order, which date filters rely on.
@@ -64,6 +76,7 @@ export class TaskService {
       provider: provider.name,
       estimatedSeconds: this.o.estimate ? await this.o.estimate(provider, request) : provider.estimateSeconds(request),
       costMicros: this.o.prices.reservation(request),
+      upstreamCostMicros: route.upstreamCostMicros,
       createdAt: now,
       callbackUrl: body.callback_url ?? null,
     };
@@ -76,13 +89,15 @@ export class TaskService {
             since: now - IDEMPOTENCY_WINDOW_MS,
           }
         : undefined,
+      ...(spent ? { replayOnly: true } : {}),
     });
+    if (outcome.kind === 'not_replayed') throw overBudget(request, route.overBudget, now);
     const id = this.answer(outcome, task.id, task.costMicros);
     if (outcome.kind === 'created') this.o.onSubmitted(id);
     return { task: outcome.kind === 'created' ? outcome.task : (await this.o.store.getTask(id))!, replayed: outcome.kind === 'replayed' };
   }
 
-  private answer(outcome: SubmitOutcome, newId: string, price: number): string {
+  private answer(outcome: Exclude<SubmitOutcome, { kind: 'not_replayed' }>, newId: string, price: number): string {
     switch (outcome.kind) {
       case 'created':
         return newId;
@@ -104,6 +119,14 @@ export class TaskService {
       case 'too_many_in_flight':
         throw new TaskRefused('too_many_in_flight', `too many unfinished tasks: this key may have ${outcome.limit} pending or processing at once`);
     }
+  }
+
+  /** No channel can take the task: none serves its model, or each that does lacks something it asks for. */
+  private noChannel(request: TaskRequest): TaskRefused {
+    const refusals = this.o.providers.refusals(request);
+    if (refusals.length === 0) return new TaskRefused('invalid_input', `model ${request.model} is not served by this gateway`, 'model');
+    const reasons = refusals.map((r) => `${r.channel}: ${r.message}`).join('; ');
+    return new TaskRefused('invalid_input', `no channel of this gateway can take this task (${reasons})`, refusals[0]!.param);
   }
 
   /** Another account's task is answered exactly like a missing one. */
@@ -144,6 +167,17 @@ export class TaskService {
       }
     }
   }
+}
+
+/** Every channel that could take the task has spent its daily budget: none takes work again before 00:00 UTC. */
+function overBudget(request: TaskRequest, channels: readonly string[], now: number): TaskRefused {
+  const seconds = Math.max(1, Math.ceil((nextUtcDayStart(now) - now) / 1000));
+  return new TaskRefused(
+    'channels_over_budget',
+    `no channel can take a ${request.model} task now: ${channels.join(', ')} spent ${channels.length === 1 ? 'its' : 'their'} daily budget; try again after 00:00 UTC`,
+    undefined,
+    seconds,
+  );
 }
 
 const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');

@@ -137,6 +137,9 @@ describe('GET /admin/v1/channels', () => {
       state: 'ok',
       state_reason: null,
       paused_until: null,
+      cost: null,
+      daily_budget_usd: null,
+      today: { date: new Date().toISOString().slice(0, 10), settled: 0, in_flight: 0, spent: 0, remaining: null },
     });
     expect(sandbox).toMatchObject({
       provider: 'local',
@@ -170,7 +173,7 @@ describe('GET /admin/v1/channels', () => {
       const app = Fastify();
       app.setValidatorCompiler(validatorCompiler);
       app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-      const store = { countUnfinishedTasks: async () => [], channelActivity: async () => [] } as unknown as Store;
+      const store = { countUnfinishedTasks: async () => [], channelActivity: async () => [], channelSpend: async () => [] } as unknown as Store;
       await app.register(adminChannelRoutes({ channels, clock: Date.now, store }));
       const row = (await app.inject({ method: 'GET', url: '/channels' })).json().data[0];
       await app.close();

@@ -22,9 +22,9 @@ const created: Record<string, number> = {};
 const get = (url: string, headers: Record<string, string>) => t.app.server.inject({ method: 'GET', url, headers });
 
 /** Claims exactly this (pending, due) task under the test's own lease. */
-async function claim(task: TaskRecord | string): Promise<LeaseGuard> {
+async function claim(task: TaskRecord | string, provider = 'local'): Promise<LeaseGuard> {
   const id = typeof task === 'string' ? task : task.id;
-  const claimed = await t.app.store.claimTasks({ owner: OWNER, now: Date.now(), leaseMs: 600_000, limit: 100, providers: ['local'] });
+  const claimed = await t.app.store.claimTasks({ owner: OWNER, now: Date.now(), leaseMs: 600_000, limit: 100, providers: [provider] });
   // Everything else claimed goes straight back.
   for (const other of claimed) if (other.id !== id) await t.app.store.releaseTask({ id: other.id, owner: OWNER });
   expect(claimed.map((c) => c.id)).toContain(id);
@@ -177,14 +177,18 @@ describe('GET /admin/v1/usage', () => {
   it('counts one account like its own key does', async () => {
     const own = (await get('/v1/usage?from=2026-03-01&to=2026-03-03', customer.auth)).json().data;
     const seen = (await get(`/admin/v1/usage?from=2026-03-01&to=2026-03-03&account_id=${customer.accountId}`, admin)).json().data;
-    expect(seen).toEqual(own);
+    // The same, with the operator's own figures beside (none of these tasks ran on a channel declaring a cost).
+    const costs = { upstream_cost: 0, margin: 0 };
+    expect(seen).toEqual({ ...own, total: { ...own.total, ...costs }, buckets: own.buckets.map((b: object) => ({ ...b, ...costs })) });
     expect((await get('/admin/v1/usage?account_id=acct_nope', admin)).statusCode).toBe(404);
   });
 
   it('counts the whole service by account and by channel, balance being what limited accounts hold', async () => {
     const byAccount = (await get('/admin/v1/usage?from=2026-03-01&to=2026-03-03&group_by=account', admin)).json().data;
     expect(byAccount.account_id).toBeNull();
-    expect(byAccount.buckets).toEqual([{ key: customer.accountId, tasks: 5, completed: 2, failed: 1, cancelled: 1, spent: 0.6752, output_seconds: 8 }]);
+    expect(byAccount.buckets).toEqual([
+      { key: customer.accountId, tasks: 5, completed: 2, failed: 1, cancelled: 1, spent: 0.6752, output_seconds: 8, upstream_cost: 0, margin: 0 },
+    ]);
     const accounts = (await get('/admin/v1/accounts', admin)).json().data as Array<{ unlimited: boolean; balance: number }>;
     const held = accounts.filter((a) => !a.unlimited).reduce((sum, a) => sum + a.balance, 0);
     expect(byAccount.balance).toBeCloseTo(held, 9);
@@ -203,6 +207,82 @@ describe('GET /admin/v1/usage', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toMatchObject({ param: 'group_by', message: expect.stringMatching(/day, model, account or channel/) });
     expect((await get('/admin/v1/usage?from=2026-03-05&to=2026-03-04', admin)).json().error.param).toBe('to');
+  });
+});
+
+describe('upstream cost and margin', () => {
+  /** Another account (with a key of its own), on days of its own, on channels that declare costs: the figures above stay as they are. */
+  let shop: { accountId: string; keyId: string; auth: { authorization: string } };
+  const margins: Record<string, number | null> = {};
+
+  beforeAll(async () => {
+    const account = (await t.app.server.inject({ method: 'POST', url: '/admin/v1/accounts', headers: admin, payload: { name: 'margins' } })).json().data;
+    const key = (await t.app.server.inject({ method: 'POST', url: `/admin/v1/accounts/${account.id}/keys`, headers: admin, payload: {} })).json();
+    shop = { accountId: account.id, keyId: key.data.id, auth: { authorization: `Bearer ${key.api_key}` } };
+    const add = async (provider: string, createdAt: number, upstreamCostMicros: number | null) => {
+      const fresh = newTask(shop, { request: STANDARD, createdAt, costMicros: 264_000, provider, upstreamCostMicros });
+      await insertTask(t.app.store, fresh);
+      return fresh.id;
+    };
+    // ark-a: price 0.264, upstream 0.18 (its expected cost was 0.2): margin 0.084.
+    const cheap = await add('ark-a', at('2026-05-01T10:00:00Z'), 200_000);
+    await t.app.store.completeTask(await claim(cheap, 'ark-a'), RESULT, at('2026-05-01T10:02:00Z'), 264_000, 180_000);
+    // relay: settled below its reservation (0.2), upstream 0.3: margin −0.1, a loss.
+    const dear = await add('relay', at('2026-05-01T11:00:00Z'), 300_000);
+    await t.app.store.completeTask(await claim(dear, 'relay'), RESULT, at('2026-05-01T11:02:00Z'), 200_000, 300_000);
+    // A failed task: the upstream is not paid, nothing is kept.
+    const failed = await add('relay', at('2026-05-02T09:00:00Z'), 300_000);
+    await t.app.store.failTask(await claim(failed, 'relay'), { code: 'provider_error', params: { detail: 'boom' } }, at('2026-05-02T09:01:00Z'));
+    // Completed on a channel without a declared cost; and one still in flight on relay.
+    const local = await add('local', at('2026-05-02T10:00:00Z'), null);
+    await t.app.store.completeTask(await claim(local), RESULT, at('2026-05-02T10:01:00Z'), 264_000);
+    await add('relay', at('2026-05-02T12:00:00Z'), 300_000);
+    for (const [name, id] of Object.entries({ cheap, dear, failed, local })) margins[name] = (await t.app.store.getTask(id))!.marginMicros;
+  });
+
+  it('each completed task keeps its margin, price charged minus upstream cost; the others none', async () => {
+    expect(margins).toEqual({ cheap: 264_000 - 180_000, dear: 200_000 - 300_000, failed: null, local: null });
+  });
+
+  it('the admin usage sums upstream cost and margin per bucket, by channel and by day', async () => {
+    const byChannel = (await get(`/admin/v1/usage?from=2026-05-01&to=2026-05-02&group_by=channel&account_id=${shop.accountId}`, admin)).json().data;
+    expect(byChannel.buckets).toEqual([
+      { key: 'ark-a', tasks: 1, completed: 1, failed: 0, cancelled: 0, spent: 0.264, output_seconds: 4, upstream_cost: 0.18, margin: 0.084 },
+      { key: 'local', tasks: 1, completed: 1, failed: 0, cancelled: 0, spent: 0.264, output_seconds: 4, upstream_cost: 0, margin: 0 },
+      // The unfinished task counts its reservation in spent, and no upstream cost yet.
+      { key: 'relay', tasks: 3, completed: 1, failed: 1, cancelled: 0, spent: 0.464, output_seconds: 4, upstream_cost: 0.3, margin: -0.1 },
+    ]);
+    expect(byChannel.total).toMatchObject({ tasks: 5, upstream_cost: 0.48, margin: expect.closeTo(-0.016, 9) });
+    const byDay = (await get(`/admin/v1/usage?from=2026-05-01&to=2026-05-02&account_id=${shop.accountId}`, admin)).json().data;
+    expect(byDay.buckets.map((b: { key: string; upstream_cost: number; margin: number }) => [b.key, b.upstream_cost, b.margin])).toEqual([
+      ['2026-05-01', 0.48, expect.closeTo(-0.016, 9)],
+      ['2026-05-02', 0, 0],
+    ]);
+    // Service-wide, the other accounts' tasks (no declared cost) add nothing to either.
+    const all = (await get('/admin/v1/usage?from=2026-01-01&to=2026-12-31&group_by=model', admin)).json().data;
+    expect(all.total).toMatchObject({ upstream_cost: 0.48, margin: expect.closeTo(-0.016, 9) });
+  });
+
+  it("the account's own usage shows neither upstream cost nor margin, in its answer or its schema", async () => {
+    for (const query of ['from=2026-05-01&to=2026-05-02', 'from=2026-05-01&to=2026-05-02&group_by=model']) {
+      const res = await get(`/v1/usage?${query}`, shop.auth);
+      expect(res.statusCode).toBe(200);
+      const data = res.json().data;
+      expect(data.total.tasks).toBe(5);
+      expect(res.body).not.toMatch(/upstream|margin/);
+      for (const bucket of [data.total, ...data.buckets])
+        expect(Object.keys(bucket).sort()).toEqual(
+          Object.keys(zeros)
+            .concat(bucket.key ? ['key'] : [])
+            .sort(),
+        );
+    }
+    const doc = (await get('/openapi.json', {})).json();
+    expect(JSON.stringify(doc.components.schemas.Usage)).not.toMatch(/upstream_cost|margin/);
+    expect(JSON.stringify(doc.components.schemas.UsageBucket)).not.toMatch(/upstream_cost|margin/);
+    expect(Object.keys(doc.components.schemas.AdminUsageBucket.properties)).toEqual(expect.arrayContaining(['upstream_cost', 'margin']));
+    const admin200 = doc.paths['/admin/v1/usage'].get.responses['200'].content['application/json'].schema;
+    expect(JSON.stringify(admin200)).toMatch(/AdminUsage/);
   });
 });
 

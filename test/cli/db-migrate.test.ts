@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +71,11 @@ const SQLITE_TABLES = [
 
 beforeAll(async () => {
   hook = await startReceiver();
-  const t = await startTestApp(ON_SQLITE, { dataDir: await mkdtemp(join(tmpdir(), 'vidgate-migrate-')) });
+  // The one local channel declares an upstream cost, so completed tasks carry an upstream cost and a margin to copy.
+  const source = await mkdtemp(join(tmpdir(), 'vidgate-migrate-'));
+  const config = join(source, 'vidgate.yaml');
+  await writeFile(config, 'channels:\n  - name: local\n    provider: local\n    cost:\n      per_second:\n        doubao-seedance-2.0: { 480p: 0.04 }\n');
+  const t = await startTestApp({ ...ON_SQLITE, VIDGATE_CONFIG: config }, { dataDir: source });
   dataDir = t.dataDir;
   try {
     const get = (url: string, key = TEST_KEY) => t.app.server.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
@@ -205,6 +209,9 @@ describe('vidgate db migrate-to', () => {
       expect(file.rawPayload.length).toBe(fileBytes);
       expect((await get(`/v1/tasks/${cancelledId}`)).json().data.status).toBe('cancelled');
       expect((await get(`/v1/tasks/${paidId}`, payingKey)).json().data.status).toBe('completed');
+      // Upstream cost and margin came along (0.066 − 0.04 per second, 4 s); a cancelled task has neither.
+      expect(await t.app.store.getTask(paidId)).toMatchObject({ upstreamCostMicros: 160_000, marginMicros: 264_000 - 160_000 });
+      expect(await t.app.store.getTask(cancelledId)).toMatchObject({ upstreamCostMicros: null, marginMicros: null });
 
       // The old keys authenticate, the bootstrap key was not registered again, balances are as they were.
       expect((await get('/v1/balance', payingKey)).json()).toEqual(before.paying);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadFileConfig, parseFileConfig } from '../../src/config/file.js';
 import { DEFAULT_PRICES } from '../../src/contract/prices.js';
+import { costRouting } from '../../src/billing/upstream-cost.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 let t: TestApp | undefined;
@@ -41,6 +42,64 @@ describe('configuration file', () => {
     ['channels:\n  - { name: a, provider: local }\n  - { name: a, provider: local }\n', /channel names must be unique/],
   ])('refuses %j with a message naming the problem', (text, message) => {
     expect(() => parseFileConfig(text, 'vidgate.yaml', {})).toThrow(message);
+  });
+
+  describe('routing, cost and daily budgets', () => {
+    const channel = (extra: string, models = '"*"') => `channels:\n  - name: relay\n    provider: local\n    models: ${models}\n${extra}`;
+
+    it("reads routing, a cost in the price rows' shape and a budget; routing defaults to priority", () => {
+      const text =
+        'routing: cost\n' +
+        channel(
+          '    cost:\n      per_second:\n        doubao-seedance-2.0: { 480p: 0.05, 720p: 0.11 }\n' +
+            '      per_second_with_reference_video:\n        doubao-seedance-2.0: { 720p: 0.07 }\n    daily_budget_usd: 50\n',
+        );
+      const config = parseFileConfig(text, 'vidgate.yaml', {});
+      expect(config.routing).toBe('cost');
+      expect(config.channels![0]).toMatchObject({
+        cost: {
+          per_second: { 'doubao-seedance-2.0': { '480p': 0.05, '720p': 0.11 } },
+          per_second_with_reference_video: { 'doubao-seedance-2.0': { '720p': 0.07 } },
+        },
+        daily_budget_usd: 50,
+      });
+      expect(costRouting(config.channels![0]!)).toEqual({
+        cost: { 'doubao-seedance-2.0': { perSecond: { '480p': 50_000, '720p': 110_000 }, perSecondWithVideo: { '720p': 70_000 } } },
+        dailyBudgetMicros: 50_000_000,
+      });
+      expect(parseFileConfig(channel(''), 'vidgate.yaml', {}).routing).toBe('priority');
+    });
+
+    it.each([
+      [
+        channel('    cost:\n      per_second:\n        sora-2: { 480p: 0.05 }\n'),
+        /channels\.0\.cost\.per_second\.sora-2: unknown model "sora-2" in the cost of channel relay; the models are doubao-seedance-2\.0, /,
+      ],
+      [
+        channel('    cost:\n      per_second:\n        doubao-seedance-2.0: { 480p: -0.05 }\n'),
+        /channels\.0\.cost\.per_second\.doubao-seedance-2\.0\.480p: a cost cannot be negative/,
+      ],
+      [channel('    cost:\n      per_second:\n        doubao-seedance-2.0: { 480p: cheap }\n'), /480p: a cost is a number of USD per second/],
+      [channel('    daily_budget_usd: 10\n'), /channels\.0\.daily_budget_usd: channel relay has a daily_budget_usd but no cost/],
+      [channel('    cost:\n      per_second:\n        doubao-seedance-2.0: { 480p: 0.05 }\n    daily_budget_usd: 0\n'), /daily_budget_usd must be more than 0/],
+      [
+        channel('    cost:\n      per_second:\n        doubao-seedance-2.0: { 540p: 0.05 }\n'),
+        /cost\.per_second\.doubao-seedance-2\.0\.540p: unknown resolution "540p"/,
+      ],
+      [
+        channel('    cost:\n      per_second:\n        doubao-seedance-2.0-fast: { 1080p: 0.05 }\n'),
+        /doubao-seedance-2\.0-fast has no 1080p \(it offers 480p, 720p\)/,
+      ],
+      [
+        channel('    cost:\n      per_second:\n        doubao-seedance-2.0-mini: { 480p: 0.05 }\n', '[doubao-seedance-2.0]'),
+        /channel relay declares a cost for doubao-seedance-2\.0-mini, which it does not serve/,
+      ],
+      [channel('    cost: {}\n'), /channels\.0\.cost: channel relay: cost declares no rate/],
+      [channel('    cost:\n      per_minute: {}\n'), /channels\.0\.cost: Unrecognized key: "per_minute"/],
+      [`routing: cheapest\n${channel('')}`, /routing: routing must be priority or cost/],
+    ])('refuses %j with a message naming the problem', (text, message) => {
+      expect(() => parseFileConfig(text, 'vidgate.yaml', {})).toThrow(message);
+    });
   });
 
   it('a missing file is a clear error', async () => {

@@ -299,6 +299,18 @@ describe('reference video and audio', () => {
     expect(await ssimOfFrames(anime.outVideo, 30, plain.outVideo, 'null', 30)).toBeLessThan(0.9);
   });
 
+  it('restyles a video smaller than the frame at its own size, then fits it', RENDER_TIMEOUT, async () => {
+    const at720p = { width: 1248, height: 704, durationSeconds: 2 };
+    const plain = await jobIn('prefit-plain', { ...at720p, prompt: 'a person walks', media: [video('colour.mp4', 864, 480, 3)] });
+    const anime = await jobIn('prefit-anime', { ...at720p, prompt: 'Convert the video style to anime style', media: [video('colour.mp4', 864, 480, 3)] });
+    // A probed size that is not the decoded one (odd, off by a few pixels) is scaled to what the restyle expects.
+    const misprobed = await jobIn('prefit-misprobed', { ...at720p, prompt: 'in anime style', media: [video('colour.mp4', 861, 479, 3)] });
+    await Promise.all([plain, anime, misprobed].map((job) => renderVideo(locatedFfmpeg, job, {})));
+    for (const job of [anime, misprobed]) expect(await probe(job.outVideo)).toMatchObject({ width: 1248, height: 704, fps: 24, frames: 48, pixFmt: 'yuv420p' });
+    expect(await ssimOfFrames(anime.outVideo, 30, plain.outVideo, 'null', 30)).toBeLessThan(0.9);
+    expect(await saturationOfFrame(anime.outVideo, 30)).toBeGreaterThan(await saturationOfFrame(plain.outVideo, 30));
+  });
+
   it('is deterministic: the same job twice gives the same bytes', RENDER_TIMEOUT, async () => {
     const media = [colourImage('yellow'), video('grey.mp4', 864, 480, 3), audio('tone2500.mp3', 2)];
     const a = await jobIn('det-ref-a', { generateAudio: true, prompt: 'in anime style', media });

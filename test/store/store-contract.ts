@@ -82,6 +82,43 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect(done).toMatchObject({ status: 'completed', progress: 100, result, finishedAt: 1_000, leaseOwner: null, error: null });
     });
 
+    it('keeps each task’s upstream cost: expected while unfinished and moved with it, exact with its margin once completed, none once it failed', async () => {
+      const t0 = Date.now();
+      const day = t0 - 1_000;
+      const kept = newTask(owner, { provider: 'relay', costMicros: 264_000, upstreamCostMicros: 120_000 });
+      const moved = newTask(owner, { provider: 'relay', costMicros: 264_000, upstreamCostMicros: 120_000 });
+      const failed = newTask(owner, { provider: 'relay', costMicros: 264_000, upstreamCostMicros: 120_000 });
+      const unpriced = newTask(owner, { provider: 'relay', costMicros: 264_000 });
+      for (const task of [kept, moved, failed, unpriced]) await insertTask(store, task);
+      expect(await store.getTask(kept.id)).toMatchObject({ upstreamCostMicros: 120_000, marginMicros: null });
+      expect(await store.getTask(unpriced.id)).toMatchObject({ upstreamCostMicros: null, marginMicros: null });
+      expect(await store.channelSpend({ providers: ['relay', 'ark-a'], since: day })).toEqual([
+        { provider: 'relay', settledMicros: 0, inFlightMicros: 360_000, unfinished: 4 },
+        { provider: 'ark-a', settledMicros: 0, inFlightMicros: 0, unfinished: 0 },
+      ]);
+
+      await store.claimTasks({ owner: 'A', now: t0, leaseMs: lease, limit: 10, providers: ['relay'] });
+      const result = { video: { key: 'x', bytes: 1, contentType: 'video/mp4' }, lastFrame: null, expiresAt: t0 + 5_000 };
+      // Settled below its reservation: the margin is of the price charged.
+      expect(await store.completeTask({ id: kept.id, owner: 'A' }, result, t0, 200_000, 150_000)).toBe(true);
+      expect(await store.moveTask({ id: moved.id, owner: 'A' }, 'ark-a', { tried: ['relay'] }, undefined, 200_000)).toBe(true);
+      expect(await store.failTask({ id: failed.id, owner: 'A' }, { code: 'provider_error', params: { detail: 'x' } }, t0)).toBe(true);
+      expect(await store.completeTask({ id: unpriced.id, owner: 'A' }, result, t0, 264_000)).toBe(true);
+
+      expect(await store.getTask(kept.id)).toMatchObject({ costMicros: 200_000, upstreamCostMicros: 150_000, marginMicros: 50_000 });
+      expect(await store.getTask(moved.id)).toMatchObject({ provider: 'ark-a', status: 'pending', upstreamCostMicros: 200_000, marginMicros: null });
+      expect(await store.getTask(failed.id)).toMatchObject({ status: 'failed', costMicros: 0, upstreamCostMicros: null, marginMicros: null });
+      expect(await store.getTask(unpriced.id)).toMatchObject({ status: 'completed', upstreamCostMicros: null, marginMicros: null });
+      expect(await store.channelSpend({ providers: ['relay', 'ark-a'], since: day })).toEqual([
+        { provider: 'relay', settledMicros: 150_000, inFlightMicros: 0, unfinished: 0 },
+        { provider: 'ark-a', settledMicros: 0, inFlightMicros: 200_000, unfinished: 1 },
+      ]);
+      // Only what completed since `since` is settled spend.
+      expect((await store.channelSpend({ providers: ['relay'], since: t0 + 1 }))[0]).toMatchObject({ settledMicros: 0 });
+      const cancelled = await store.cancelTask(moved.id, owner.accountId, t0);
+      expect(cancelled).toMatchObject({ kind: 'cancelled', task: { upstreamCostMicros: null, marginMicros: null } });
+    });
+
     it('never lowers progress', async () => {
       const task = newTask(owner);
       await insertTask(store, task);

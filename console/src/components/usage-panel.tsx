@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiProblem } from '../api.js';
-import type { UsageBucket, UsageGroup, UsageView } from '../admin-types.js';
+import type { AdminUsageBucket, AdminUsageView, UsageBucket, UsageGroup, UsageView } from '../admin-types.js';
 import { count, usd, utcDay } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { defineText, fill, type UiLanguage, useLanguage, useText } from '../i18n.js';
@@ -46,6 +46,22 @@ const text = defineText({
     group_account: 'Account',
     group_channel: 'Channel',
     loading: 'Loading…',
+    upstreamCost: 'Upstream cost',
+    margin: 'Margin',
+    marginRate: '{rate} of the price of those tasks',
+    unknown: 'not known',
+    noCostDeclared: 'no channel declares a cost',
+    costNote:
+      'Upstream cost and margin count only the completed tasks of channels that declare a cost ({declared}); tasks on other channels ({others}) are in Spent but in neither figure, so margin is not Spent − upstream cost. — : not known (no completed task with a declared cost).',
+    costNoteGeneric:
+      'Upstream cost and margin count only the completed tasks of channels that declare a cost; other tasks are in Spent but in neither figure, so margin is not Spent − upstream cost. — : not known (no completed task with a declared cost).',
+    costNoteNone: 'No channel declares an upstream cost, so no margin is known: give a channel its cost in the configuration file.',
+    none: 'none',
+    margin_day: 'Margin per day',
+    margin_model: 'Margin per model',
+    margin_account: 'Margin per account',
+    margin_channel: 'Margin per channel',
+    min: 'min',
   },
   zh: {
     range: '时间范围',
@@ -77,6 +93,22 @@ const text = defineText({
     group_account: '按账户',
     group_channel: '按渠道',
     loading: '正在加载…',
+    upstreamCost: '上游成本',
+    margin: '毛利',
+    marginRate: '占这些任务售价的 {rate}',
+    unknown: '未知',
+    noCostDeclared: '没有渠道声明成本',
+    costNote:
+      '上游成本和毛利只统计声明了成本的渠道（{declared}）上已完成的任务；其他渠道（{others}）的任务计入花费，但不计入这两项，所以毛利不等于花费减上游成本。—：未知（没有声明了成本的已完成任务）。',
+    costNoteGeneric:
+      '上游成本和毛利只统计声明了成本的渠道上已完成的任务；其他任务计入花费，但不计入这两项，所以毛利不等于花费减上游成本。—：未知（没有声明了成本的已完成任务）。',
+    costNoteNone: '没有渠道声明上游成本，因此毛利未知：请在配置文件中为渠道声明成本（cost）。',
+    none: '无',
+    margin_day: '每日毛利',
+    margin_model: '各模型毛利',
+    margin_account: '各账户毛利',
+    margin_channel: '各渠道毛利',
+    min: '最小',
   },
 });
 
@@ -103,6 +135,40 @@ export function rangeDates(range: UsageRange, now = Date.now()): { from: string;
   if (!('days' in range)) return range;
   return { from: utcDay(new Date(now - (range.days - 1) * DAY_MS)), to: utcDay(new Date(now)) };
 }
+
+/**
+ * Which channels declare an upstream cost (from `GET /admin/v1/channels`): by channel a bucket's
+ * figures are known exactly when its channel declares one.
+ */
+export interface CostChannels {
+  declared: string[];
+  undeclared: string[];
+}
+
+/** The operator's figures, as `GET /admin/v1/usage` has them; an account's `/v1/usage` never does. */
+export const hasCosts = (view: UsageView): view is AdminUsageView => 'upstream_cost' in view.total && 'margin' in view.total;
+
+/**
+ * Whether a bucket's upstream cost and margin are known. By channel: whether the channel declares a
+ * cost (when the channel list says). Otherwise the API's zeros stand for "no completed task with a
+ * declared cost in the bucket", so a bucket with both at 0 shows —.
+ */
+export function costKnown(group: UsageGroup, bucket: AdminUsageBucket, channels?: CostChannels): boolean {
+  if (group === 'channel' && channels) {
+    if (channels.declared.includes(bucket.key)) return true;
+    if (channels.undeclared.includes(bucket.key)) return false;
+  }
+  return bucket.upstream_cost !== 0 || bucket.margin !== 0;
+}
+
+/** Margin as a share of what those same tasks were charged (upstream cost + margin); null when they were charged nothing. */
+export const marginRate = (costs: { upstream_cost: number; margin: number }): number | null => {
+  const price = costs.upstream_cost + costs.margin;
+  return price > 0 ? costs.margin / price : null;
+};
+
+const percentText = (value: number, language: UiLanguage) =>
+  new Intl.NumberFormat(language === 'zh' ? 'zh-CN' : 'en-US', { style: 'percent', maximumFractionDigits: 1 }).format(value);
 
 /** Preset buttons, and two date inputs for a custom range; errors the API names (from/to) show by their field. */
 export function RangePicker(props: { range: UsageRange; onChange: (range: UsageRange) => void; error?: unknown }) {
@@ -166,11 +232,20 @@ export function RangePicker(props: { range: UsageRange; onChange: (range: UsageR
   );
 }
 
-/** Balance (when the answer has one) and the totals of the range. */
-export function UsageStats(props: { view: UsageView; balance?: boolean }) {
+/**
+ * Balance (when the answer has one) and the totals of the range; with `costs` (an operator's answer)
+ * also the upstream cost and margin, — when not known.
+ */
+export function UsageStats(props: { view: UsageView; balance?: boolean; costs?: { channels?: CostChannels } }) {
   const t = useText(text);
   const language = useLanguage();
   const { total } = props.view;
+  const view = props.view;
+  const costs = props.costs && hasCosts(view) ? view.total : null;
+  const noneDeclared = props.costs?.channels?.declared.length === 0;
+  // As for a bucket: both at 0 is "no completed task with a declared cost", shown as —.
+  const costsKnown = costs !== null && (costs.upstream_cost !== 0 || costs.margin !== 0);
+  const rate = costs && costsKnown ? marginRate(costs) : null;
   const stats: Array<[string, string, string]> = [
     ...(props.balance
       ? ([['balance', t.balance, props.view.balance === null ? t.unlimited : usd(props.view.balance, language)]] as Array<[string, string, string]>)
@@ -190,6 +265,62 @@ export function UsageStats(props: { view: UsageView; balance?: boolean }) {
           <div class="value">{value}</div>
         </div>
       ))}
+      {costs ? (
+        <>
+          <div class="stat" data-stat="upstream_cost" data-value={costsKnown ? costs.upstream_cost : ''}>
+            <div class="name">{t.upstreamCost}</div>
+            <div class="value">{costsKnown ? usd(costs.upstream_cost, language) : '—'}</div>
+            {noneDeclared ? <div class="muted small">{t.noCostDeclared}</div> : null}
+          </div>
+          <div class={`stat${costsKnown && costs.margin < 0 ? ' negative' : ''}`} data-stat="margin" data-value={costsKnown ? costs.margin : ''}>
+            <div class="name">{t.margin}</div>
+            <div class="value">{costsKnown ? usd(costs.margin, language) : '—'}</div>
+            {rate !== null ? (
+              <div class="muted small" data-margin-rate={rate}>
+                {fill(t.marginRate, { rate: percentText(rate, language) })}
+              </div>
+            ) : null}
+          </div>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+/** What the figures count, under the totals of an operator's report. */
+function CostNote(props: { channels?: CostChannels }) {
+  const t = useText(text);
+  const channels = props.channels;
+  const list = (names: string[]) => (names.length > 0 ? names.join(', ') : t.none);
+  const note = !channels
+    ? t.costNoteGeneric
+    : channels.declared.length === 0
+      ? t.costNoteNone
+      : fill(t.costNote, { declared: list(channels.declared), others: list(channels.undeclared) });
+  return (
+    <p class="muted usage-cost-note" data-testid="margin-note">
+      {note}
+    </p>
+  );
+}
+
+/** Margin per bucket as bars, below zero when the upstream cost more, a dash where not known. */
+export function MarginChart(props: { view: AdminUsageView | undefined; title: string; labelOf?: (key: string) => string; channels?: CostChannels }) {
+  const t = useText(text);
+  const language = useLanguage();
+  const view = props.view;
+  if (!view) return null;
+  const bars = view.buckets.map((b) => ({
+    label: props.labelOf ? props.labelOf(b.key) : b.key,
+    value: costKnown(view.group_by, b, props.channels) ? b.margin : null,
+  }));
+  return (
+    <div class="usage-chart margin-chart" data-margin-chart={view.group_by}>
+      {bars.length === 0 ? (
+        <Empty>{t.nothing}</Empty>
+      ) : (
+        <BarChart bars={bars} title={props.title} format={(v) => usd(v, language)} maxLabel={t.max} minLabel={t.min} unknownLabel={t.unknown} />
+      )}
     </div>
   );
 }
@@ -207,8 +338,14 @@ export function SpendChart(props: { view: UsageView | undefined; title: string; 
   );
 }
 
-/** Every bucket with its counts; by day, days without tasks are dimmed. */
-function BucketTable(props: { view: UsageView; keyLabel: string; labelOf?: (key: string) => string; href?: (key: string) => string | null }) {
+/** Every bucket with its counts (and with `costs` the operator's figures, — when not known); by day, days without tasks are dimmed. */
+function BucketTable(props: {
+  view: UsageView;
+  keyLabel: string;
+  labelOf?: (key: string) => string;
+  href?: (key: string) => string | null;
+  costs?: { channels?: CostChannels };
+}) {
   const t = useText(text);
   const language = useLanguage();
   const [showEmpty, setShowEmpty] = useState(false);
@@ -216,6 +353,22 @@ function BucketTable(props: { view: UsageView; keyLabel: string; labelOf?: (key:
   // By day every day of the range is a bucket: the quiet ones are folded away unless asked for.
   const empty = props.view.group_by === 'day' ? props.view.buckets.filter((b) => b.tasks === 0).length : 0;
   const rows = empty > 0 && !showEmpty ? props.view.buckets.filter((b) => b.tasks > 0) : props.view.buckets;
+  const withCosts = props.costs !== undefined && hasCosts(props.view);
+  const costCells = (b: UsageBucket) => {
+    if (!withCosts) return null;
+    const costs = b as AdminUsageBucket;
+    const known = costKnown(props.view.group_by, costs, props.costs?.channels);
+    return (
+      <>
+        <td class="optional" data-upstream-cost={known ? costs.upstream_cost : ''}>
+          {known ? usd(costs.upstream_cost, language) : '—'}
+        </td>
+        <td data-margin={known ? costs.margin : ''} class={known && costs.margin < 0 ? 'negative' : undefined}>
+          {known ? usd(costs.margin, language) : '—'}
+        </td>
+      </>
+    );
+  };
   const cell = (b: UsageBucket) => {
     const label = props.labelOf ? props.labelOf(b.key) : b.key;
     const link = props.href?.(b.key);
@@ -233,6 +386,12 @@ function BucketTable(props: { view: UsageView; keyLabel: string; labelOf?: (key:
             <th class="optional">{t.cancelled}</th>
             <th class="optional">{t.outputSeconds}</th>
             <th>{t.spent}</th>
+            {withCosts ? (
+              <>
+                <th class="optional">{t.upstreamCost}</th>
+                <th>{t.margin}</th>
+              </>
+            ) : null}
           </tr>
         </thead>
         <tbody>
@@ -245,6 +404,7 @@ function BucketTable(props: { view: UsageView; keyLabel: string; labelOf?: (key:
               <td class="optional">{count(b.cancelled, language)}</td>
               <td class="optional">{count(b.output_seconds, language)}</td>
               <td data-spent={b.spent}>{usd(b.spent, language)}</td>
+              {costCells(b)}
             </tr>
           ))}
         </tbody>
@@ -272,6 +432,9 @@ export const rangeRefused = (error: unknown): boolean => error instanceof ApiPro
  * table from the hash (`days=` or `from=&to=`, `group=`), the totals with the balance, a spend chart
  * per grouping (`groups`, the first the default) and the table of the one chosen. `fetch` asks the
  * screen's API for one grouping; `labelOf` / `hrefOf` name and link a grouping's keys (account ids).
+ * `margins` (the operator's report, whose `fetch` answers `GET /admin/v1/usage`) adds the upstream
+ * cost and margin to the totals and the table, what they count, and a margin chart per grouping of
+ * its `groups`; `channels` says which channels declare a cost, when known.
  */
 export function UsageReport<G extends UsageGroup>(props: {
   path: string;
@@ -280,6 +443,7 @@ export function UsageReport<G extends UsageGroup>(props: {
   fetch: (group: G, range: { from: string; to: string }, signal: AbortSignal) => Promise<UsageView>;
   labelOf?: Partial<Record<G, (key: string) => string>>;
   hrefOf?: Partial<Record<G, (key: string) => string | null>>;
+  margins?: { groups: readonly G[]; channels?: CostChannels };
 }) {
   const t = useText(text);
   const language = useLanguage();
@@ -310,7 +474,8 @@ export function UsageReport<G extends UsageGroup>(props: {
       <Problem error={rangeRefused(usage.error) ? null : usage.error} />
       {first && table ? (
         <>
-          <UsageStats view={first} balance />
+          <UsageStats view={first} balance costs={props.margins ? { channels: props.margins.channels } : undefined} />
+          {props.margins && hasCosts(first) ? <CostNote channels={props.margins.channels} /> : null}
           <div class="grid two usage-charts">
             {props.groups.map((g) => (
               <Card key={g} title={t[`chart_${g}`]}>
@@ -318,6 +483,23 @@ export function UsageReport<G extends UsageGroup>(props: {
               </Card>
             ))}
           </div>
+          {props.margins && hasCosts(first) ? (
+            <div class="grid two usage-charts margin-charts">
+              {props.margins.groups.map((g) => {
+                const view = views?.get(g);
+                return (
+                  <Card key={g} title={t[`margin_${g}`]}>
+                    <MarginChart
+                      view={view && hasCosts(view) ? view : undefined}
+                      title={t[`margin_${g}`]}
+                      labelOf={props.labelOf?.[g]}
+                      channels={props.margins?.channels}
+                    />
+                  </Card>
+                );
+              })}
+            </div>
+          ) : null}
           <Card
             title={t.details}
             actions={
@@ -331,7 +513,13 @@ export function UsageReport<G extends UsageGroup>(props: {
               </fieldset>
             }
           >
-            <BucketTable view={table} keyLabel={t[`group_${group}`]} labelOf={props.labelOf?.[group]} href={props.hrefOf?.[group]} />
+            <BucketTable
+              view={table}
+              keyLabel={t[`group_${group}`]}
+              labelOf={props.labelOf?.[group]}
+              href={props.hrefOf?.[group]}
+              costs={props.margins ? { channels: props.margins.channels } : undefined}
+            />
           </Card>
         </>
       ) : usage.loading ? (

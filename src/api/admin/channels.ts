@@ -3,18 +3,22 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorResponse } from '../../contract/task-view.js';
 import type { ChannelInfo } from '../../providers/registry.js';
 import type { ChannelActivity } from '../../store/types.js';
+import { budgetSpent, type ChannelSpend, costDeclaration, nextUtcDayStart, spentMicros, utcDayStart } from '../../billing/upstream-cost.js';
+import { microsToUsd } from '../../contract/prices.js';
 import type { ApiContext } from '../context.js';
 
 const MAX_WINDOW_SECONDS = 7 * 24 * 3600;
 /** Run times behind the percentiles: the latest completed tasks of the window, at most this many. */
 export const RUN_TIME_SAMPLE = 1000;
 
+const CostRates = z.record(z.string(), z.record(z.string(), z.number()));
+
 const windowRule = `window must be an integer number of seconds from 1 to ${MAX_WINDOW_SECONDS}`;
 
 export const ChannelView = z
   .object({
     name: z.string(),
-    provider: z.enum(['local', 'ark', 'apimart']),
+    provider: z.enum(['local', 'ark', 'apimart', 'fal', 'replicate']),
     models: z.union([z.literal('*'), z.array(z.string())]).meta({ description: "the models it serves; '*' for all" }),
     priority: z.number().meta({ description: 'higher is tried first' }),
     weight: z.number().meta({ description: 'share among channels of equal priority' }),
@@ -36,12 +40,34 @@ export const ChannelView = z
       .meta({ description: `completed tasks the percentiles are computed from: the latest ${RUN_TIME_SAMPLE} at most` }),
     state: z.enum(['ok', 'busy', 'paused']).meta({
       description:
-        'paused: this instance starts nothing on it now (its upstream answered HTTP 429 moments ago, or a task whose previous run ' +
-        'never ended runs alone here); busy: its unfinished tasks reach max_in_flight, so new ones wait in the queue; ok otherwise. ' +
+        'paused: it takes no new task today because its daily budget is spent (every instance), or this instance starts nothing on ' +
+        'it now (its upstream answered HTTP 429 moments ago, or a task whose previous run never ended runs alone here); busy: its unfinished tasks reach max_in_flight, so new ones wait in the queue; ok otherwise. ' +
         'Pauses are what this instance’s dispatcher knows: on an api-only instance (VIDGATE_ROLE=api) the state reflects only the database.',
     }),
     state_reason: z.string().nullable(),
-    paused_until: z.number().int().nullable().meta({ description: 'unix seconds: when a 429 pause ends; null otherwise' }),
+    paused_until: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'unix seconds: when a 429 pause ends, or for a spent daily budget the next 00:00 UTC; null otherwise' }),
+    cost: z
+      .object({ per_second: CostRates, per_second_with_reference_video: CostRates })
+      .nullable()
+      .meta({
+        description:
+          'the upstream cost it declares (README: Configuration, `cost`): USD per output second by model and resolution, and per ' +
+          'input + output second with a reference video; null when it declares none',
+      }),
+    daily_budget_usd: z.number().nullable().meta({ description: 'upstream cost a UTC day may count before it takes no new task; null: no budget' }),
+    today: z
+      .object({
+        date: z.string().meta({ description: 'the UTC date counted', examples: ['2026-12-01'] }),
+        settled: z.number().meta({ description: 'USD: the upstream cost of its tasks completed today (UTC)' }),
+        in_flight: z.number().meta({ description: 'USD: the expected upstream cost of its unfinished tasks (a reference video counted at its longest)' }),
+        spent: z.number().meta({ description: 'settled + in_flight: what counts against daily_budget_usd' }),
+        remaining: z.number().nullable().meta({ description: 'daily_budget_usd − spent, at least 0; null without a budget' }),
+      })
+      .meta({ description: 'its upstream cost today, read from the database (every instance)' }),
   })
   .meta({ id: 'AdminChannel' });
 type ChannelView = z.infer<typeof ChannelView>;
@@ -57,7 +83,7 @@ function channelView(
   channel: ChannelInfo,
   inFlight: { pending: number; processing: number },
   activity: ChannelActivity | undefined,
-  o: { windowSeconds: number; suspectAlone: boolean },
+  o: { windowSeconds: number; suspectAlone: boolean; spend: ChannelSpend | undefined; now: number },
 ): ChannelView {
   const completed = activity?.completed ?? 0;
   const failed = activity?.failed ?? 0;
@@ -66,7 +92,14 @@ function channelView(
   const unfinished = inFlight.pending + inFlight.processing;
   let state: ChannelView['state'] = 'ok';
   let reason: string | null = null;
-  if (channel.pausedUntil !== null) {
+  let pausedUntil = channel.pausedUntil === null ? null : Math.ceil(channel.pausedUntil / 1000);
+  const spent = spentMicros(o.spend);
+  const budget = channel.dailyBudgetMicros;
+  if (budgetSpent(o.spend, budget)) {
+    state = 'paused';
+    reason = `daily budget spent: ${microsToUsd(spent)} of ${microsToUsd(budget!)} USD today (UTC, tasks in flight counted at their expected cost); new tasks go to other channels until 00:00 UTC`;
+    pausedUntil = nextUtcDayStart(o.now) / 1000;
+  } else if (channel.pausedUntil !== null) {
     state = 'paused';
     reason = `its upstream answered HTTP 429: this instance submits nothing to it until ${new Date(channel.pausedUntil).toISOString()}`;
   } else if (o.suspectAlone) {
@@ -95,7 +128,16 @@ function channelView(
     sampled: runs.length,
     state,
     state_reason: reason,
-    paused_until: channel.pausedUntil === null ? null : Math.ceil(channel.pausedUntil / 1000),
+    paused_until: pausedUntil,
+    cost: channel.cost ? costDeclaration(channel.cost) : null,
+    daily_budget_usd: budget === undefined ? null : microsToUsd(budget),
+    today: {
+      date: new Date(utcDayStart(o.now)).toISOString().slice(0, 10),
+      settled: microsToUsd(o.spend?.settledMicros ?? 0),
+      in_flight: microsToUsd(o.spend?.inFlightMicros ?? 0),
+      spent: microsToUsd(spent),
+      remaining: budget === undefined ? null : microsToUsd(Math.max(0, budget - spent)),
+    },
   };
 }
 
@@ -136,13 +178,15 @@ export const adminChannelRoutes =
       async (request) => {
         const windowSeconds = request.query.window;
         const channels = ctx.channels.list();
-        const [unfinished, activity] = await Promise.all([
+        const now = ctx.clock();
+        const [unfinished, activity, spend] = await Promise.all([
           ctx.store.countUnfinishedTasks(),
           ctx.store.channelActivity({
             providers: channels.map((c) => c.name),
-            since: ctx.clock() - windowSeconds * 1000,
+            since: now - windowSeconds * 1000,
             sampleLimit: RUN_TIME_SAMPLE,
           }),
+          ctx.store.channelSpend({ providers: channels.map((c) => c.name), since: utcDayStart(now) }),
         ]);
         const suspectAlone = ctx.channels.runsWork && ctx.channels.suspectRunningAlone();
         const data = channels.map((channel) => {
@@ -156,7 +200,7 @@ export const adminChannelRoutes =
             channel,
             inFlight,
             activity.find((a) => a.provider === channel.name),
-            { windowSeconds, suspectAlone },
+            { windowSeconds, suspectAlone, spend: spend.find((s) => s.provider === channel.name), now },
           );
         });
         return { code: 200 as const, data, runs_work: ctx.channels.runsWork };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { notFound } from '../api-error.js';
 import { ErrorResponse } from '../../contract/task-view.js';
-import { UsageRangeQuery, UsageView, usageAnswer, usageRange } from '../../contract/usage-view.js';
+import { AdminUsageView, adminUsageAnswer, UsageRangeQuery, usageRange } from '../../contract/usage-view.js';
 import type { ApiContext } from '../context.js';
 
 export const adminUsageRoutes =
@@ -15,7 +15,9 @@ export const adminUsageRoutes =
           summary: 'Usage and spend of the whole service, or of one account, over a range of days',
           description:
             'The answer of `GET /v1/usage`, for every account (or the one `account_id` names), also grouped by account (the key is ' +
-            'the account id) or by channel (the channel that holds or finished the task).',
+            'the account id) or by channel (the channel that holds or finished the task). Each bucket and the total also carry the ' +
+            'operator’s own figures, which `GET /v1/usage` never shows: `upstream_cost` (what the upstreams charged for the completed ' +
+            'tasks, by the cost their channels declare) and `margin` (price charged minus that cost, summed).',
           tags: ['admin'],
           security: [{ admin: [] }],
           querystring: z.object({
@@ -23,7 +25,7 @@ export const adminUsageRoutes =
             group_by: z.enum(['day', 'model', 'account', 'channel'], { error: () => 'group_by must be day, model, account or channel' }).default('day'),
             account_id: z.string().max(64).optional().meta({ description: 'only this account' }),
           }),
-          response: { 200: z.object({ code: z.literal(200), data: UsageView }), 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
+          response: { 200: z.object({ code: z.literal(200), data: AdminUsageView }), 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
         },
       },
       async (request) => {
@@ -37,7 +39,7 @@ export const adminUsageRoutes =
           balanceMicros = account.unlimited ? null : account.balanceMicros;
         }
         const buckets = await ctx.store.usage({ accountId, from: range.start, until: range.end, groupBy });
-        return { code: 200 as const, data: usageAnswer({ accountId: accountId ?? null, range, groupBy, balanceMicros, buckets }) };
+        return { code: 200 as const, data: adminUsageAnswer({ accountId: accountId ?? null, range, groupBy, balanceMicros, buckets }) };
       },
     );
   };

@@ -1,4 +1,5 @@
 import type { TaskRequest } from '../../contract/submit.js';
+import type { Refusal } from '../types.js';
 import type { UpstreamError } from './upstream-error.js';
 
 /** A task's state at the upstream, in vidgate's words (README: Configuration status mapping). */
@@ -38,4 +39,9 @@ export interface UpstreamAdapter {
    * Idempotency-Key): one whose answer was lost on the way is safe to send again.
    */
   readonly idempotentSubmit: boolean;
+  /**
+   * Why this upstream cannot do the task (a mode, value or option its API lacks), or null. Asked at
+   * routing time, so such a task goes to another channel instead of failing here. Absent: all.
+   */
+  refusal?(request: TaskRequest): Refusal | null;
 }

@@ -3,7 +3,7 @@ import { deadline } from '../../net/deadline.js';
 import { UpstreamError } from './upstream-error.js';
 
 export interface CallOptions {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   apiKey: string;
   body?: unknown;
   headers?: Record<string, string>;
@@ -34,11 +34,37 @@ async function readText(body: AsyncIterable<Buffer>, maxBytes: number): Promise<
 /** One connection pool for all upstream API calls (results are downloaded through the media fetcher). */
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
 
-/** The code and message an upstream put in its error body, in either the Ark or the APIMart shape. */
+const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+
+interface DetailItem {
+  loc?: unknown;
+  msg?: unknown;
+  type?: unknown;
+}
+
+/**
+ * fal's and Replicate's error bodies: `detail` is a message (fal's request errors with `error_type`,
+ * Replicate's problem details with `title`), or fal's list of `{loc, msg, type}` (validation, content).
+ */
+function detailOf(body: { detail?: unknown; error_type?: unknown; title?: unknown }): { code?: string; message?: string } {
+  if (Array.isArray(body.detail)) {
+    const items = body.detail.filter((d): d is DetailItem => typeof d === 'object' && d !== null);
+    const messages = items.flatMap((d) => {
+      const msg = text(d.msg);
+      const where = Array.isArray(d.loc) ? d.loc.filter((l) => l !== 'body').join('.') : '';
+      return msg ? [where ? `${where}: ${msg}` : msg] : [];
+    });
+    return { code: text(items[0]?.type), message: messages.length ? messages.join('; ') : undefined };
+  }
+  return { code: text(body.error_type), message: text(body.detail) ?? text(body.title) };
+}
+
+/** The code and message an upstream put in its error body: the Ark or APIMart shape, else fal's or Replicate's `detail`. */
 function errorOf(body: unknown, status: number): { code: string; message: string } {
   const error = (body as { error?: { code?: unknown; message?: unknown; type?: unknown } } | null)?.error;
-  const code = typeof error?.code === 'string' ? error.code : typeof error?.type === 'string' ? error.type : `http_${status}`;
-  const message = typeof error?.message === 'string' ? error.message : `the upstream answered HTTP ${status}`;
+  const detail = body && typeof body === 'object' && !error ? detailOf(body) : {};
+  const code = typeof error?.code === 'string' ? error.code : typeof error?.type === 'string' ? error.type : (detail.code ?? `http_${status}`);
+  const message = typeof error?.message === 'string' ? error.message : (detail.message ?? `the upstream answered HTTP ${status}`);
   return { code, message };
 }
 

@@ -13,12 +13,13 @@ import {
   TaskFailureError,
   type ParkedTask,
   type Provider,
+  type Refusal,
   type RunContext,
   type RunInput,
   type RunOutput,
 } from '../types.js';
 import type { SubmitInput, UpstreamAdapter, UpstreamStatus } from './adapter.js';
-import { StatusWatch, type WatchOutcome } from './status-watch.js';
+import { StatusWatch, Watched, type WatchOutcome } from './status-watch.js';
 import { checkVideo, lastFrameAsPng } from './result-files.js';
 import { Slots } from '../../concurrency/slots.js';
 import { UpstreamError } from './upstream-error.js';
@@ -63,7 +64,7 @@ const SUBMITS_AT_ONCE = 16;
  * Result downloads one channel runs at once. One poll round can find hundreds of tasks finished;
  * copying them all at once would hold all their buffers together for little gain in time.
  */
-const DOWNLOADS_AT_ONCE = 16;
+const DOWNLOADS_AT_ONCE = 64;
 /**
  * After the upstream says it is full (429), this channel submits nothing for this long: tasks
  * waiting for a submission slot go back to the queue at once instead of each hearing 429 again.
@@ -101,7 +102,7 @@ export class UpstreamProvider implements Provider {
   /** Set when the upstream answered 429: no submissions before then. */
   private fullUntil = 0;
   /** Parked tasks being watched, by vidgate task id. */
-  private readonly watching = new Map<string, { upstreamId: string; apiKey: string }>();
+  private readonly watching = new Map<string, ParkedWatch>();
   /** How watching ended, kept for the run that resumes the task. */
   private readonly ended = new Map<string, WatchOutcome>();
 
@@ -154,6 +155,10 @@ export class UpstreamProvider implements Provider {
     return this.o.expectedSeconds;
   }
 
+  refusal(request: TaskRequest): Refusal | null {
+    return this.adapter.refusal?.(request) ?? null;
+  }
+
   /**
    * First run: submit and park the task while the upstream works on it (a parked task costs one
    * small entry in the channel's watch, not a run). The run after `resume` collects the result.
@@ -163,7 +168,7 @@ export class UpstreamProvider implements Provider {
     const apiKey = this.o.apiKeys[state.keyIndex % this.o.apiKeys.length]!;
     const outcome = this.ended.get(input.taskId);
     if (!outcome) {
-      this.watchParked(input.taskId, state, apiKey, ctx.park());
+      this.watchParked(input.taskId, state.upstreamId, state.submittedAt, apiKey, ctx.park());
       return PARKED;
     }
     this.ended.delete(input.taskId);
@@ -180,8 +185,8 @@ export class UpstreamProvider implements Provider {
     const watched = this.watching.get(taskId);
     if (!watched) return;
     this.watching.delete(taskId);
-    this.watch.unwatch(watched.upstreamId, watched.apiKey);
-    if (reason === 'cancelled') this.adapter.cancel(watched.upstreamId, watched.apiKey).catch(() => undefined);
+    this.watch.unwatch(watched.id, watched.apiKey);
+    if (reason === 'cancelled') this.adapter.cancel(watched.id, watched.apiKey).catch(() => undefined);
   }
 
   private async submit(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
@@ -195,7 +200,11 @@ export class UpstreamProvider implements Provider {
   }
 
   private async submitNow(input: RunInput, ctx: RunContext): Promise<UpstreamState> {
-    const media = await this.deps.intake.prepare(input.request.media, { signal: ctx.signal, accountId: input.accountId });
+    // Routing already skips such a channel; a task queued here before the configuration changed moves on.
+    const refused = this.refusal(input.request);
+    if (refused) throw new ChannelUnavailableError(`${this.name}: ${refused.message}`);
+    // Nothing to fetch or check: skip the intake, whose per-call signals outlive the submit (WeakRefs).
+    const media = input.request.media.length ? await this.deps.intake.prepare(input.request.media, { signal: ctx.signal, accountId: input.accountId }) : [];
     const videos = media.filter((m) => m.input.kind === 'video');
     const referenceVideoSeconds = videos.length ? videos.reduce((sum, m) => sum + (m.probe.durationSec ?? 0), 0) : null;
     const upstreamModel = this.o.models.get(input.request.model);
@@ -249,6 +258,7 @@ export class UpstreamProvider implements Provider {
   }
 
   private async withReachableUrls(request: TaskRequest, accountId: string): Promise<TaskRequest> {
+    if (!request.media.some((m) => m.assetId)) return request;
     const media = await Promise.all(
       request.media.map(async (m) => (m.assetId ? { ...m, url: await this.deps.assets.publicUrl({ ...m, assetId: m.assetId }, accountId) } : m)),
     );
@@ -259,32 +269,30 @@ export class UpstreamProvider implements Provider {
    * Watches the upstream task with all others of the channel. The task is shown `pending` while the
    * upstream queues it and `processing` from the first answer that says it runs.
    */
-  private watchParked(taskId: string, state: UpstreamState, apiKey: string, parked: ParkedTask): void {
-    let running: Promise<void> | null = null;
+  private watchParked(taskId: string, upstreamId: string, submittedAt: number, apiKey: string, parked: ParkedTask): void {
     // A watch left from an earlier run of this task here must not end this one.
     const earlier = this.watching.get(taskId);
-    if (earlier) this.watch.unwatch(earlier.upstreamId, earlier.apiKey);
-    this.watching.set(taskId, { upstreamId: state.upstreamId, apiKey });
-    void this.watch
-      .watch({
-        id: state.upstreamId,
-        apiKey,
-        deadline: state.submittedAt + this.o.timeoutMs,
-        onStatus: (status) => {
-          if (status.state !== 'processing') return;
-          running ??= parked.markProcessing().catch(() => undefined);
-          // Upstreams tell the state, not the progress: estimate it from the time spent against the usual time.
-          const waited = this.deps.clock() - state.submittedAt;
-          parked.reportProgress(0.05 + 0.9 * Math.min(1, waited / (this.o.expectedSeconds * 1000)));
-        },
-      })
-      .then(async (outcome) => {
-        await running;
-        if (this.watching.get(taskId)?.upstreamId !== state.upstreamId) return;
-        this.watching.delete(taskId);
-        this.ended.set(taskId, outcome);
-        parked.resume();
-      });
+    if (earlier) this.watch.unwatch(earlier.id, earlier.apiKey);
+    const entry = new ParkedWatch(this, taskId, upstreamId, apiKey, submittedAt + this.o.timeoutMs, submittedAt, parked);
+    this.watching.set(taskId, entry);
+    this.watch.watch(entry);
+  }
+
+  /** A parked task's upstream said it runs: show it `processing`, with progress estimated from the time spent. */
+  parkedRunning(entry: ParkedWatch): void {
+    entry.running ??= entry.parked.markProcessing().catch(() => undefined);
+    // Upstreams tell the state, not the progress: estimate it from the time spent against the usual time.
+    const waited = this.deps.clock() - entry.submittedAt;
+    entry.parked.reportProgress(0.05 + 0.9 * Math.min(1, waited / (this.o.expectedSeconds * 1000)));
+  }
+
+  /** Watching a parked task ended: keep how, and resume it (once its `processing` write is done). */
+  async parkedEnded(entry: ParkedWatch, outcome: WatchOutcome): Promise<void> {
+    await entry.running;
+    if (this.watching.get(entry.taskId) !== entry) return;
+    this.watching.delete(entry.taskId);
+    this.ended.set(entry.taskId, outcome);
+    entry.parked.resume();
   }
 
   private finalStatus(outcome: WatchOutcome, state: UpstreamState, apiKey: string): UpstreamStatus {
@@ -346,5 +354,34 @@ export class UpstreamProvider implements Provider {
 
   async close(): Promise<void> {
     this.lifetime.abort();
+  }
+}
+
+/**
+ * What a parked task costs while the upstream works on it: this one object (the watch's entry) and
+ * the parking's handle. No closures, promise or request: the rest is read from the store on resume.
+ */
+class ParkedWatch extends Watched {
+  /** The `processing` write, once the upstream said the task runs. */
+  running: Promise<void> | null = null;
+
+  constructor(
+    private readonly channel: UpstreamProvider,
+    readonly taskId: string,
+    upstreamId: string,
+    apiKey: string,
+    deadline: number,
+    readonly submittedAt: number,
+    readonly parked: ParkedTask,
+  ) {
+    super(upstreamId, apiKey, deadline);
+  }
+
+  onStatus(status: UpstreamStatus): void {
+    if (status.state === 'processing') this.channel.parkedRunning(this);
+  }
+
+  onEnd(outcome: WatchOutcome): void {
+    void this.channel.parkedEnded(this, outcome);
   }
 }

@@ -1,6 +1,7 @@
+import { filterValue } from '../filter-syntax.js';
 import { FPS } from '../output-format.js';
 import { fitChains, fitFor } from '../fit.js';
-import { restyle, type Style } from './styles.js';
+import { restyle, restylesBeforeFit, type Style } from './styles.js';
 import type { ModeContext, RenderMedia } from './types.js';
 
 /**
@@ -25,7 +26,8 @@ export function frameShares(totalFrames: number, durations: readonly number[]): 
 /**
  * The reference videos as the motion base: each decoded (looping for ever at the demuxer, which costs
  * no memory), brought to 24 fps, cut to its share of frames, fitted to the output size, then all joined
- * in order and restyled when the prompt asks for a style. Answers the label of the base clip.
+ * in order; restyled when the prompt asks for a style, each clip at the smaller of its own size and the
+ * frame's where the style allows (see restylesBeforeFit). Answers the label of the base clip.
  */
 export function referenceVideoBase(ctx: ModeContext, videos: readonly RenderMedia[], style: Style | null): string {
   const { graph, job, totalFrames } = ctx;
@@ -44,14 +46,34 @@ export function referenceVideoBase(ctx: ModeContext, videos: readonly RenderMedi
       const clip = graph.label('clip');
       // Cut before scaling so no frame is scaled only to be dropped.
       graph.add(`[${input}:v]setpts=PTS-STARTPTS,fps=${FPS},trim=end_frame=${share}${cut}`);
-      fitChains(graph, cut, fitted, frame, fitFor(video, frame), video, 'bilinear');
-      graph.add(`${fitted}setpts=N/(${FPS}*TB)${clip}`);
+      const early = style && restylesBeforeFit(style) ? smallerSource(video, frame) : null;
+      let source = cut;
+      if (style && early) {
+        // Even sides and square pixels, as the fit makes them (scale passes even frames through untouched);
+        // the decoded size, not the probed one, which a rotated video's is not.
+        const sized = graph.label('sized');
+        source = graph.label(style);
+        graph.add(`${cut}scale=${filterValue('trunc(iw/2)*2')}:${filterValue('trunc(ih/2)*2')},setsar=1,format=yuv420p${sized}`);
+        restyle(graph, style, sized, source, early);
+      }
+      fitChains(graph, source, fitted, frame, fitFor(video, frame), video, 'bilinear');
+      if (style && !early) {
+        const styled = graph.label(style);
+        restyle(graph, style, fitted, styled, frame);
+        graph.add(`${styled}setpts=N/(${FPS}*TB)${clip}`);
+      } else {
+        graph.add(`${fitted}setpts=N/(${FPS}*TB)${clip}`);
+      }
       return clip;
     });
   const joined = graph.label('motion');
   graph.add(clips.length === 1 ? `${clips[0]}null${joined}` : `${clips.join('')}concat=n=${clips.length}:v=1:a=0,setpts=N/(${FPS}*TB)${joined}`);
-  if (!style) return joined;
-  const styled = graph.label(style);
-  restyle(graph, style, joined, styled, frame);
-  return styled;
+  return joined;
+}
+
+/** The video's own size (made even) when it has fewer pixels than the frame, else null. */
+function smallerSource(video: RenderMedia, frame: { width: number; height: number }): { width: number; height: number } | null {
+  if (!video.width || !video.height || video.width * video.height >= frame.width * frame.height) return null;
+  const even = (n: number) => Math.max(16, 2 * Math.round(n / 2));
+  return { width: even(video.width), height: even(video.height) };
 }

@@ -27,11 +27,6 @@ export function stillMove(prompt: string, seed: number, purpose: string, zoom: {
   };
 }
 
-/** The move reversed: from close in back out to the whole picture. */
-export function reversed(move: StillMove): StillMove {
-  return { ...move, zoomFrom: move.zoomTo, zoomTo: move.zoomFrom };
-}
-
 /**
  * Adds the chains that decode `media` (its first frame only: an animated GIF is a still here) and fit it
  * to the output size; answers the label of that single yuv420p frame.

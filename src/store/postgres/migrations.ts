@@ -222,4 +222,16 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         SELECT NULLIF(a.project_name, '') FROM assets a WHERE a.group_id = g.id ORDER BY a.seq LIMIT 1);
     `,
   },
+  {
+    version: 5,
+    name: 'upstream cost and margin of each task, for cost routing, daily channel budgets and the operator usage',
+    sql: `
+      -- As SQLite's migration 12: expected while unfinished, exact once completed, NULL when undeclared
+      -- or once failed or cancelled; the margin is set when the task completes with a known upstream cost.
+      ALTER TABLE tasks ADD COLUMN upstream_cost_micros BIGINT;
+      ALTER TABLE tasks ADD COLUMN margin_micros BIGINT;
+      CREATE INDEX tasks_upstream_cost_by_provider ON tasks (provider, finished_at) INCLUDE (upstream_cost_micros)
+        WHERE status = 'completed' AND upstream_cost_micros IS NOT NULL;
+    `,
+  },
 ];

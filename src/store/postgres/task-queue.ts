@@ -1,4 +1,4 @@
-import { refundableMicros, settlement, submitRefusal } from '../../billing/money-rules.js';
+import { margin, refundableMicros, settlement, submitRefusal } from '../../billing/money-rules.js';
 import type { TaskFailure } from '../../contract/failures.js';
 import type { TaskChange } from '../change-feed.js';
 import { type TaskRow, toTask } from '../sql/task-row.js';
@@ -75,6 +75,7 @@ export class PgTaskQueue implements TaskQueueStore {
           return seen.body_hash === o.idempotency.bodyHash ? { kind: 'replayed', taskId: seen.task_id } : { kind: 'idempotency_conflict' };
         }
       }
+      if (o.replayOnly) return { kind: 'not_replayed' };
       const refusal = submitRefusal({
         account: { unlimited: funds.unlimited === 1, balanceMicros: funds.balance_micros },
         key: { inFlight: funds.in_flight, spendCapMicros: funds.spend_cap_micros, spentMicros: funds.key_spent_micros },
@@ -90,8 +91,9 @@ export class PgTaskQueue implements TaskQueueStore {
              SELECT $2, $12, $13, $1, $10 WHERE $12::text IS NOT NULL
              ON CONFLICT (account_id, idem_key) DO UPDATE SET body_hash = excluded.body_hash, task_id = excluded.task_id, created_at = excluded.created_at),
            announced AS (SELECT pg_notify($14, $15))
-         INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at, callback_url)
-         SELECT $1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $9, $10, $11 FROM announced
+         INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at, callback_url,
+           upstream_cost_micros)
+         SELECT $1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $9, $10, $11, $16::bigint FROM announced
          RETURNING *`,
         [
           task.id,
@@ -108,6 +110,7 @@ export class PgTaskQueue implements TaskQueueStore {
           o.idempotency?.key ?? null,
           o.idempotency?.bodyHash ?? null,
           ...announcement(this.origin, 'queued', [task.id]),
+          task.upstreamCostMicros ?? null,
         ],
       ))!;
       await this.money.move(tx, {
@@ -240,7 +243,13 @@ export class PgTaskQueue implements TaskQueueStore {
     });
   }
 
-  async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean> {
+  async completeTask(
+    g: LeaseGuard,
+    result: TaskResult,
+    finishedAt: number,
+    finalCostMicros: number,
+    upstreamCostMicros: number | null = null,
+  ): Promise<boolean> {
     return this.connection.transaction(async (tx) => {
       const row = await tx.row<TaskRowWithHook>(
         `UPDATE tasks SET status = 'completed', progress = 100, result = $3, result_expires_at = $4, finished_at = $5,
@@ -263,22 +272,35 @@ export class PgTaskQueue implements TaskQueueStore {
           now: finishedAt,
         });
       }
-      await this.ended(tx, { ...row, cost_micros: costMicros }, finishedAt);
+      await this.ended(
+        tx,
+        { ...row, cost_micros: costMicros, upstream_cost_micros: upstreamCostMicros, margin_micros: margin(costMicros, upstreamCostMicros) },
+        finishedAt,
+      );
       return true;
     });
   }
 
   /**
-   * The rest of a task's end, in one statement: its final cost, out of its key's flight, its
-   * webhook deliveries (by the shared outbox rule, from the row as it ends) and the announcement.
+   * The rest of a task's end, in one statement: its final cost (upstream cost and margin with it),
+   * out of its key's flight, its webhook deliveries (by the shared outbox rule, from the row as it
+   * ends) and the announcement.
    */
   private async ended(tx: PgQueries, row: TaskRowWithHook, now: number): Promise<void> {
     await tx.run(
-      `WITH cost AS (UPDATE tasks SET cost_micros = $2 WHERE id = $1),
+      `WITH cost AS (UPDATE tasks SET cost_micros = $2, upstream_cost_micros = $14::bigint, margin_micros = $15::bigint WHERE id = $1),
          flight AS (UPDATE api_keys SET in_flight = in_flight - 1 WHERE id = $3),
          outbox AS (${insertDeliveries(6)})
        SELECT pg_notify($4, $5)`,
-      [row.id, row.cost_micros, row.key_id, ...announcement(this.origin, 'settled', [row.id]), ...outboxArrays(deliveriesOf([row], () => null, now))],
+      [
+        row.id,
+        row.cost_micros,
+        row.key_id,
+        ...announcement(this.origin, 'settled', [row.id]),
+        ...outboxArrays(deliveriesOf([row], () => null, now)),
+        row.upstream_cost_micros ?? null,
+        row.margin_micros ?? null,
+      ],
     );
   }
 
@@ -294,7 +316,7 @@ export class PgTaskQueue implements TaskQueueStore {
   private endHeldTask(g: LeaseGuard, status: 'failed' | 'cancelled', reason: TaskFailure, finishedAt: number): Promise<boolean> {
     return this.connection.transaction(async (tx) => {
       const row = await tx.row<TaskRowWithHook>(
-        `UPDATE tasks SET status = $3, error = $4, finished_at = $5, lease_owner = NULL, lease_expires_at = NULL, open_run = 0
+        `UPDATE tasks SET status = $3, error = $4, finished_at = $5, lease_owner = NULL, lease_expires_at = NULL, open_run = 0, upstream_cost_micros = NULL
          FROM api_keys WHERE tasks.id = $1 AND tasks.${UNFINISHED} AND tasks.lease_owner = $2 AND api_keys.id = tasks.key_id
          RETURNING tasks.*, api_keys.callback_url AS key_callback_url`,
         [g.id, g.owner, status, JSON.stringify(reason), finishedAt],
@@ -309,7 +331,7 @@ export class PgTaskQueue implements TaskQueueStore {
   async cancelTask(id: string, accountId: string, now: number): Promise<CancelOutcome> {
     return this.connection.transaction(async (tx): Promise<CancelOutcome> => {
       const row = await tx.row<TaskRowWithHook>(
-        `UPDATE tasks SET status = 'cancelled', finished_at = $3, lease_owner = NULL, lease_expires_at = NULL
+        `UPDATE tasks SET status = 'cancelled', finished_at = $3, lease_owner = NULL, lease_expires_at = NULL, upstream_cost_micros = NULL
          FROM api_keys WHERE tasks.id = $1 AND tasks.account_id = $2 AND tasks.${UNFINISHED} AND api_keys.id = tasks.key_id
          RETURNING tasks.*, api_keys.callback_url AS key_callback_url`,
         [id, accountId, now],
@@ -356,11 +378,12 @@ export class PgTaskQueue implements TaskQueueStore {
     return (await this.connection.run(`UPDATE tasks SET provider_state = $3 WHERE ${HELD}`, [g.id, g.owner, JSON.stringify(state)])) === 1;
   }
 
-  async moveTask(g: LeaseGuard, provider: string, state: unknown, notBefore?: number): Promise<boolean> {
+  async moveTask(g: LeaseGuard, provider: string, state: unknown, notBefore?: number, upstreamCostMicros: number | null = null): Promise<boolean> {
     return this.heldChange(
       g,
-      `status = 'pending', provider = $3, provider_state = $4, attempts = 0, lease_owner = NULL, lease_expires_at = $5, open_run = 0`,
-      [provider, JSON.stringify(state), notBefore ?? null],
+      `status = 'pending', provider = $3, provider_state = $4, attempts = 0, lease_owner = NULL, lease_expires_at = $5, open_run = 0,
+       upstream_cost_micros = $6::bigint`,
+      [provider, JSON.stringify(state), notBefore ?? null, upstreamCostMicros],
       'queued',
     );
   }

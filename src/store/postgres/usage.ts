@@ -1,5 +1,15 @@
-import type { ChannelActivity, QueueDepth, UsageBucket, UsageQuery, UsageStore } from '../usage-store.js';
-import { byChannelAndModel, byKey, type QueueRow, toQueueDepth, toUsageBucket, USAGE_KEY_COLUMN, type UsageRow } from '../sql/usage-rows.js';
+import type { ChannelActivity, ChannelSpend, QueueDepth, UsageBucket, UsageQuery, UsageStore } from '../usage-store.js';
+import {
+  byChannelAndModel,
+  byKey,
+  type ChannelSpendRow,
+  type QueueRow,
+  toChannelSpend,
+  toQueueDepth,
+  toUsageBucket,
+  USAGE_KEY_COLUMN,
+  type UsageRow,
+} from '../sql/usage-rows.js';
 import type { PgConnection } from './connection.js';
 
 /**
@@ -20,7 +30,9 @@ export class PgUsage implements UsageStore {
         COUNT(*) FILTER (WHERE status = 'failed') AS failed,
         COUNT(*) FILTER (WHERE status = 'cancelled') AS cancelled,
         COALESCE(SUM((SELECT -SUM(amount_micros) FROM ledger WHERE ledger.task_id = tasks.id)), 0)::bigint AS spent_micros,
-        COALESCE(SUM((request::jsonb ->> 'duration')::bigint) FILTER (WHERE status = 'completed'), 0)::bigint AS output_seconds
+        COALESCE(SUM((request::jsonb ->> 'duration')::bigint) FILTER (WHERE status = 'completed'), 0)::bigint AS output_seconds,
+        COALESCE(SUM(upstream_cost_micros) FILTER (WHERE status = 'completed'), 0)::bigint AS upstream_cost_micros,
+        COALESCE(SUM(margin_micros) FILTER (WHERE status = 'completed'), 0)::bigint AS margin_micros
       FROM tasks
       WHERE ${q.accountId === undefined ? '' : 'account_id = $3 AND '}created_at >= $1 AND created_at < $2
       GROUP BY 1`;
@@ -60,6 +72,27 @@ export class PgUsage implements UsageStore {
           [provider, q.since, q.sampleLimit],
         );
         return { provider, completed: counts?.completed ?? 0, failed: counts?.failed ?? 0, cancelled: counts?.cancelled ?? 0, runMs: runs.map((r) => r.ms) };
+      }),
+    );
+  }
+
+  async channelSpend(q: { providers: readonly string[]; since: number }): Promise<ChannelSpend[]> {
+    // Daily budgets: migration 5's index holds exactly the completed tasks with a cost; the unfinished ones are few.
+    return Promise.all(
+      q.providers.map(async (provider) => {
+        const [settled, flight] = await Promise.all([
+          this.connection.row<ChannelSpendRow>(
+            `SELECT SUM(upstream_cost_micros)::bigint AS settled_micros FROM tasks
+             WHERE provider = $1 AND status = 'completed' AND upstream_cost_micros IS NOT NULL AND finished_at >= $2`,
+            [provider, q.since],
+          ),
+          this.connection.row<ChannelSpendRow>(
+            `SELECT SUM(upstream_cost_micros)::bigint AS in_flight_micros, COUNT(*)::int AS unfinished FROM tasks
+             WHERE provider = $1 AND status IN ('pending', 'processing')`,
+            [provider],
+          ),
+        ]);
+        return toChannelSpend(provider, settled, flight);
       }),
     );
   }

@@ -14,6 +14,8 @@ export interface TaskRow {
   estimated_seconds: number;
   cost_micros: number;
   reserved_micros: number;
+  upstream_cost_micros: number | null;
+  margin_micros: number | null;
   provider_state: string | null;
   attempts: number;
   interrupted_runs: number;
@@ -42,6 +44,8 @@ export const toTask = (row: TaskRow): TaskRecord => ({
   estimatedSeconds: row.estimated_seconds,
   costMicros: row.cost_micros,
   reservedMicros: row.reserved_micros,
+  upstreamCostMicros: row.upstream_cost_micros ?? null,
+  marginMicros: row.margin_micros ?? null,
   attempts: row.attempts,
   interruptedRuns: row.interrupted_runs,
   interruptedAlone: row.interrupted_alone,

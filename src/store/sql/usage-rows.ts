@@ -23,6 +23,8 @@ export interface UsageRow {
   cancelled: number;
   spent_micros: number;
   output_seconds: number;
+  upstream_cost_micros: number;
+  margin_micros: number;
 }
 
 /** `2026-12-01` for the day that many days after the epoch. */
@@ -36,6 +38,26 @@ export const toUsageBucket = (row: UsageRow, groupBy: UsageGrouping): UsageBucke
   cancelled: Number(row.cancelled ?? 0),
   spentMicros: Number(row.spent_micros ?? 0),
   outputSeconds: Number(row.output_seconds ?? 0),
+  upstreamCostMicros: Number(row.upstream_cost_micros ?? 0),
+  marginMicros: Number(row.margin_micros ?? 0),
+});
+
+/** What counts against a channel's budget, as both SQL stores read it. */
+export interface ChannelSpendRow {
+  settled_micros: number | null;
+  in_flight_micros: number | null;
+  unfinished: number | null;
+}
+
+export const toChannelSpend = (
+  provider: string,
+  settled: Pick<ChannelSpendRow, 'settled_micros'> | undefined,
+  flight: Omit<ChannelSpendRow, 'settled_micros'> | undefined,
+) => ({
+  provider,
+  settledMicros: Number(settled?.settled_micros ?? 0),
+  inFlightMicros: Number(flight?.in_flight_micros ?? 0),
+  unfinished: Number(flight?.unfinished ?? 0),
 });
 
 /** Ordered by key in code units, the same on both stores whatever the database's collation. */

@@ -280,4 +280,19 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT NULLIF(a.project_name, '') FROM assets a WHERE a.group_id = asset_groups.id ORDER BY a.rowid LIMIT 1);
     `,
   },
+  {
+    version: 12,
+    name: 'upstream cost and margin of each task, for cost routing, daily channel budgets and the operator usage',
+    sql: `
+      -- What the channel's upstream charges for the task (its declared cost): expected while unfinished,
+      -- exact once completed, NULL when undeclared or once failed or cancelled. Tasks made before this
+      -- version have none.
+      ALTER TABLE tasks ADD COLUMN upstream_cost_micros INTEGER;
+      -- Price charged minus upstream cost, set when the task completes with a known upstream cost.
+      ALTER TABLE tasks ADD COLUMN margin_micros INTEGER;
+      -- A channel's upstream cost completed today, summed from the index alone.
+      CREATE INDEX tasks_upstream_cost_by_provider ON tasks (provider, finished_at, upstream_cost_micros)
+        WHERE status = 'completed' AND upstream_cost_micros IS NOT NULL;
+    `,
+  },
 ];

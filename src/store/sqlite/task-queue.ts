@@ -16,11 +16,12 @@ import type { AccountRow, KeyRow } from '../sql/account-rows.js';
 import type { SqliteConnection } from './connection.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteOutbox } from './outbox.js';
-import { refundableMicros, settlement, submitRefusal } from '../../billing/money-rules.js';
+import { margin, refundableMicros, settlement, submitRefusal } from '../../billing/money-rules.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import { type TaskRow, toTask } from '../sql/task-row.js';
 import { taskListFilters } from '../sql/task-list.js';
 import { DUE, HELD } from './task-rows.js';
+import { columnList, rowReader } from './row-reader.js';
 
 /**
  * The tasks table and the queue it is. Reserving, settling and refunding write the ledger through the
@@ -39,10 +40,11 @@ export class SqliteTaskQueue implements TaskQueueStore {
     const db = connection.db;
     this.outbox = new SqliteOutbox(db);
     this.submits = new GroupCommit(connection, ({ task, options }) => this.submitOne(task, options));
+    const taskColumns = columnList(db, 'tasks');
     this.s = {
       // The balance and the key's cap and counters, read by a submit inside its own transaction.
-      getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
-      getKey: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
+      getAccount: rowReader<AccountRow>(db.prepare(`SELECT ${columnList(db, 'accounts')} FROM accounts WHERE id = ?`)),
+      getKey: rowReader<KeyRow>(db.prepare(`SELECT ${columnList(db, 'api_keys')} FROM api_keys WHERE id = ?`)),
       // Kept as a counter beside the key, changed in the same transactions as the task's status.
       enterFlight: db.prepare('UPDATE api_keys SET in_flight = in_flight + 1 WHERE id = ?'),
       leaveFlight: db.prepare('UPDATE api_keys SET in_flight = in_flight - 1 WHERE id = (SELECT key_id FROM tasks WHERE id = ?)'),
@@ -51,14 +53,20 @@ export class SqliteTaskQueue implements TaskQueueStore {
         INSERT INTO idempotency_keys (account_id, idem_key, body_hash, task_id, created_at) VALUES (@accountId, @key, @bodyHash, @taskId, @now)
         ON CONFLICT (account_id, idem_key) DO UPDATE SET body_hash = excluded.body_hash, task_id = excluded.task_id, created_at = excluded.created_at`),
       cancel: db.prepare(`
-        UPDATE tasks SET status = 'cancelled', finished_at = @now, lease_owner = NULL, lease_expires_at = NULL
+        UPDATE tasks SET status = 'cancelled', finished_at = @now, lease_owner = NULL, lease_expires_at = NULL, upstream_cost_micros = NULL
         WHERE id = @id AND account_id = @accountId AND status IN ('pending', 'processing')`),
       setCost: db.prepare('UPDATE tasks SET cost_micros = ? WHERE id = ?'),
-      insertTask: db.prepare(`
-        INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at, callback_url)
-        VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @costMicros, @createdAt, @callbackUrl)
-        RETURNING *`),
-      getTask: db.prepare('SELECT * FROM tasks WHERE id = ?'),
+      setUpstreamCost: db.prepare('UPDATE tasks SET upstream_cost_micros = @upstream, margin_micros = @margin WHERE id = @id'),
+      // The two task reads of a submit and a status poll build their rows in JS (row-reader.ts).
+      insertTask: rowReader<TaskRow>(
+        db.prepare(`
+        INSERT INTO tasks (id, account_id, key_id, status, model, request, seed, provider, estimated_seconds, cost_micros, reserved_micros, created_at, callback_url,
+          upstream_cost_micros)
+        VALUES (@id, @accountId, @keyId, 'pending', @model, @request, @seed, @provider, @estimatedSeconds, @costMicros, @costMicros, @createdAt, @callbackUrl,
+          @upstreamCostMicros)
+        RETURNING ${taskColumns}`),
+      ),
+      getTask: rowReader<TaskRow>(db.prepare(`SELECT ${taskColumns} FROM tasks WHERE id = ?`)),
       renew: db.prepare(`UPDATE tasks SET lease_expires_at = @until WHERE ${HELD}`),
       renewAll: db
         .prepare(`UPDATE tasks SET lease_expires_at = @until WHERE lease_owner = @owner AND status IN ('pending', 'processing') RETURNING id`)
@@ -70,7 +78,8 @@ export class SqliteTaskQueue implements TaskQueueStore {
           finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL, open_run = 0
         WHERE ${HELD}`),
       fail: db.prepare(`
-        UPDATE tasks SET status = @status, error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL, open_run = 0
+        UPDATE tasks SET status = @status, error = @error, finished_at = @finishedAt, lease_owner = NULL, lease_expires_at = NULL, open_run = 0,
+          upstream_cost_micros = NULL
         WHERE ${HELD}`),
       // A run handed back cleanly (shutdown) was not an interrupted attempt: it does not count.
       release: db.prepare(
@@ -86,7 +95,8 @@ export class SqliteTaskQueue implements TaskQueueStore {
         WHERE ${HELD}`),
       saveState: db.prepare(`UPDATE tasks SET provider_state = @state WHERE ${HELD}`),
       move: db.prepare(`
-        UPDATE tasks SET status = 'pending', provider = @provider, provider_state = @state, attempts = 0, lease_owner = NULL, lease_expires_at = @notBefore, open_run = 0
+        UPDATE tasks SET status = 'pending', provider = @provider, provider_state = @state, attempts = 0, lease_owner = NULL, lease_expires_at = @notBefore, open_run = 0,
+          upstream_cost_micros = @upstreamCostMicros
         WHERE ${HELD}`),
       expire: db.prepare(`UPDATE tasks SET lease_expires_at = 0 WHERE ${HELD}`),
       leasedBy: db.prepare(`SELECT id, lease_owner AS owner FROM tasks WHERE status IN ('pending', 'processing') AND lease_owner LIKE ? ESCAPE '\\'`),
@@ -116,6 +126,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
           return seen.body_hash === o.idempotency.bodyHash ? { kind: 'replayed', taskId: seen.task_id } : { kind: 'idempotency_conflict' };
         }
       }
+      if (o.replayOnly) return { kind: 'not_replayed' };
       const account = this.s.getAccount.get(task.accountId) as AccountRow;
       const key = this.s.getKey.get(task.keyId) as KeyRow;
       const refusal = submitRefusal({
@@ -130,6 +141,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
         model: task.request.model,
         request: JSON.stringify(task.request),
         callbackUrl: task.callbackUrl ?? null,
+        upstreamCostMicros: task.upstreamCostMicros ?? null,
       }) as TaskRow;
       this.s.enterFlight.run(task.keyId);
       this.money.move({
@@ -262,7 +274,13 @@ export class SqliteTaskQueue implements TaskQueueStore {
     });
   }
 
-  async completeTask(g: LeaseGuard, result: TaskResult, finishedAt: number, finalCostMicros: number): Promise<boolean> {
+  async completeTask(
+    g: LeaseGuard,
+    result: TaskResult,
+    finishedAt: number,
+    finalCostMicros: number,
+    upstreamCostMicros: number | null = null,
+  ): Promise<boolean> {
     return this.connection.writeTransaction(() => {
       if (this.s.complete.run({ ...g, result: JSON.stringify(result), expiresAt: result.expiresAt, finishedAt }).changes !== 1) return false;
       this.s.leaveFlight.run(g.id);
@@ -280,6 +298,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
         });
       }
       this.s.setCost.run(costMicros, task.id);
+      this.s.setUpstreamCost.run({ id: task.id, upstream: upstreamCostMicros, margin: margin(costMicros, upstreamCostMicros) });
       this.outbox.record(task.id, null, finishedAt);
       return true;
     });
@@ -341,8 +360,8 @@ export class SqliteTaskQueue implements TaskQueueStore {
     return this.s.saveState.run({ ...g, state: JSON.stringify(state) }).changes === 1;
   }
 
-  async moveTask(g: LeaseGuard, provider: string, state: unknown, notBefore?: number): Promise<boolean> {
-    return this.s.move.run({ ...g, provider, state: JSON.stringify(state), notBefore: notBefore ?? null }).changes === 1;
+  async moveTask(g: LeaseGuard, provider: string, state: unknown, notBefore?: number, upstreamCostMicros: number | null = null): Promise<boolean> {
+    return this.s.move.run({ ...g, provider, state: JSON.stringify(state), notBefore: notBefore ?? null, upstreamCostMicros }).changes === 1;
   }
 
   async listLeasedBy(ownerPrefix: string): Promise<Array<{ id: string; owner: string }>> {

@@ -1,5 +1,15 @@
-import type { ChannelActivity, QueueDepth, UsageBucket, UsageQuery, UsageStore } from '../usage-store.js';
-import { byChannelAndModel, byKey, type QueueRow, toQueueDepth, toUsageBucket, USAGE_KEY_COLUMN, type UsageRow } from '../sql/usage-rows.js';
+import type { ChannelActivity, ChannelSpend, QueueDepth, UsageBucket, UsageQuery, UsageStore } from '../usage-store.js';
+import {
+  byChannelAndModel,
+  byKey,
+  type ChannelSpendRow,
+  type QueueRow,
+  toChannelSpend,
+  toQueueDepth,
+  toUsageBucket,
+  USAGE_KEY_COLUMN,
+  type UsageRow,
+} from '../sql/usage-rows.js';
 import type { SqliteConnection } from './connection.js';
 
 /**
@@ -29,6 +39,13 @@ export class SqliteUsage implements UsageStore {
           WHERE provider = @provider AND finished_at >= @since AND status = 'completed'
           ORDER BY finished_at DESC LIMIT @limit`)
         .pluck(),
+      // Daily budgets: migration 12's index holds exactly the completed tasks with a cost; the unfinished ones are few.
+      settledCost: db.prepare(`
+        SELECT SUM(upstream_cost_micros) AS settled_micros FROM tasks
+        WHERE provider = @provider AND status = 'completed' AND upstream_cost_micros IS NOT NULL AND finished_at >= @since`),
+      inFlightCost: db.prepare(`
+        SELECT SUM(upstream_cost_micros) AS in_flight_micros, COUNT(*) AS unfinished FROM tasks
+        WHERE provider = @provider AND status IN ('pending', 'processing')`),
     };
   }
 
@@ -38,7 +55,9 @@ export class SqliteUsage implements UsageStore {
       SELECT ${key} AS key, COUNT(*) AS tasks,
         SUM(status = 'completed') AS completed, SUM(status = 'failed') AS failed, SUM(status = 'cancelled') AS cancelled,
         COALESCE(SUM((SELECT -SUM(amount_micros) FROM ledger WHERE ledger.task_id = tasks.id)), 0) AS spent_micros,
-        COALESCE(SUM(CASE WHEN status = 'completed' THEN json_extract(request, '$.duration') END), 0) AS output_seconds
+        COALESCE(SUM(CASE WHEN status = 'completed' THEN json_extract(request, '$.duration') END), 0) AS output_seconds,
+        COALESCE(SUM(CASE WHEN status = 'completed' THEN upstream_cost_micros END), 0) AS upstream_cost_micros,
+        COALESCE(SUM(CASE WHEN status = 'completed' THEN margin_micros END), 0) AS margin_micros
       FROM tasks
       WHERE ${q.accountId === undefined ? '' : 'account_id = @accountId AND '}created_at >= @from AND created_at < @until
       GROUP BY 1`;
@@ -61,5 +80,15 @@ export class SqliteUsage implements UsageStore {
       const runMs = this.s.runTimes.all({ provider, since: q.since, limit: q.sampleLimit }) as number[];
       return { provider, ...counts, runMs };
     });
+  }
+
+  async channelSpend(q: { providers: readonly string[]; since: number }): Promise<ChannelSpend[]> {
+    return q.providers.map((provider) =>
+      toChannelSpend(
+        provider,
+        this.s.settledCost.get({ provider, since: q.since }) as ChannelSpendRow | undefined,
+        this.s.inFlightCost.get({ provider }) as ChannelSpendRow | undefined,
+      ),
+    );
   }
 }

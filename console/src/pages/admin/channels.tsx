@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks';
 import { call } from '../../api.js';
-import type { ChannelList } from '../../admin-types.js';
+import type { AdminChannel, ChannelCost, ChannelList } from '../../admin-types.js';
 import { Button, Card, Empty, Problem } from '../../components/ui.js';
-import { count, seconds } from '../../format.js';
+import { count, dateTime, seconds, usd } from '../../format.js';
 import { useLoad } from '../../hooks.js';
 import { defineText, fill, useLanguage, useText } from '../../i18n.js';
-import { percent, StateBadge } from './parts.js';
+import { age, percent, StateBadge } from './parts.js';
 
 const text = defineText({
   en: {
@@ -35,6 +35,24 @@ const text = defineText({
     h1: '1 h',
     h24: '24 h',
     d7: '7 days',
+    cost: 'Upstream cost',
+    noCost: 'not declared',
+    oneRate: '{model} {resolution} · {rate}/s',
+    rates: '{models} models · {range}/s',
+    ratesOne: '1 model · {range}/s',
+    withVideo: '+ with reference video',
+    resolution: 'Resolution',
+    perSecond: 'per second',
+    perSecondVideo: 'with ref. video',
+    perSecondVideoHint: 'with a reference video: USD per input + output second',
+    budget: 'Today (UTC)',
+    spentOf: '{spent} of {budget}',
+    budgetDetail: '{settled} settled + {inFlight} in flight · {remaining} left',
+    noBudget: '{spent} today · no daily budget',
+    todayOnly: '{settled} settled + {inFlight} in flight',
+    budgetLabel: 'Upstream cost today: {spent} of a {budget} daily budget',
+    budgetSpent: 'Daily budget spent',
+    until: 'until {time} (in {left})',
   },
   zh: {
     title: '渠道',
@@ -63,6 +81,24 @@ const text = defineText({
     h1: '1 小时',
     h24: '24 小时',
     d7: '7 天',
+    cost: '上游成本',
+    noCost: '未声明',
+    oneRate: '{model} {resolution} · {rate}/秒',
+    rates: '{models} 个模型 · {range}/秒',
+    ratesOne: '1 个模型 · {range}/秒',
+    withVideo: '+ 含参考视频',
+    resolution: '分辨率',
+    perSecond: '每秒',
+    perSecondVideo: '含参考视频',
+    perSecondVideoHint: '含参考视频时：每输入 + 输出秒的美元价格',
+    budget: '今日（UTC）',
+    spentOf: '{spent} / {budget}',
+    budgetDetail: '已结算 {settled} + 进行中 {inFlight} · 剩余 {remaining}',
+    noBudget: '今日 {spent} · 无每日预算',
+    todayOnly: '已结算 {settled} + 进行中 {inFlight}',
+    budgetLabel: '今日上游成本：{spent}，每日预算 {budget}',
+    budgetSpent: '每日预算已用完',
+    until: '至 {time}（还有 {left}）',
   },
 });
 
@@ -73,7 +109,127 @@ const WINDOWS = [
   [604_800, 'd7'],
 ] as const;
 
-/** `#/admin/channels`: each channel's tasks in flight, error rate, p50/p95 time to completion, state. */
+type Text = (typeof text)['en'];
+
+/** Every declared rate, a row per model and resolution: the output-second rate and the one with a reference video. */
+function costRows(cost: ChannelCost): Array<{ model: string; resolution: string; perSecond?: number; withVideo?: number }> {
+  const rows = new Map<string, { model: string; resolution: string; perSecond?: number; withVideo?: number }>();
+  const add = (rates: ChannelCost['per_second'], field: 'perSecond' | 'withVideo') => {
+    for (const [model, byResolution] of Object.entries(rates)) {
+      for (const [resolution, rate] of Object.entries(byResolution)) {
+        const key = `${model} ${resolution}`;
+        rows.set(key, { ...(rows.get(key) ?? { model, resolution }), [field]: rate });
+      }
+    }
+  };
+  add(cost.per_second, 'perSecond');
+  add(cost.per_second_with_reference_video, 'withVideo');
+  return [...rows.values()];
+}
+
+/** The declared cost in a line (one rate, or how many models and the range of the per-second rates), the whole table when opened. */
+function CostCell(props: { cost: ChannelCost | null; t: Text }) {
+  const { t } = props;
+  const language = useLanguage();
+  if (!props.cost) return <span class="muted">{t.noCost}</span>;
+  const rows = costRows(props.cost);
+  if (rows.length === 0) return <span class="muted">{t.noCost}</span>;
+  const models = new Set(rows.map((r) => r.model));
+  const plain = rows.map((r) => r.perSecond).filter((v): v is number => v !== undefined);
+  const all = plain.length > 0 ? plain : rows.map((r) => r.withVideo).filter((v): v is number => v !== undefined);
+  const low = Math.min(...all);
+  const high = Math.max(...all);
+  const range = low === high ? usd(low, language) : `${usd(low, language)}–${usd(high, language)}`;
+  const only = rows.length === 1 ? rows[0]! : null;
+  const summary =
+    only && only.perSecond !== undefined
+      ? fill(t.oneRate, { model: only.model, resolution: only.resolution, rate: usd(only.perSecond, language) })
+      : fill(models.size === 1 ? t.ratesOne : t.rates, { models: models.size, range });
+  const withVideo = rows.some((r) => r.withVideo !== undefined);
+  return (
+    <details class="cost-details" data-testid="cost">
+      <summary data-cost-summary>
+        {summary}
+        {withVideo ? <span class="muted"> {t.withVideo}</span> : null}
+      </summary>
+      <table class="cost-rates">
+        <thead>
+          <tr>
+            <th>{t.resolution}</th>
+            <th class="num">{t.perSecond}</th>
+            <th class="num" title={t.perSecondVideoHint}>
+              {t.perSecondVideo}
+            </th>
+          </tr>
+        </thead>
+        {[...models].map((model) => (
+          <tbody key={model}>
+            <tr class="cost-model">
+              <th colSpan={3}>{model}</th>
+            </tr>
+            {rows
+              .filter((r) => r.model === model)
+              .map((r) => (
+                <tr key={r.resolution} data-model={r.model} data-resolution={r.resolution} data-rate={r.perSecond ?? ''} data-rate-video={r.withVideo ?? ''}>
+                  <td>{r.resolution}</td>
+                  <td class="num">{r.perSecond === undefined ? '—' : usd(r.perSecond, language)}</td>
+                  <td class="num">{r.withVideo === undefined ? '—' : usd(r.withVideo, language)}</td>
+                </tr>
+              ))}
+          </tbody>
+        ))}
+      </table>
+    </details>
+  );
+}
+
+const share = (part: number, whole: number) => (whole > 0 ? Math.max(0, Math.min(100, (part / whole) * 100)) : 0);
+
+/** Today's upstream cost (settled + in flight) as a bar against the daily budget, and what remains; without a budget, the figures. */
+function BudgetCell(props: { channel: AdminChannel; t: Text }) {
+  const { t } = props;
+  const language = useLanguage();
+  const { today, daily_budget_usd: budget } = props.channel;
+  const money = (v: number) => usd(v, language);
+  if (budget === null) {
+    if (!props.channel.cost) return <span class="muted">—</span>;
+    return (
+      <>
+        {fill(t.noBudget, { spent: money(today.spent) })}
+        <div class="muted small">{fill(t.todayOnly, { settled: money(today.settled), inFlight: money(today.in_flight) })}</div>
+      </>
+    );
+  }
+  const settled = share(today.settled, budget);
+  const inFlight = Math.min(100 - settled, share(today.in_flight, budget));
+  const over = today.remaining === 0;
+  return (
+    <>
+      <div class={`budget-bar${over ? ' over' : ''}`} aria-hidden="true" data-testid="budget-bar">
+        <div class="budget-settled" style={{ width: `${settled}%` }} data-share={settled} />
+        <div class="budget-in-flight" style={{ width: `${inFlight}%` }} data-share={inFlight} />
+      </div>
+      <meter
+        class="visually-hidden"
+        min={0}
+        max={budget}
+        value={Math.min(today.spent, budget)}
+        aria-label={fill(t.budgetLabel, { spent: money(today.spent), budget: money(budget) })}
+      />
+      <div class="budget-spent" data-cell="budget-spent">
+        {fill(t.spentOf, { spent: money(today.spent), budget: money(budget) })}
+      </div>
+      <div class="muted small" data-cell="budget-detail">
+        {fill(t.budgetDetail, { settled: money(today.settled), inFlight: money(today.in_flight), remaining: money(today.remaining ?? 0) })}
+      </div>
+    </>
+  );
+}
+
+/** A spent daily budget pauses a channel until 00:00 UTC: the remaining budget is then 0 (the API's reason says so in English). */
+const pausedByBudget = (c: AdminChannel) => c.state === 'paused' && c.daily_budget_usd !== null && c.today.remaining === 0;
+
+/** `#/admin/channels`: each channel's tasks in flight, today's upstream cost against its budget, declared cost, error rate, p50/p95, state. */
 export function AdminChannels() {
   const t = useText(text);
   const language = useLanguage();
@@ -112,6 +268,8 @@ export function AdminChannels() {
                   <th>{t.name}</th>
                   <th>{t.state}</th>
                   <th>{t.inFlight}</th>
+                  <th>{t.budget}</th>
+                  <th class="optional">{t.cost}</th>
                   <th class="num optional">{t.finished}</th>
                   <th class="num">{t.errorRate}</th>
                   <th class="num">{t.p50}</th>
@@ -130,14 +288,21 @@ export function AdminChannels() {
                     data-finished={c.finished}
                     data-p50={c.p50_seconds ?? ''}
                     data-p95={c.p95_seconds ?? ''}
+                    data-paused={c.state === 'paused' ? (pausedByBudget(c) ? 'budget' : 'other') : undefined}
                   >
                     <td>
                       <strong>{c.name}</strong>
                       <div class="muted small">{c.provider}</div>
                     </td>
-                    <td>
+                    <td class="state-cell">
                       <StateBadge state={c.state} label={t[c.state]} />
+                      {pausedByBudget(c) ? <div class="small budget-spent-label">{t.budgetSpent}</div> : null}
                       {c.state_reason ? <div class="muted small state-reason">{c.state_reason}</div> : null}
+                      {c.state === 'paused' && c.paused_until !== null ? (
+                        <div class="small paused-until" data-paused-until={c.paused_until} title={new Date(c.paused_until * 1000).toISOString()}>
+                          {fill(t.until, { time: dateTime(c.paused_until, language), left: age(c.paused_until - Date.now() / 1000, language) })}
+                        </div>
+                      ) : null}
                     </td>
                     <td data-cell="in-flight">
                       {fill(t.inFlightOf, {
@@ -145,6 +310,22 @@ export function AdminChannels() {
                         processing: count(c.in_flight.processing, language),
                         max: count(c.max_in_flight, language),
                       })}
+                    </td>
+                    <td
+                      class="budget-cell"
+                      data-cell="budget"
+                      data-date={c.today.date}
+                      data-budget={c.daily_budget_usd ?? ''}
+                      data-settled={c.today.settled}
+                      data-in-flight={c.today.in_flight}
+                      data-spent={c.today.spent}
+                      data-remaining={c.today.remaining ?? ''}
+                      title={c.today.date}
+                    >
+                      <BudgetCell channel={c} t={t} />
+                    </td>
+                    <td class="optional cost-cell" data-cell="cost">
+                      <CostCell cost={c.cost} t={t} />
                     </td>
                     <td class="num optional" data-cell="finished">
                       {count(c.finished, language)}
