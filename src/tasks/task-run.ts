@@ -1,4 +1,5 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { LeaseGuard, TaskRecord } from '../store/types.js';
@@ -50,22 +51,34 @@ export class TaskRun {
     // Plain fields, not a child logger: a child costs as much to make as to use, even when its level is off.
     const log: LogFields = { task: task.id, attempt: task.attempts, provider: provider.name };
     if (await this.host.suspects.givenUp(task, log)) return;
-    // Unique per run: a task moved to another channel may start here again before this run cleaned up.
-    const workDir = join(this.host.workDir, `${task.id}.${randomBytes(4).toString('hex')}`);
     const startedAt = this.o.clock();
     let outcome: TaskOutcome | null = null;
     let parkedHere = false;
+    // Made when the provider first asks for it: a run that submits to an upstream and parks never
+    // writes a file, and an mkdir and an rm through the thread pool would cost it more than the rest
+    // of its work. One mkdir of a folder inside an existing one is a single short system call.
+    let workDir: string | null = null;
+    const madeWorkDir = () => {
+      if (workDir === null) {
+        // Unique per run: a task moved to another channel may start here again before this run cleaned up.
+        const dir = join(this.host.workDir, `${task.id}.${randomBytes(4).toString('hex')}`);
+        mkdirSync(dir, { recursive: true });
+        workDir = dir;
+      }
+      return workDir;
+    };
     try {
       // A resumed run is a run again: if the process dies during it, the task is a suspect.
       if (resumed) await this.o.store.setRunOpen(guard, 'shared');
-      await mkdir(workDir, { recursive: true });
       this.o.logger.info(log, 'task started');
       const state = dispatchState(task.providerState);
       const output = await provider.run(
         { taskId: task.id, request: task.request, seed: task.seed, accountId: task.accountId, state: state.data },
         {
           signal: controller.signal,
-          workDir,
+          get workDir() {
+            return madeWorkDir();
+          },
           reportProgress: this.host.progress.reporter(guard),
           park: () => {
             parkedHere = true;
@@ -117,7 +130,9 @@ export class TaskRun {
       // A resumed task's time counts from when it started upstream, not from this last short run.
       const since = resumed ? (task.startedAt ?? task.createdAt) : startedAt;
       if (outcome) this.o.onRunEnded?.(provider.name, outcome, (this.o.clock() - since) / 1000);
-      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      // Usually empty by now (the results were moved out): one rmdir, else the whole tree.
+      const dir: string | null = workDir;
+      if (dir !== null) await rmdir(dir).catch(() => rm(dir, { recursive: true, force: true }).catch(() => undefined));
     }
   }
 

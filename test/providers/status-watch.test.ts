@@ -4,10 +4,10 @@ import { StatusWatch, type StatusWatchOptions, type WatchOutcome } from '../../s
 
 /** An upstream in memory: tasks by id with a state each; every list call is recorded. */
 class ScriptedUpstream implements UpstreamAdapter {
-  readonly batchSize = 500;
+  constructor(readonly batchSize = 500) {}
   readonly idempotentSubmit = false;
   readonly states = new Map<string, UpstreamStatus['state']>();
-  readonly calls: Array<{ apiKey: string; ids: readonly string[]; single?: true }> = [];
+  readonly calls: Array<{ apiKey: string; ids: readonly string[]; single?: true; at: number }> = [];
   failNext = 0;
 
   async submit(): Promise<string> {
@@ -15,12 +15,12 @@ class ScriptedUpstream implements UpstreamAdapter {
   }
 
   async pollOne(id: string, apiKey: string): Promise<UpstreamStatus | undefined> {
-    this.calls.push({ apiKey, ids: [id], single: true });
+    this.calls.push({ apiKey, ids: [id], single: true, at: Date.now() });
     return this.answer([id]).get(id);
   }
 
   async pollMany(ids: readonly string[], apiKey: string): Promise<Map<string, UpstreamStatus>> {
-    this.calls.push({ apiKey, ids });
+    this.calls.push({ apiKey, ids, at: Date.now() });
     return this.answer(ids);
   }
 
@@ -44,8 +44,8 @@ describe('StatusWatch', () => {
   const lifetime = new AbortController();
   afterEach(() => lifetime.abort());
 
-  function setup(options: Partial<StatusWatchOptions> = {}) {
-    const upstream = new ScriptedUpstream();
+  function setup(options: Partial<StatusWatchOptions> = {}, batchSize = 500) {
+    const upstream = new ScriptedUpstream(batchSize);
     const watch = new StatusWatch(
       upstream,
       { firstPollMs: 20, maxPollMs: 60, maxPollErrors: 3, windowMs: 5, maxConcurrentCalls: 4, clock: Date.now, ...options },
@@ -86,11 +86,11 @@ describe('StatusWatch', () => {
     const { upstream, follow } = setup();
     upstream.states.set('alone', 'completed');
     await follow('alone').outcome;
-    expect(upstream.calls).toEqual([{ apiKey: 'k1', ids: ['alone'], single: true }]);
+    expect(upstream.calls).toEqual([{ apiKey: 'k1', ids: ['alone'], single: true, at: expect.any(Number) }]);
     upstream.states.set('x', 'completed');
     upstream.states.set('y', 'completed');
     await Promise.all([follow('x').outcome, follow('y').outcome]);
-    expect(upstream.calls.slice(1)).toEqual([{ apiKey: 'k1', ids: ['x', 'y'] }]);
+    expect(upstream.calls.slice(1)).toEqual([{ apiKey: 'k1', ids: ['x', 'y'], at: expect.any(Number) }]);
   });
 
   it('reports every answer until the task ends, polling less often as it goes on', async () => {
@@ -159,5 +159,32 @@ describe('StatusWatch', () => {
     await Promise.all([first.outcome, second.outcome]);
     expect(upstream.calls).toHaveLength(1);
     expect([...upstream.calls[0]!.ids].sort()).toEqual(['early', 'late']);
+  });
+
+  /** The times (ms after the first) a task was asked about, until it has been asked `looks` times. */
+  async function lookTimes(upstream: ScriptedUpstream, id: string, looks: number): Promise<number[]> {
+    await expect.poll(() => upstream.calls.filter((c) => c.ids.includes(id)).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(looks);
+    return upstream.calls.filter((c) => c.ids.includes(id)).map((c) => c.at);
+  }
+
+  it('asks about a task of a listing upstream every first_poll_ms for as long as it runs', async () => {
+    const { upstream, follow } = setup({ firstPollMs: 40, maxPollMs: 2_000 });
+    upstream.states.set('t', 'processing');
+    follow('t');
+    const at = await lookTimes(upstream, 't', 6);
+    const gaps = at.slice(1, 6).map((t, i) => t - at[i]!);
+    // Backing off ×1.5 from 40 ms would make the fifth gap 300 ms.
+    expect(gaps.at(-1)!).toBeLessThan(250);
+    upstream.states.set('t', 'completed');
+  });
+
+  it('asks about a task of an upstream read one task per call less often as it goes on, up to max_poll_ms', async () => {
+    const { upstream, follow } = setup({ firstPollMs: 20, maxPollMs: 60 }, 1);
+    upstream.states.set('t', 'processing');
+    follow('t');
+    const at = await lookTimes(upstream, 't', 6);
+    const gaps = at.slice(1, 6).map((t, i) => t - at[i]!);
+    expect(gaps.at(-1)!).toBeGreaterThanOrEqual(55);
+    upstream.states.set('t', 'completed');
   });
 });

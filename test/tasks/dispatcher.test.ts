@@ -206,6 +206,22 @@ describe('dispatcher', () => {
     expect(provider.started).toHaveLength(0);
   });
 
+  it('makes a run its work folder only when the provider asks for it, and removes it after', async () => {
+    const provider = new ScriptedProvider(2);
+    const d = dispatcher(provider);
+    await d.start();
+    const ids = await queue(1);
+    d.poke();
+    await provider.startedCount(1);
+    const work = join(dir, 'work', encodeURIComponent('testhost/1/aaaa'));
+    // Running, nothing written yet: no folder (an upstream run that submits and parks never makes one).
+    expect(await readdir(work)).toEqual([]);
+    const done = settled(d, ids[0]!);
+    provider.started[0]!.finish();
+    expect(await done).toMatchObject({ status: 'completed' });
+    expect(await readdir(work)).toEqual([]);
+  });
+
   it('keeps progress monotonic whatever the provider reports', async () => {
     const provider = new ScriptedProvider(1);
     const d = dispatcher(provider);

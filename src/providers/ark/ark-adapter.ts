@@ -28,7 +28,9 @@ function toStatus(task: ArkTask): UpstreamStatus {
       : task.error
         ? { code: task.error.code ?? 'failed', message: task.error.message ?? 'the upstream task failed' }
         : undefined;
-  return { state, videoUrl: task.content?.video_url, lastFrameUrl: task.content?.last_frame_url, ...(error ? { error } : {}) };
+  const status: UpstreamStatus = { state, videoUrl: task.content?.video_url, lastFrameUrl: task.content?.last_frame_url };
+  if (error) status.error = error;
+  return status;
 }
 
 /**
@@ -37,22 +39,30 @@ function toStatus(task: ArkTask): UpstreamStatus {
  */
 const MAX_QUERY_CHARS = 7_000;
 
-function urlSizedGroups(ids: readonly string[]): string[][] {
-  const groups: string[][] = [];
-  let current: string[] = [];
-  let chars = 0;
+/** Ark's own ids need no escaping; anything else is escaped as a URL component. */
+const PLAIN_ID = /^[A-Za-z0-9._~-]*$/;
+
+/**
+ * The list calls' query strings for these ids, each under MAX_QUERY_CHARS: built as text, since a
+ * round of thousands of tasks makes dozens of them every second.
+ */
+function listQueries(ids: readonly string[]): string[] {
+  const queries: string[] = [];
+  let query = '';
+  let count = 0;
+  const flush = () => queries.push(`page_num=1&page_size=${count}${query}`);
   for (const id of ids) {
-    const cost = 18 + encodeURIComponent(id).length;
-    if (current.length > 0 && chars + cost > MAX_QUERY_CHARS) {
-      groups.push(current);
-      current = [];
-      chars = 0;
+    const param = `&filter.task_ids=${PLAIN_ID.test(id) ? id : encodeURIComponent(id)}`;
+    if (count > 0 && query.length + param.length > MAX_QUERY_CHARS) {
+      flush();
+      query = '';
+      count = 0;
     }
-    current.push(id);
-    chars += cost;
+    query += param;
+    count++;
   }
-  if (current.length > 0) groups.push(current);
-  return groups;
+  if (count > 0) flush();
+  return queries;
 }
 
 /** One list item: its status, or the error that makes it unreadable (that task alone counts a failed poll). */
@@ -106,13 +116,13 @@ export class ArkAdapter implements UpstreamAdapter {
   }
 
   async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus | UpstreamError>> {
-    const pages = await Promise.all(urlSizedGroups(ids).map((group) => this.listPage(group, apiKey, signal)));
-    return new Map(pages.flat().map((t) => [t.id, readable(t)]));
+    const pages = await Promise.all(listQueries(ids).map((query) => this.listPage(query, apiKey, signal)));
+    const statuses = new Map<string, UpstreamStatus | UpstreamError>();
+    for (const page of pages) for (const task of page) statuses.set(task.id, readable(task));
+    return statuses;
   }
 
-  private async listPage(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<ArkTask[]> {
-    const query = new URLSearchParams({ page_num: '1', page_size: String(ids.length) });
-    for (const id of ids) query.append('filter.task_ids', id);
+  private async listPage(query: string, apiKey: string, signal: AbortSignal): Promise<ArkTask[]> {
     const answer = (await callJson(`${this.baseUrl}/contents/generations/tasks?${query}`, { method: 'GET', apiKey, timeoutMs: this.timeoutMs, signal })) as {
       items?: ArkTask[];
     } | null;

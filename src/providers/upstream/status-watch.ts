@@ -91,10 +91,10 @@ const byDueAt = (a: Watched, b: Watched) => a.dueAt - b.dueAt;
  *
  * How often a task is looked at depends on what a look costs. An upstream that lists many tasks per
  * call (`batchSize` > 1) is asked about each task every `firstPollMs` for as long as it runs: a look
- * is a share of a list call (1/127 of one for Ark's 7 000-character URLs), so a finished task is
- * noticed within `firstPollMs` for little more than one call per batch of tasks per round. An
- * upstream read one task per call gets intervals that grow by half from `firstPollMs` up to
- * `maxPollMs`. Failed looks back off exponentially in both.
+ * is a share of a list call (about 1/166 of one for Ark's ids and 7 000-character URLs), so a
+ * finished task is noticed within `firstPollMs` for little more than one call per 166 tasks per
+ * round. An upstream read one task per call gets intervals that grow by half from `firstPollMs` up
+ * to `maxPollMs`. Failed looks back off exponentially in both.
  */
 export class StatusWatch {
   /** API key → upstream id → entry: a round groups by key anyway. */

@@ -61,8 +61,10 @@ export interface AssetLinks {
  */
 const SUBMITS_AT_ONCE = 16;
 /**
- * Result downloads one channel runs at once. One poll round can find hundreds of tasks finished;
- * copying them all at once would hold all their buffers together for little gain in time.
+ * Result downloads one channel runs at once. One poll round can find hundreds of tasks finished, and
+ * a download mostly waits (the upstream, the disk, a busy machine): 16 at a time fell behind 180
+ * completions a second on a loaded 2-core machine, queueing results for seconds. Each one streams to
+ * disk, holding a socket chunk or two, not its file.
  */
 const DOWNLOADS_AT_ONCE = 64;
 /**
@@ -203,7 +205,8 @@ export class UpstreamProvider implements Provider {
     // Routing already skips such a channel; a task queued here before the configuration changed moves on.
     const refused = this.refusal(input.request);
     if (refused) throw new ChannelUnavailableError(`${this.name}: ${refused.message}`);
-    // Nothing to fetch or check: skip the intake, whose per-call signals outlive the submit (WeakRefs).
+    // Nothing to fetch or check: skip the intake, whose combined signals (AbortSignal.any, held by
+    // WeakRefs) outlive the submit and keep the run's own signal alive with them.
     const media = input.request.media.length ? await this.deps.intake.prepare(input.request.media, { signal: ctx.signal, accountId: input.accountId }) : [];
     const videos = media.filter((m) => m.input.kind === 'video');
     const referenceVideoSeconds = videos.length ? videos.reduce((sum, m) => sum + (m.probe.durationSec ?? 0), 0) : null;
@@ -278,15 +281,22 @@ export class UpstreamProvider implements Provider {
     this.watch.watch(entry);
   }
 
-  /** A parked task's upstream said it runs: show it `processing`, with progress estimated from the time spent. */
+  /**
+   * ParkedWatch's: the upstream said the task runs. It is shown `processing`, with progress
+   * estimated from the time spent, reported at most once per `max_poll_ms` however often the task
+   * is polled (each report is a write).
+   */
   parkedRunning(entry: ParkedWatch): void {
     entry.running ??= entry.parked.markProcessing().catch(() => undefined);
+    const now = this.deps.clock();
+    if (now - entry.progressAt < this.o.maxPollMs) return;
+    entry.progressAt = now;
     // Upstreams tell the state, not the progress: estimate it from the time spent against the usual time.
-    const waited = this.deps.clock() - entry.submittedAt;
+    const waited = now - entry.submittedAt;
     entry.parked.reportProgress(0.05 + 0.9 * Math.min(1, waited / (this.o.expectedSeconds * 1000)));
   }
 
-  /** Watching a parked task ended: keep how, and resume it (once its `processing` write is done). */
+  /** ParkedWatch's: watching ended. Keep how, and resume the task once its `processing` write is done. */
   async parkedEnded(entry: ParkedWatch, outcome: WatchOutcome): Promise<void> {
     await entry.running;
     if (this.watching.get(entry.taskId) !== entry) return;
@@ -364,6 +374,8 @@ export class UpstreamProvider implements Provider {
 class ParkedWatch extends Watched {
   /** The `processing` write, once the upstream said the task runs. */
   running: Promise<void> | null = null;
+  /** When progress was last reported (0: never). */
+  progressAt = 0;
 
   constructor(
     private readonly channel: UpstreamProvider,
