@@ -482,7 +482,11 @@ describe('two API and two worker instances on one PostgreSQL and one S3, workers
       );
       expect(
         cutShort.map((i) => i.name),
-        `${s.id}: submitted ${upstream.length} times; a worker running it killed just after the earlier submit`,
+        `${s.id}: submitted ${upstream.length} times at ${submitTimes.get(s.prompt)!.join(', ')}; a worker running it killed just after the earlier submit; ` +
+          instances
+            .filter((i) => i.logs.some((l) => l.task === s.id))
+            .map((i) => `${i.name} killed at ${i.killedAt ?? 'never'}: ${i.logs.filter((l) => l.task === s.id).map((l) => `${l.time} ${l.msg}`).join('; ')}`)
+            .join(' | '),
       ).not.toEqual([]);
     }
     expect(ark.submissions()).toHaveLength(TASKS + resubmitted.length);
