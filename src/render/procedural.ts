@@ -58,7 +58,10 @@ export async function writePlasmaField(size: ProceduralSize, scene: Scene, workD
   await writeFile(file, data);
   return {
     file,
-    inputOptions: ['-f', 'rawvideo', '-pix_fmt', 'gray', '-video_size', `${field.width}x${field.height}`, '-framerate', String(FIELD_FPS)],
+    // Read at the output rate and restamped n/FIELD_FPS in the graph (proceduralChain): ffmpeg 4.1 holds
+    // the last output frame for as long as the input said its last frame lasts, so read at 8 fps the
+    // clip would end with two extra frames.
+    inputOptions: ['-f', 'rawvideo', '-pix_fmt', 'gray', '-video_size', `${field.width}x${field.height}`, '-framerate', String(FPS)],
   };
 }
 
@@ -76,8 +79,8 @@ function fieldKeyframes(durationSeconds: number): number {
 export function proceduralChain(size: ProceduralSize, scene: Scene, font: FontChoice, window: FrameWindow, field?: string): string {
   const grid = fieldSize(size);
   const keyframes = field
-    ? // The raw frames are stamped n/FIELD_FPS like nullsrc's; trim keeps timestamps, so drawtext's t matches the full render frame for frame.
-      [`${field}trim=start_frame=${window.firstKeyframe}`]
+    ? // Stamped n/FIELD_FPS like nullsrc's frames; trim keeps timestamps, so drawtext's t matches the full render frame for frame.
+      [`${field}setpts=N*${FPS / FIELD_FPS}`, `trim=start_frame=${window.firstKeyframe}`]
     : [
         `nullsrc=s=${grid.width}x${grid.height}:r=${FIELD_FPS}:d=${num(size.durationSeconds + 1.5 / FIELD_FPS)}`,
         // trim keeps timestamps, so geq's T and drawtext's t match the full render frame for frame.
