@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import type { BurstClientResult, BurstSpec } from './burst-clients.js';
 import type { HttpVidgate } from './http.js';
 import { startSqliteFloor } from './sqlite-floor.js';
+import { markdownTable, previousHistory } from './markdown.js';
 
 export const BURST_HEADING = '## Burst: 1000 clients connecting at once and polling status';
 const HISTORY_SUBHEADING = '### History (burst)';
@@ -239,28 +240,9 @@ export function burstSummary(r: BurstResult): string {
 }
 
 /** The burst history rows of the previous section, read before the file is rewritten. */
-export async function previousBurstHistory(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const start = text.indexOf(`\n${BURST_HEADING}\n`);
-  if (start < 0) return [];
-  const rest = text.slice(start + BURST_HEADING.length + 2);
-  const end = rest.search(/^## /m);
-  const section = end < 0 ? rest : rest.slice(0, end);
-  const at = section.indexOf(HISTORY_SUBHEADING);
-  return at < 0
-    ? []
-    : section
-        .slice(at)
-        .split('\n')
-        .filter((l) => /^\| \d{4}-\d\d-\d\dT/.test(l));
+export function previousBurstHistory(file: string): Promise<string[]> {
+  return previousHistory(file, BURST_HEADING, HISTORY_SUBHEADING);
 }
-
-const table = (headers: string[], rows: string[][]) =>
-  [
-    `| ${headers.join(' | ')} |`,
-    `| ${headers.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`),
-  ].join('\n');
 
 export function burstSection(r: BurstResult, history: string[]): string {
   const s = r.settings;
@@ -351,7 +333,7 @@ ${HISTORY_SUBHEADING}
 
 One line per run of this section, newest last, last ${HISTORY_KEEP} kept.
 
-${table(
+${markdownTable(
   [
     'Date',
     'vidgate p99 / max',

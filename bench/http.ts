@@ -10,8 +10,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import type { App } from '../src/app.js';
 import { runLoad, type LoadResult, type LoadSpec } from './load.js';
-import type { Combined, Row } from './report.js';
+import type { Row } from './report.js';
+import { type Combined, combine, median } from './rounds.js';
 import { preparedSqliteFile, startSqliteFloor } from './sqlite-floor.js';
+import { historyRows } from './markdown.js';
 
 /** Issue 17's targets for the SQLite HTTP rows: shares of the same-work floors, p99 at half load. */
 export const HTTP_TARGETS = { statusRatio: 0.7, submitRatio: 0.6, halfRateP99Ms: 10 } as const;
@@ -81,36 +83,6 @@ async function measured(spec: LoadSpec): Promise<LoadResult> {
     serverCpuUs: result.total ? (used.user + used.system) / result.total : NaN,
     loopDelayP99Ms: loop.percentile(99) / 1e6,
     loopDelayMaxMs: loop.max / 1e6,
-  };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function combine(runs: LoadResult[]): Combined {
-  const mid = (pick: (r: LoadResult) => number) => median(runs.map(pick));
-  const sum = (pick: (r: LoadResult) => number) => runs.reduce((acc, r) => acc + pick(r), 0);
-  const statusCodes: Record<string, number> = {};
-  for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
-  return {
-    rps: mid((r) => r.rps),
-    total: sum((r) => r.total),
-    non2xx: sum((r) => r.non2xx),
-    errors: sum((r) => r.errors),
-    timeouts: sum((r) => r.timeouts),
-    statusCodes,
-    p50: mid((r) => r.p50),
-    p99: mid((r) => r.p99),
-    rawP50: mid((r) => r.rawP50),
-    rawP99: mid((r) => r.rawP99),
-    rawMax: Math.max(...runs.map((r) => r.rawMax)),
-    serverCpuUs: mid((r) => r.serverCpuUs ?? NaN),
-    loopDelayP99Ms: mid((r) => r.loopDelayP99Ms ?? NaN),
-    loopDelayMaxMs: Math.max(...runs.map((r) => r.loopDelayMaxMs ?? NaN)),
-    roundsRps: runs.map((r) => r.rps),
   };
 }
 
@@ -447,12 +419,7 @@ export async function previousHttpHistory(file: string): Promise<string[]> {
   if (start < 0 || end < start) return [];
   const block = text.slice(start, end);
   const at = block.indexOf(HISTORY_HEADING);
-  return at < 0
-    ? []
-    : block
-        .slice(at)
-        .split('\n')
-        .filter((line) => /^\| \d{4}-\d\d-\d\dT/.test(line));
+  return at < 0 ? [] : historyRows(block.slice(at));
 }
 
 /**

@@ -38,8 +38,9 @@ import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import { makeTinyMp4, noopChannels } from './noop-provider.js';
 import { countPgQueries, perRequest, postgresServerTicks, postmasterPid } from './pg-probe.js';
 import type { WorkerStats } from './pg-worker-process.js';
-import { combine, median } from './report.js';
+import { combine, median } from './rounds.js';
 import { runUpstreamLoad, type UpstreamLoadResult } from './upstream-load.js';
+import { markdownTable, previousHistory } from './markdown.js';
 
 export const POSTGRES_HEADING = '## PostgreSQL store';
 const HISTORY_SUBHEADING = '### History (PostgreSQL)';
@@ -677,28 +678,9 @@ const line = (name: string, r: PgRun) =>
   `${name} ${int(r.rps)} req/s (p99 ${r.p99} ms, ${us(r.serverCpuUs)} + PG ${us(r.pgCpuUs)} CPU/req, ${r.queries.total.toFixed(1)} queries/req${bad(r) ? `, ${bad(r)} bad` : ''})`;
 
 /** The history rows of the previous PostgreSQL section, read before the file is rewritten. */
-export async function previousPostgresHistory(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const start = text.indexOf(`\n${POSTGRES_HEADING}\n`);
-  if (start < 0) return [];
-  const rest = text.slice(start + POSTGRES_HEADING.length + 2);
-  const end = rest.search(/^## /m);
-  const section = end < 0 ? rest : rest.slice(0, end);
-  const at = section.indexOf(HISTORY_SUBHEADING);
-  return at < 0
-    ? []
-    : section
-        .slice(at)
-        .split('\n')
-        .filter((l) => /^\| \d{4}-\d\d-\d\dT/.test(l));
+export function previousPostgresHistory(file: string): Promise<string[]> {
+  return previousHistory(file, POSTGRES_HEADING, HISTORY_SUBHEADING);
 }
-
-const table = (headers: string[], rows: string[][]) =>
-  [
-    `| ${headers.join(' | ')} |`,
-    `| ${headers.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`),
-  ].join('\n');
 
 export function postgresSection(r: PgBenchResult, history: string[]): string {
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
@@ -797,7 +779,7 @@ ${rows.map((row) => `| ${row.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`
 
 Where the time goes: round trips (every \`pg.Client#query\` of this process, counted per response, transaction statements included) and CPU per response, at max rate (median round):
 
-${table(
+${markdownTable(
   ['Path', 'Queries per request', 'Process CPU/req', 'PostgreSQL CPU/req', 'Statements per request'],
   [
     queryRows('status, vidgate', r.status),
@@ -809,7 +791,7 @@ ${table(
 
 Workers: ${w1?.tasks ?? 0} tasks queued through an API-role instance (closed before the workers start), then drained by ${'`VIDGATE_ROLE=worker`'} processes of their own (separate Node processes, bench/pg-worker-process.ts), each with one no-op channel of ${NOOP_CONCURRENCY} slots that copies a tiny pre-made MP4 into its work folder and returns it (bench/noop-provider.ts), so every task goes through claim, lease, result storage (local files), settlement and events but no render. The workers start with their dispatcher stopped and are released together; throughput is tasks ÷ (last \`finished_at\` − release). Worker CPU is all worker processes together.
 
-${table(
+${markdownTable(
   [
     'Worker processes',
     'Completed',
@@ -833,7 +815,7 @@ ${w1 && w2 ? `2 workers ÷ 1 worker: ${(w2.tasksPerSecond / w1.tasksPerSecond).t
 
 Upstream polling at scale on PostgreSQL: the benchmark of the section "Upstream polling at scale (fake Ark)" with the gateway (\`node dist/cli/main.js serve\`, its own process) on a fresh PostgreSQL database, next to the SQLite run of the same \`npm run bench\`. Completion is read from the gateway's database in both.
 
-${table(
+${markdownTable(
   ['Measure', 'PostgreSQL', 'SQLite (same run)'],
   [
     upRow('Tasks / completed (failed or cancelled)', (x) => `${x.tasks} / ${x.completed} (${x.failed})${x.timedOut ? ' — time limit hit' : ''}`),

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { containerArgs, videoEncoderArgs, X264_THREADS } from '../src/render/encode.js';
 import { runFfmpeg, type FfmpegBinary } from '../src/render/ffmpeg.js';
 import { renderVideo, type RenderMedia, type VideoJob } from '../src/render/render-video.js';
-import { median } from './report.js';
+import { median } from './rounds.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);

@@ -1,6 +1,7 @@
 import { callJson } from '../upstream/call-json.js';
 import type { SubmitInput, UpstreamAdapter, UpstreamStatus } from '../upstream/adapter.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
+import { pollEach } from '../upstream/poll-each.js';
 import { RESPONSE_VERSIONS } from '../../contract/response-version.js';
 
 const RESPONSE_VERSION = RESPONSE_VERSIONS[0];
@@ -91,18 +92,8 @@ export class ApimartAdapter implements UpstreamAdapter {
   }
 
   /** The APIMart API has no batch lookup: one GET per task. */
-  async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus | UpstreamError>> {
-    const statuses = new Map<string, UpstreamStatus | UpstreamError>();
-    for (const id of ids) {
-      try {
-        const status = await this.pollOne(id, apiKey, signal);
-        if (status) statuses.set(id, status);
-      } catch (err) {
-        if (!(err instanceof UpstreamError) || err.code !== 'malformed_response') throw err;
-        statuses.set(id, err);
-      }
-    }
-    return statuses;
+  pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus | UpstreamError>> {
+    return pollEach(ids, (id) => this.pollOne(id, apiKey, signal));
   }
 
   async cancel(id: string, apiKey: string): Promise<void> {

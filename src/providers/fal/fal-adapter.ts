@@ -2,6 +2,7 @@ import type { TaskRequest } from '../../contract/submit.js';
 import { callJson, type CallOptions } from '../upstream/call-json.js';
 import type { SubmitInput, UpstreamAdapter, UpstreamStatus } from '../upstream/adapter.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
+import { pollEach } from '../upstream/poll-each.js';
 import type { Refusal } from '../types.js';
 import { falRefusal, falSubmit } from './fal-request.js';
 
@@ -109,19 +110,8 @@ export class FalAdapter implements UpstreamAdapter {
     return { state: 'completed', videoUrl: text(answer?.video?.url) };
   }
 
-  /** One status call per request. */
-  async pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus | UpstreamError>> {
-    const statuses = new Map<string, UpstreamStatus | UpstreamError>();
-    for (const id of ids) {
-      try {
-        const status = await this.pollOne(id, apiKey, signal);
-        if (status) statuses.set(id, status);
-      } catch (err) {
-        if (!(err instanceof UpstreamError) || err.code !== 'malformed_response') throw err;
-        statuses.set(id, err);
-      }
-    }
-    return statuses;
+  pollMany(ids: readonly string[], apiKey: string, signal: AbortSignal): Promise<Map<string, UpstreamStatus | UpstreamError>> {
+    return pollEach(ids, (id) => this.pollOne(id, apiKey, signal));
   }
 
   /** `PUT …/cancel`: fal drops a queued request and signals a running one; a finished one answers 400. */
