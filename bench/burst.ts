@@ -305,7 +305,7 @@ export function burstSection(r: BurstResult, history: string[]): string {
     ),
     row(
       'First poll of each client (sent on connect, timed from the burst): p50 / p99 / max',
-      (x) => `$ms(pick(x.clients.firstLatencyMs, 50))/ ${ms(pick(x.clients.firstLatencyMs, 99))} / $ms(x.clients.firstLatencyMs.at(-1) ?? NaN)`,
+      (x) => `${ms(pick(x.clients.firstLatencyMs, 50))} / ${ms(pick(x.clients.firstLatencyMs, 99))} / ${ms(x.clients.firstLatencyMs.at(-1) ?? NaN)}`,
       '—',
       '—',
     ),

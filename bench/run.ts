@@ -28,6 +28,7 @@ import {
   type RenderRun,
 } from './report.js';
 import { runSseBench, sseSection, sseSummary } from './sse.js';
+import { runWaitBench, waitSection, waitSummary } from './wait.js';
 import { SEED_CASES } from '../test/helpers/seed-cases.js';
 import { runUpstreamLoad, upstreamSection, upstreamSummary, upstreamTasks, type UpstreamLoadResult } from './upstream-load.js';
 import { postgresSection, previousPostgresHistory, runPostgresBench } from './postgres.js';
@@ -56,6 +57,9 @@ const ONLY_MODES = process.env.BENCH_MODES || undefined;
 const ONLY_HTTP = process.env.BENCH_ONLY === 'http';
 /** BENCH_ONLY=burst runs only the burst section (1000 clients connecting at once, bench/burst.ts) and rewrites only it. */
 const ONLY_BURST = process.env.BENCH_ONLY === 'burst';
+/** BENCH_ONLY=wait runs only the waiting-clients section (SDK wait over SSE against polling, bench/wait.ts) and rewrites only it. */
+const ONLY_WAIT = process.env.BENCH_ONLY === 'wait';
+const WAIT_TASKS = QUICK ? 5 : 20;
 const BURST_CLIENTS = QUICK ? 200 : 1000;
 /** Tasks drained by the no-op workers of the PostgreSQL section. */
 const PG_WORKER_TASKS = QUICK ? 300 : 2000;
@@ -320,6 +324,19 @@ async function sseBench(dir: string) {
   }
 }
 
+/** Short renders waited for with the SDK, over the event stream and by polling (see bench/wait.ts). */
+async function waitBench(dir: string) {
+  say(`Clients that wait: ${WAIT_TASKS} short renders per mode, SDK wait over SSE against polling:`);
+  const server = await startVidgate(join(dir, 'wait'), { dispatcher: true });
+  try {
+    const result = await runWaitBench(server, API_KEY, WAIT_TASKS, say);
+    say(`  ${waitSummary(result)}`);
+    return result;
+  } finally {
+    await server.close();
+  }
+}
+
 /** N upstream tasks in flight against the fake Ark (QUICK: 200). */
 async function upstreamBench() {
   const n = QUICK ? 200 : upstreamTasks();
@@ -407,6 +424,13 @@ async function main(): Promise<void> {
     say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the live events section of BENCHMARKS.md');
     return;
   }
+  if (ONLY_WAIT) {
+    const wait = await waitBench(dir);
+    if (!QUICK) await writeSection(join(ROOT, 'BENCHMARKS.md'), waitSection(wait, date, 'BENCH_ONLY=wait npm run bench'));
+    else say(waitSection(wait, date, 'BENCH_QUICK=1 BENCH_ONLY=wait npm run bench'));
+    say(QUICK ? 'BENCH_QUICK set: BENCHMARKS.md left untouched.' : 'Wrote the clients-that-wait section of BENCHMARKS.md');
+    return;
+  }
   if (ONLY_UPSTREAM) {
     const upstream = await upstreamBench();
     if (!QUICK) await writeSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
@@ -451,6 +475,7 @@ async function main(): Promise<void> {
   const burst = await burstBench(dir, 'npm run bench');
   const { render, ffmpeg, modes, bigRender } = await renderParts(dir);
   const sse = await sseBench(dir);
+  const wait = await waitBench(dir);
   const upstream = await upstreamBench();
   const pgHistory = await previousPostgresHistory(join(ROOT, 'BENCHMARKS.md'));
   const postgres = await postgresBench(dir, upstream);
@@ -482,6 +507,7 @@ async function main(): Promise<void> {
     await writeMarkdown(join(ROOT, 'BENCHMARKS.md'), results);
     await writeSection(join(ROOT, 'BENCHMARKS.md'), burstSection(burst, burstHistory));
     await writeSection(join(ROOT, 'BENCHMARKS.md'), sseSection(sse, date));
+    await writeSection(join(ROOT, 'BENCHMARKS.md'), waitSection(wait, date, 'npm run bench'));
     await writeSection(join(ROOT, 'BENCHMARKS.md'), upstreamSection(upstream, date));
     await writeSection(join(ROOT, 'BENCHMARKS.md'), postgresSection(postgres, pgHistory));
     say(`Wrote BENCHMARKS.md (${results.totalSeconds.toFixed(0)} s)`);
