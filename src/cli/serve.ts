@@ -1,10 +1,12 @@
 import type { Config } from '../config/env.js';
 import { createApp } from '../app.js';
+import { applyHeapGrowth } from './heap-growth.js';
 
 export async function serve(config: Config): Promise<void> {
+  const heapFlag = applyHeapGrowth(config.heapGrowingPercent);
   const app = await createApp(config);
   const address = await app.server.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });
-  app.logger.info({ address, role: config.role, dataDir: config.dataDir, store: app.store.kind }, `vidgate listening on ${address}`);
+  app.logger.info({ address, role: config.role, dataDir: config.dataDir, store: app.store.kind, heap: heapFlag }, `vidgate listening on ${address}`);
   if (config.role !== 'worker' && process.stderr.isTTY) process.stderr.write(`vidgate: web console at ${consoleUrl(address)}\n`);
 
   // The log is written asynchronously: flush what is buffered before the process ends.

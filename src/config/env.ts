@@ -50,6 +50,7 @@ const EnvSchema = z.object({
   VIDGATE_HEADERS_TIMEOUT_SECONDS: int(1, 600).default(20),
   VIDGATE_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
   VIDGATE_LISTEN_BACKLOG: int(1, 65_535).default(4096),
+  VIDGATE_HEAP_GROWING_PERCENT: int(0, 1000).default(50),
   VIDGATE_TRUST_PROXY: optionalText,
   VIDGATE_RATE_WINDOW_SECONDS: int(1, 3600).default(60),
   VIDGATE_DEFAULT_IN_FLIGHT: int(1, 1_000_000).default(20),
@@ -206,6 +207,8 @@ function toConfig(e: z.infer<typeof EnvSchema>) {
     maxConnections: e.VIDGATE_MAX_CONNECTIONS,
     /** Connections the kernel may queue before they are accepted. */
     listenBacklog: e.VIDGATE_LISTEN_BACKLOG,
+    /** `vidgate serve`: old-space growth allowed past the live heap before a full GC (src/cli/heap-growth.ts); 0 keeps V8's rule. */
+    heapGrowingPercent: e.VIDGATE_HEAP_GROWING_PERCENT,
     /** Proxies whose X-Forwarded-For names the client: `true` (any) or addresses/CIDRs; none by default. */
     trustProxy: trustProxyFrom(e.VIDGATE_TRUST_PROXY),
     /** The rate limit's window; "per minute" at the default of 60 s. */
