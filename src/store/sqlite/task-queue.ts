@@ -20,7 +20,7 @@ import { margin, refundableMicros, settlement, submitRefusal } from '../../billi
 import type { LedgerWriter } from './ledger-writer.js';
 import { type TaskRow, toTask } from '../sql/task-row.js';
 import { taskListFilters } from '../sql/task-list.js';
-import { DUE, HELD } from './task-rows.js';
+import { DUE, HELD, LAPSED, QUEUED } from './task-rows.js';
 import { columnList, rowReader } from './row-reader.js';
 
 /**
@@ -188,7 +188,13 @@ export class SqliteTaskQueue implements TaskQueueStore {
       const providers = Array.from({ length: providerCount }, (_, i) => `@p${i}`).join(', ');
       const which = interrupted === 'only' ? ' AND open_run > 0' : interrupted === 'exclude' ? ' AND open_run = 0' : '';
       statements = {
-        pick: db.prepare(`SELECT id, status FROM tasks WHERE provider IN (${providers}) AND ${DUE}${which} ORDER BY id LIMIT @limit`),
+        // DUE as its two ranges of tasks_due_at: the oldest of the queue read in index order, the few
+        // lapsed leases beside them; ordered by id together, as one range would be.
+        pick: db.prepare(`
+          SELECT id, status FROM (SELECT id, status FROM tasks WHERE provider IN (${providers}) AND ${QUEUED}${which} ORDER BY id LIMIT @limit)
+          UNION ALL
+          SELECT id, status FROM (SELECT id, status FROM tasks WHERE provider IN (${providers}) AND ${LAPSED}${which} ORDER BY id LIMIT @limit)
+          ORDER BY id LIMIT @limit`),
         // SET reads the row as it was: a run still open then is one that never ended.
         take: db.prepare(`
           UPDATE tasks SET status = CASE WHEN @start = 1 THEN 'processing' ELSE status END,
@@ -232,10 +238,11 @@ export class SqliteTaskQueue implements TaskQueueStore {
   async hasInterruptedTask(providers: readonly string[], now: number): Promise<boolean> {
     if (providers.length === 0) return false;
     const placeholders = providers.map(() => '?').join(', ');
-    const due = DUE.replace('@now', '?');
+    // A run open means a lease (LAPSED): the queue's range, however long, is never read.
+    const lapsed = LAPSED.replace('@now', '?');
     return (
       this.connection
-        .statement(`SELECT 1 FROM tasks WHERE open_run > 0 AND provider IN (${placeholders}) AND ${due} LIMIT 1`)
+        .statement(`SELECT 1 FROM tasks WHERE open_run > 0 AND provider IN (${placeholders}) AND ${lapsed} LIMIT 1`)
         .pluck()
         .get(...providers, now) === 1
     );
@@ -377,7 +384,10 @@ export class SqliteTaskQueue implements TaskQueueStore {
     if (providers.length === 0) return null;
     const placeholders = providers.map(() => '?').join(', ');
     const value = this.connection
-      .statement(`SELECT MIN(lease_expires_at) FROM tasks WHERE status IN ('pending', 'processing') AND provider IN (${placeholders})`)
+      // The leases held, from the range of tasks_due_at past the unleased ones (-1), by provider and status.
+      .statement(
+        `SELECT MIN(IFNULL(lease_expires_at, -1)) FROM tasks WHERE status IN ('pending', 'processing') AND provider IN (${placeholders}) AND IFNULL(lease_expires_at, -1) >= 0`,
+      )
       .pluck()
       .get(...providers) as number | null;
     return value ?? null;
