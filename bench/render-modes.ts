@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { buildDist } from './dist.js';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { containerArgs, videoEncoderArgs, X264_THREADS } from '../src/render/encode.js';
@@ -290,22 +291,6 @@ function watchMemory(pid: number): { stop: () => Promise<MemorySample> } {
 }
 
 /** `vidgate serve` as its own process, as an operator runs it; answers its base URL. */
-/**
- * The server half of `npm run build` (tsc into dist/; the console's files, which this measurement does
- * not load, are left as they are), so dist/ holds the current src/. Answers how it went: tsc writes the
- * JavaScript even when it reports type errors (exit 2), which is still the current src/ to measure.
- */
-function buildDist(): Promise<'built' | 'built with type errors' | 'failed'> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    child.once('error', () => resolve('failed'));
-    child.once('exit', (code) => resolve(code === 0 ? 'built' : code === 2 ? 'built with type errors' : 'failed'));
-  });
-}
-
 /**
  * `vidgate serve` as its own process, as an operator runs it (`npm start`: node dist/cli/main.js, built
  * just before); under tsx, whose TypeScript loader adds ~50 MiB to the server, only if the build fails.

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { createApp, type App } from '../src/app.js';
+import type { App } from '../src/app.js';
 import { loadConfig } from '../src/config/env.js';
 import { describeMachine } from './machine.js';
+import { builtApp } from './dist.js';
 import { locateFfmpeg } from '../src/render/ffmpeg.js';
 import { X264_PARAMS, X264_PRESET } from '../src/render/encode.js';
 import { bigRenderBench, childCpuSeconds, floorCommand, renderModesBench } from './render-modes.js';
@@ -102,8 +103,12 @@ interface Vidgate {
   close: () => Promise<void>;
 }
 
-/** Starts vidgate in-process with its real logger (level info) writing to a file, not the terminal. */
+/**
+ * Starts vidgate in-process, built (bench/dist.ts) as `npm start` runs it, with its real logger
+ * (level info) writing to a file, not the terminal.
+ */
 async function startVidgate(dir: string, opts: { dispatcher: boolean }): Promise<Vidgate> {
+  const { createApp, loadConfig } = await builtApp();
   const logFile = join(dir, 'vidgate.log');
   const destination = pino.destination({ dest: logFile, sync: false, mkdir: true });
   const logger = pino({ level: 'info', base: { service: 'vidgate' } }, destination);

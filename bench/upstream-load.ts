@@ -23,6 +23,7 @@ import pg from 'pg';
 import { BIGINT_AS_NUMBER } from '../src/store/postgres/connection.js';
 import { Agent, request } from 'undici';
 import type { FakeArkReady, FakeArkRequest, FakeArkStats } from './fake-ark-process.js';
+import { buildDist } from './dist.js';
 
 export interface UpstreamLoadResult {
   tasks: number;
@@ -166,16 +167,6 @@ async function startFakeArkProcess(): Promise<FakeArkChild> {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** `npm run build` in the project root, so dist/ holds the current src/. Its output goes to stderr. */
-function buildDist(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // tsc prints its errors on stdout: send that to stderr too, keeping this process's stdout clean.
-    const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', process.stderr, 'inherit'] });
-    child.once('error', (err) => reject(new Error(`npm run build: ${err.message}`)));
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (${signal ?? `exit ${code}`})`))));
-  });
-}
 
 /** Clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`; 100 if that fails). */
 function clockTicksPerSecond(): Promise<number> {
@@ -340,7 +331,7 @@ async function postgresReader(url: string): Promise<TaskRowsReader> {
 
 /** `databaseUrl`: the gateway runs on that PostgreSQL database (empty) instead of its SQLite file. */
 export async function runUpstreamLoad(n: number, options: { databaseUrl?: string } = {}): Promise<UpstreamLoadResult> {
-  await buildDist();
+  if ((await buildDist()) === 'failed') throw new Error('tsc -p tsconfig.build.json failed: the gateway cannot be built');
   const ticksPerSecond = await clockTicksPerSecond();
   const ark = await startFakeArkProcess();
   let dir: string | undefined;
