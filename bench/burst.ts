@@ -311,7 +311,7 @@ export function burstSection(r: BurstResult, history: string[]): string {
     ),
     row(
       'Server CPU per answer; event-loop delay p99 / max',
-      (x) => `$Math.round(x.serverCpuUsPerResponse)µs; $x.loopDelayP99Ms.toFixed(0)/ ${x.loopDelayMaxMs.toFixed(0)} ms`,
+      (x) => `${Math.round(x.serverCpuUsPerResponse)} µs; ${x.loopDelayP99Ms.toFixed(0)} / ${x.loopDelayMaxMs.toFixed(0)} ms`,
       '—',
       '—',
     ),
