@@ -42,6 +42,11 @@ const BOOTSTRAP_USD = 150;
 const SECOND_USD = 120;
 /** How long the tasks may take to finish under the chaos before the test gives up and says which are stuck. */
 const FINISH_WITHIN_MS = 70_000;
+/**
+ * Kills at least: when the tasks finish before that many (a fast run, slow worker starts), the loop
+ * goes on killing idle workers until it has, so every run puts as many starts and kills to the test.
+ */
+const MIN_KILLS = 5;
 /** How long before a submission's arrival here the worker that sent it may have been SIGKILLed (seen: 6 ms). */
 const KILL_ARRIVAL_SLACK_MS = 250;
 const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -341,8 +346,9 @@ describe('two API and two worker instances on one PostgreSQL and one S3, workers
       await kill(old);
       workers[slot] = await launchWorker();
     };
+    const chaosGoesOn = () => !finished || kills.length < MIN_KILLS;
     const killLoop = (async () => {
-      while (!finished) {
+      while (chaosGoesOn()) {
         await sleep(between(killRandom, 500, 1500));
         const draw = killRandom();
         const victim = between(killRandom, 0, 1);
@@ -358,13 +364,13 @@ describe('two API and two worker instances on one PostgreSQL and one S3, workers
         }
         // A working one, once its partner works too (unless the draw says not to wait for it).
         const waitForPartner = draw < 0.85;
-        while (!finished) {
+        while (chaosGoesOn()) {
           const target = workers[victim]!;
           const partner = workers[1 - victim]!;
           if (target.listening && (partner.listening || !waitForPartner)) break;
           await sleep(100);
         }
-        if (finished) break;
+        if (!chaosGoesOn()) break;
         await replace(victim);
       }
     })();
@@ -422,6 +428,7 @@ describe('two API and two worker instances on one PostgreSQL and one S3, workers
     const deadline = Date.now() + FINISH_WITHIN_MS;
     while ((await unfinished()) > 0 && Date.now() < deadline) await sleep(200);
     finished = true;
+    const killsWhileWorking = kills.length;
     await killLoop;
     const left = await unfinished();
     if (left > 0) {
@@ -430,7 +437,9 @@ describe('two API and two worker instances on one PostgreSQL and one S3, workers
       console.log('chaos stuck tasks:', JSON.stringify(stuck.rows, null, 1));
     }
     expect(left, `tasks unfinished after ${FINISH_WITHIN_MS / 1000} s of chaos`).toBe(0);
-    phase(`every task finished; ${kills.length} worker kills (${bothDown} leaving no worker up): ${kills.join(', ')}`);
+    phase(
+      `every task finished; ${kills.length} worker kills, ${killsWhileWorking} of them while tasks were unfinished (${bothDown} leaving no worker up): ${kills.join(', ')}`,
+    );
 
     // No instance died on its own: every exit was one of our SIGKILLs.
     const crashed = instances.filter((i) => !i.killed && (i.child.exitCode !== null || i.child.signalCode !== null));
@@ -519,7 +528,7 @@ describe('two API and two worker instances on one PostgreSQL and one S3, workers
     const movedTasks = [...workersOf.values()].filter((w) => w.size > 1).length;
     // API instances ran nothing: the work was the workers' alone.
     expect([...apiA.logs, ...apiB.logs].filter((l) => l.msg === 'task started')).toEqual([]);
-    expect(kills.length, 'worker kills').toBeGreaterThanOrEqual(5);
+    expect(kills.length, 'worker kills').toBeGreaterThanOrEqual(MIN_KILLS);
     expect(movedTasks, 'tasks taken over from a killed worker').toBeGreaterThan(0);
     phase(
       `exactly once: ${movedTasks} tasks moved between workers (up to ${Math.max(...[...workersOf.values()].map((w) => w.size))} workers each), ` +
