@@ -384,7 +384,7 @@ export class SqliteTaskQueue implements TaskQueueStore {
     if (providers.length === 0) return null;
     const placeholders = providers.map(() => '?').join(', ');
     const value = this.connection
-      // The leases held, from the range of tasks_due_at past the unleased ones (-1), by provider and status.
+      // The leases held: the range of tasks_due_at past the never-leased queue (-1), for each provider.
       .statement(
         `SELECT MIN(IFNULL(lease_expires_at, -1)) FROM tasks WHERE status IN ('pending', 'processing') AND provider IN (${placeholders}) AND IFNULL(lease_expires_at, -1) >= 0`,
       )
