@@ -155,16 +155,21 @@ export class Dispatcher {
   /** A resumed task still holds the slot it took when first claimed. */
   private launch(task: TaskRecord, provider: Provider, resumed = false): void {
     const controller = new AbortController();
-    const done = this.taskRun.run(task, provider, controller, resumed).finally(() => {
-      this.running.delete(task.id);
-      this.suspects.runEnded(task.id);
-      // Parked: it keeps its slot, and is not settled, until it is resumed or let go (parking.ts).
-      if (this.parking.has(task.id)) return;
-      this.parking.runEnded(task.id);
-      this.slots.free(provider);
-      this.settledNow(task.id);
-      this.poke();
-    });
+    const done = this.taskRun
+      .run(task, provider, controller, resumed)
+      // A run that could not settle (the store closed under a run resumed during shutdown) keeps its
+      // lease until it lapses; whoever claims the task next takes it up. Nothing waits on this promise then.
+      .catch((err: unknown) => this.o.logger.error({ err, task: task.id }, 'a task run could not settle: its lease will lapse and the task be taken up again'))
+      .finally(() => {
+        this.running.delete(task.id);
+        this.suspects.runEnded(task.id);
+        // Parked: it keeps its slot, and is not settled, until it is resumed or let go (parking.ts).
+        if (this.parking.has(task.id)) return;
+        this.parking.runEnded(task.id);
+        this.slots.free(provider);
+        this.settledNow(task.id);
+        this.poke();
+      });
     this.running.set(task.id, { controller, done, provider: provider.name });
     if (resumed) return;
     this.slots.take(provider);
